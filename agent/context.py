@@ -1,0 +1,35 @@
+"""What graph nodes and the runner get handed: clients, sessions, settings and the clock."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.config import Settings
+from mail.smtp import SmtpSender
+from tools.erp_client import ErpClient
+from tools.toolbox import Toolbox
+
+
+@dataclass
+class Services:
+    """The graph's context object: passed to every node as runtime.context."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    erp: ErpClient
+    toolbox: Toolbox
+    smtp: SmtpSender
+    clock: Callable[[], datetime]
+    llm_extractor: Callable[..., Awaitable[Any]] | None = None
+
+    @property
+    def agent_address(self) -> str:
+        return self.settings.from_address
+
+    @property
+    def mail_domain(self) -> str:
+        return self.settings.from_address.rpartition("@")[2] or "mailorder.local"

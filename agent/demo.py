@@ -1,0 +1,234 @@
+"""`mailorder demo`: the whole loop on this machine, over real IMAP/SMTP/HTTP on loopback.
+
+Starts the dev mail server, the mock ERP and the agent on free ports, mails the sample emails
+into the order inbox, and plays the rep: a scripted rep approves clean drafts and rejects drafts
+that cannot be posted (or, with --interactive, you decide at the terminal).
+"""
+from __future__ import annotations
+
+import asyncio
+import secrets
+import shutil
+import socket
+import time
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from email.utils import getaddresses, make_msgid
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from agent.config import Settings
+from agent.dataset import default_dataset_dir, load_emails, record_to_message
+from agent.service import open_runner
+from mail.imap import ImapInbox
+from mail.smtp import SmtpSender
+from store import repo
+from store.models import AuditEvent, DraftRecord, DraftStatus, EmailRecord, EmailStatus
+
+ORDERS, REP, PASSWORD = "orders@example.com", "rep@example.com", "dev"
+MARKER = ".mailorder-demo"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _fresh_workdir(workdir: Path) -> Path:
+    if workdir.exists() and (workdir / MARKER).exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / MARKER).write_text("created by mailorder demo; safe to delete\n")
+    return workdir
+
+
+class Rep:
+    """The rep's side: reads summaries from the rep's mailbox and answers them by email."""
+
+    def __init__(self, inbox: ImapInbox, smtp: SmtpSender, console: Console, interactive: bool) -> None:
+        self.inbox, self.smtp, self.console, self.interactive = inbox, smtp, console, interactive
+        self.last_uid, self.uidvalidity = 0, None
+        self.answered = 0
+
+    async def answer_new_mail(self) -> int:
+        result = await asyncio.to_thread(self.inbox.fetch_new, self.last_uid, self.uidvalidity, max_bytes=50_000_000)
+        self.uidvalidity = result.uidvalidity
+        replies = 0
+        for fetched in result.messages:
+            self.last_uid = max(self.last_uid, fetched.uid)
+            message = message_from_bytes(fetched.raw, policy=policy.default)
+            subject = str(message["Subject"] or "")
+            if not subject.startswith("[MO-"):
+                self.console.print(f"  [dim]rep inbox:[/] {subject}")
+                continue
+            verdict = await self._decide(message)
+            if verdict is None:
+                continue
+            await self.smtp.send(self._reply(message, verdict).as_bytes(policy=policy.SMTP), REP,
+                                 [self._reply_to(message)])
+            replies += 1
+            self.console.print(f"  [cyan]rep[/] answers {subject.split(']')[0]}]: [bold]{verdict.splitlines()[0]}[/]")
+        self.answered += replies
+        return replies
+
+    async def _decide(self, message: EmailMessage) -> str | None:
+        text = message.get_body(("plain",)).get_content()
+        if self.interactive:
+            self.console.print(Panel(text[:4000], title=str(message["Subject"]), expand=False))
+            choice = await asyncio.to_thread(typer.prompt, "APPROVE (a), REJECT (r <reason>), skip (s)", default="a")
+            choice = choice.strip()
+            if choice.lower().startswith("s"):
+                return None
+            if choice.lower().startswith("r"):
+                return "REJECT " + (choice[1:].strip() or "rejected at the terminal")
+            return "APPROVE"
+        if "BLOCKING" in text.upper() or "Unknown customer" in text:
+            return "REJECT cannot book this as drafted; I will call the customer."
+        return "APPROVE"
+
+    @staticmethod
+    def _reply_to(message: EmailMessage) -> str:
+        return getaddresses([str(message["Reply-To"] or message["From"])])[0][1]
+
+    def _reply(self, summary: EmailMessage, verdict: str) -> EmailMessage:
+        reply = EmailMessage()
+        reply["From"] = REP
+        reply["To"] = self._reply_to(summary)
+        reply["Subject"] = "Re: " + str(summary["Subject"])
+        reply["Message-ID"] = make_msgid(domain="example.com")
+        reply["In-Reply-To"] = str(summary["Message-ID"])
+        reply["References"] = str(summary["Message-ID"])
+        quoted = "\n".join("> " + line for line in summary.get_body(("plain",)).get_content().splitlines())
+        reply.set_content(f"{verdict}\n\nSent from my phone\n\nOn {summary['Date']}, {summary['From']} wrote:\n{quoted}\n")
+        return reply
+
+
+async def run_demo(console: Console, *, workdir: Path, interactive: bool = False, keep_running: bool = False,
+                   limit: int = 0, timeout: float = 300.0) -> dict:
+    from mail.devserver import DevMailServer
+    from mock_erp.server import ErpServer
+
+    workdir = _fresh_workdir(workdir.resolve())
+    dataset = default_dataset_dir()
+    smtp_port, imap_port, erp_port = free_port(), free_port(), free_port()
+    mail_server = DevMailServer(workdir / "mail", smtp_port=smtp_port, imap_port=imap_port,
+                                accounts=[ORDERS, REP], password=PASSWORD)
+    erp_server = ErpServer(dataset, f"sqlite:///{workdir / 'erp.db'}", port=erp_port)
+    mail_server.start()
+    erp_server.start()
+    try:
+        _print_services(console, smtp_port, imap_port, erp_server.url, workdir)
+        records = load_emails(dataset)[: limit or None]
+        smtp = SmtpSender("127.0.0.1", smtp_port)
+        for record in records:
+            message = record_to_message(record, to=ORDERS)
+            await smtp.send(message.as_bytes(policy=policy.SMTP), record.get("sender") or "unknown@invalid", [ORDERS])
+        console.print(f"mailed [bold]{len(records)}[/] sample emails from {dataset} into {ORDERS}")
+
+        settings = Settings(imap_port=imap_port, smtp_port=smtp_port, imap_user=ORDERS, imap_password=PASSWORD,
+                            from_address=ORDERS, erp_url=erp_server.url, reps=[REP], poll_seconds=1,
+                            database_url=f"sqlite:///{workdir / 'mailorder.db'}", secret=secrets.token_hex(16))
+        rep = Rep(ImapInbox("127.0.0.1", imap_port, REP, PASSWORD), smtp, console, interactive)
+        async with open_runner(settings) as runner:
+            sessions = runner.services.sessions
+            console.print(f"agent running: extraction by "
+                          f"{'model ' + settings.model if settings.llm_enabled else 'rules (no AI model configured)'}")
+            last_event, deadline, quiet = 0, time.monotonic() + timeout, 0
+            while time.monotonic() < deadline:
+                await runner.poll_once()
+                last_event = _print_events(console, sessions, last_event)
+                answered = await rep.answer_new_mail()
+                await runner.poll_once()
+                last_event = _print_events(console, sessions, last_event)
+                quiet = quiet + 1 if (answered == 0 and _settled(sessions, len(records))) else 0
+                if quiet >= 2:
+                    break
+                await asyncio.sleep(0.3)
+            summary = _print_outcome(console, sessions)
+            rep.inbox.close()
+        if keep_running:
+            console.print("servers keep running; Ctrl-C to stop")
+            try:
+                await asyncio.Event().wait()
+            except (KeyboardInterrupt, asyncio.CancelledError):
+                pass
+        return summary
+    finally:
+        erp_server.stop()
+        mail_server.stop()
+
+
+def _print_services(console: Console, smtp_port: int, imap_port: int, erp_url: str, workdir: Path) -> None:
+    table = Table("service", "where", "accounts / notes", title="mailorder demo")
+    table.add_row("SMTP", f"127.0.0.1:{smtp_port}", "no auth needed")
+    table.add_row("IMAP", f"127.0.0.1:{imap_port}", f"{ORDERS} / {PASSWORD}, {REP} / {PASSWORD} (no TLS)")
+    table.add_row("mock ERP", erp_url, f"{erp_url}/api/orders")
+    table.add_row("work dir", str(workdir), "mail, databases, checkpoints")
+    console.print(table)
+
+
+def _print_events(console: Console, sessions, after: int) -> int:
+    shown = {"ingested", "triaged", "drafted", "summary_sent", "reply_refused", "approved", "rejected", "posted",
+             "confirmation_sent", "erp_rejected", "erp_unavailable", "failed", "ignored"}
+    with sessions() as session:
+        events = session.query(AuditEvent).filter(AuditEvent.id > after).order_by(AuditEvent.id).all()
+        for e in events:
+            if e.action in shown:
+                who = f"MO-{e.draft_id}" if e.draft_id else f"email #{e.email_id}"
+                detail = _detail(e)
+                console.print(f"  [green]{e.action:<18}[/] {who:<10} {detail}")
+        return events[-1].id if events else after
+
+
+def _detail(e: AuditEvent) -> str:
+    d = e.details or {}
+    if e.action == "ingested":
+        return f"{d.get('sender')}: {str(d.get('subject'))[:60]}"
+    if e.action == "triaged":
+        return f"{d.get('label')} ({d.get('reason', '')[:60]})"
+    if e.action == "drafted":
+        issues = d.get("issues") or []
+        return f"{d.get('customer') or 'unknown customer'}, {d.get('lines')} lines, EUR {d.get('total', 0):.2f}" + \
+            (f", {len(issues)} issue(s)" if issues else "")
+    if e.action == "posted":
+        return f"ERP order {d.get('erp_order_id')}"
+    if e.action in ("rejected", "reply_refused"):
+        return str(d.get("reason") or d.get("why") or "")[:80]
+    return ""
+
+
+def _settled(sessions, expected_emails: int) -> bool:
+    with sessions() as session:
+        emails = session.query(EmailRecord).filter(EmailRecord.status != EmailStatus.REPLY).count()
+        pending = session.query(EmailRecord).filter(EmailRecord.status == EmailStatus.RECEIVED).count()
+        open_drafts = session.query(DraftRecord).filter(DraftRecord.status.in_(
+            [DraftStatus.AWAITING_REVIEW, DraftStatus.APPROVED, DraftStatus.POSTED])).count()
+        outbox = len(repo.pending_outbox(session))
+    return emails >= expected_emails and pending == 0 and open_drafts == 0 and outbox == 0
+
+
+def _print_outcome(console: Console, sessions) -> dict:
+    table = Table("draft", "status", "customer", "lines", "ERP order", "subject", title="outcome")
+    counts: dict[str, int] = {}
+    with sessions() as session:
+        for d in session.query(DraftRecord).order_by(DraftRecord.id):
+            email = session.get(EmailRecord, d.email_id)
+            payload = repo.draft_version(session, d.id, d.version).payload
+            table.add_row(f"MO-{d.id} v{d.version}", d.status, d.customer_id or "unknown",
+                          str(len(payload.get("lines", []))), d.erp_order_id or "", email.subject[:48])
+            counts[d.status] = counts.get(d.status, 0) + 1
+        labels: dict[str, int] = {}
+        for e in session.query(EmailRecord):
+            key = e.triage_label or e.status
+            labels[key] = labels.get(key, 0) + 1
+    console.print(table)
+    console.print("emails by triage: " + ", ".join(f"{k} {v}" for k, v in sorted(labels.items())))
+    console.print("drafts by status: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    console.print("inspect: [bold]mailorder orders list[/] / [bold]mailorder orders show MO-1[/] "
+                  "(with MAILORDER_DATABASE_URL pointing at the demo's mailorder.db)")
+    return {"drafts": counts, "emails": labels}

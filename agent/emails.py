@@ -1,0 +1,27 @@
+"""Loading stored emails and drafts in the shapes nodes need."""
+from __future__ import annotations
+
+from mail.message import ParsedEmail
+from mail.parse import parse_email
+from store import repo
+from store.models import DraftRecord, EmailRecord
+from tools.models import Draft
+
+from agent.context import Services
+
+
+def load_email(services: Services, email_id: int) -> tuple[EmailRecord, ParsedEmail]:
+    with services.sessions() as session:
+        record = session.get(EmailRecord, email_id)
+        if record is None:
+            raise LookupError(f"email {email_id} is not stored")
+        return record, parse_email(record.raw or b"")
+
+
+def load_draft(services: Services, draft_id: int, version: int | None = None) -> tuple[DraftRecord, Draft]:
+    with services.sessions() as session:
+        record = session.get(DraftRecord, draft_id)
+        if record is None:
+            raise LookupError(f"draft {draft_id} is not stored")
+        row = repo.draft_version(session, draft_id, version or record.version)
+        return record, Draft.model_validate(row.payload)

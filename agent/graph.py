@@ -1,0 +1,67 @@
+"""The order workflow, compiled in one place.
+
+triage → extract → draft → notify_rep → review (interrupt) → post_erp → confirm
+                                          ↑            ↘ reject
+                                          └── ERP refused or unavailable: wait for a new decision
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Checkpointer
+
+from agent.context import Services
+from agent.nodes.confirm import confirm_node
+from agent.nodes.draft import draft_node
+from agent.nodes.extract import extract_node
+from agent.nodes.notify import notify_node
+from agent.nodes.post import post_node
+from agent.nodes.reject import reject_node
+from agent.nodes.review import review_node
+from agent.nodes.triage import triage_node
+from agent.state import InputState, State
+
+
+def route_after_triage(state: State) -> Literal["extract", "__end__"]:
+    return "extract" if state.get("triage") == "order" else END
+
+
+def route_decision(state: State) -> Literal["post_erp", "reject", "notify_rep"]:
+    kind = state["decision"]["kind"]
+    if kind == "approve":
+        return "post_erp"
+    if kind == "reject":
+        return "reject"
+    return "notify_rep"  # edits: a new version was stored; send it
+
+
+def route_after_post(state: State) -> Literal["confirm", "review"]:
+    return "confirm" if state.get("outcome") == "posted" else "review"
+
+
+def build_graph(checkpointer: Checkpointer = None):
+    graph = StateGraph(State, context_schema=Services, input_schema=InputState)
+    graph.add_node("triage", triage_node)
+    graph.add_node("extract", extract_node)
+    graph.add_node("draft", draft_node)
+    graph.add_node("notify_rep", notify_node)
+    graph.add_node("review", review_node)
+    graph.add_node("post_erp", post_node)
+    graph.add_node("reject", reject_node)
+    graph.add_node("confirm", confirm_node)
+
+    graph.add_edge(START, "triage")
+    graph.add_conditional_edges("triage", route_after_triage)
+    graph.add_edge("extract", "draft")
+    graph.add_edge("draft", "notify_rep")
+    graph.add_edge("notify_rep", "review")
+    graph.add_conditional_edges("review", route_decision)
+    graph.add_conditional_edges("post_erp", route_after_post)
+    graph.add_edge("reject", END)
+    graph.add_edge("confirm", END)
+    return graph.compile(checkpointer=checkpointer)
+
+
+def thread_config(email_id: int) -> dict:
+    return {"configurable": {"thread_id": f"email-{email_id}"}}

@@ -1,0 +1,25 @@
+"""Confirm to the customer: a threaded reply to their original email with the ERP order id."""
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from agent.context import Services
+from agent.emails import load_draft, load_email
+from agent.mailing import send_confirmation
+from agent.state import State
+from store import repo
+from store.models import DraftRecord, DraftStatus
+
+
+async def confirm_node(state: State, runtime: Runtime[Services]) -> dict:
+    services = runtime.context
+    record, draft = load_draft(services, state["draft_id"])
+    _, original = load_email(services, state["email_id"])
+    await send_confirmation(services, email_id=state["email_id"], draft_id=record.id, version=record.version,
+                            draft=draft, original=original, erp_order_id=record.erp_order_id)
+    now = services.clock()
+    with services.sessions.begin() as session:
+        repo.set_draft_status(session, now, session.get(DraftRecord, record.id), DraftStatus.CONFIRMED)
+        repo.audit(session, now, "agent", "confirmed", email_id=state["email_id"], draft_id=record.id,
+                   erp_order_id=record.erp_order_id, to=(original.reply_to or [original.sender])[0])
+    return {"outcome": "confirmed"}

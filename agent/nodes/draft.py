@@ -1,0 +1,43 @@
+"""Draft: price and validate the extracted lines into a stored draft version 1."""
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from agent.context import Services
+from agent.emails import load_email
+from agent.pipeline import build_draft
+from agent.state import State
+from store import repo
+from store.models import EmailRecord, EmailStatus
+from tools.models import Extraction
+
+
+def pick_rep(services: Services, customer_rep: str | None) -> str:
+    """The customer's assigned rep when the ERP names an allowed one, else the default rep."""
+    if customer_rep and customer_rep.lower() in services.settings.reps:
+        return customer_rep.lower()
+    return services.settings.default_rep
+
+
+async def draft_node(state: State, runtime: Runtime[Services]) -> dict:
+    services = runtime.context
+    email_id = state["email_id"]
+    with services.sessions() as session:
+        existing = repo.draft_for_email(session, email_id)
+        if existing is not None:  # re-run after a crash: the draft was stored already
+            return {"draft_id": existing.id, "version": existing.version}
+    _, email = load_email(services, email_id)
+    draft = await build_draft(email, Extraction.model_validate(state["extraction"]), services.toolbox)
+    customer = draft.customer
+    rep = pick_rep(services, customer.rep_email if customer else None)
+    now = services.clock()
+    with services.sessions.begin() as session:
+        record = repo.create_draft(session, now, email_id=email_id, rep=rep, payload=draft.model_dump(mode="json"),
+                                   customer_id=customer.company_id if customer else None,
+                                   customer_name=customer.company_name if customer else None)
+        session.get(EmailRecord, email_id).status = EmailStatus.DRAFTED
+        repo.audit(session, now, "agent", "drafted", email_id=email_id, draft_id=record.id, version=1,
+                   customer=record.customer_id, lines=len(draft.lines), total=draft.total,
+                   issues=[f"{i.code}: {i.message}" for i in draft.issues], method=draft.extraction_method,
+                   prompt_version=draft.prompt_version, rep=rep)
+        return {"draft_id": record.id, "version": 1}

@@ -1,0 +1,22 @@
+"""Extract: read the order lines, reference and delivery date through the tools (model or rules)."""
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from agent.context import Services
+from agent.emails import load_email
+from agent.pipeline import extract_order, triage_email
+from agent.state import State
+from store import repo
+
+
+async def extract_node(state: State, runtime: Runtime[Services]) -> dict:
+    services = runtime.context
+    _, email = load_email(services, state["email_id"])
+    _, body = triage_email(email)
+    extraction = await extract_order(email, body, services.toolbox, now=services.clock(),
+                                     llm_extractor=services.llm_extractor)
+    with services.sessions.begin() as session:
+        repo.audit(session, services.clock(), "agent", "extracted", email_id=state["email_id"],
+                   method=extraction.method, lines=len(extraction.lines), notes=extraction.notes)
+    return {"extraction": extraction.model_dump(mode="json")}

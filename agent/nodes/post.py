@@ -1,0 +1,76 @@
+"""Post an approved draft to the ERP, exactly once.
+
+The idempotency key is derived from (draft id, version): if the agent dies after the POST but
+before recording the answer, the re-run POSTs again with the same key and the ERP returns its
+first answer instead of creating a second order.
+"""
+from __future__ import annotations
+
+import logging
+
+from langgraph.runtime import Runtime
+
+from agent.context import Services
+from agent.emails import load_draft
+from agent.mailing import send_notice
+from agent.state import State
+from store import repo
+from store.models import DraftRecord, DraftStatus, ErpSubmission
+from tools.erp_client import ErpRejected, ErpUnavailable, build_order_request
+
+log = logging.getLogger(__name__)
+
+
+def idempotency_key(draft_id: int, version: int) -> str:
+    return f"mailorder-{draft_id}-v{version}"
+
+
+async def post_node(state: State, runtime: Runtime[Services]) -> dict:
+    services = runtime.context
+    decision = state["decision"]
+    record, draft = load_draft(services, state["draft_id"])
+    key = idempotency_key(record.id, record.version)
+    request = build_order_request(draft)
+    now = services.clock()
+    with services.sessions.begin() as session:
+        if repo.erp_submission(session, key) is None:
+            session.add(ErpSubmission(draft_id=record.id, version=record.version, idempotency_key=key,
+                                      request=request, created_at=now, updated_at=now))
+        repo.set_draft_status(session, now, session.get(DraftRecord, record.id), DraftStatus.APPROVED,
+                              decided_by=decision["rep"])
+        repo.audit(session, now, decision["rep"], "approved", email_id=state["email_id"], draft_id=record.id,
+                   version=record.version, reply_email_id=decision.get("reply_email_id"))
+        repo.audit(session, now, "agent", "erp_post_started", draft_id=record.id, idempotency_key=key)
+    try:
+        result = await services.erp.submit_order(request, idempotency_key=key)
+    except ErpRejected as exc:
+        return await _failed(services, state, record, key, DraftStatus.ERP_REJECTED, "erp_rejected",
+                             error=exc.error, code=exc.code, status=exc.status)
+    except ErpUnavailable as exc:
+        return await _failed(services, state, record, key, DraftStatus.ERP_UNAVAILABLE, "erp_unavailable",
+                             error=str(exc.last_error), attempts=exc.attempts)
+    now = services.clock()
+    with services.sessions.begin() as session:
+        submission = repo.erp_submission(session, key)
+        submission.status, submission.order_id, submission.response, submission.updated_at = \
+            "ok", result.order_id, result.raw, now
+        repo.set_draft_status(session, now, session.get(DraftRecord, record.id), DraftStatus.POSTED,
+                              erp_order_id=result.order_id)
+        repo.audit(session, now, "agent", "posted", email_id=state["email_id"], draft_id=record.id,
+                   version=record.version, erp_order_id=result.order_id, idempotency_key=key)
+    return {"outcome": "posted"}
+
+
+async def _failed(services: Services, state: State, record: DraftRecord, key: str, status: DraftStatus,
+                  outcome: str, **details) -> dict:
+    now = services.clock()
+    with services.sessions.begin() as session:
+        submission = repo.erp_submission(session, key)
+        submission.status, submission.response, submission.updated_at = outcome, details, now
+        repo.set_draft_status(session, now, session.get(DraftRecord, record.id), status)
+        repo.audit(session, now, "erp", outcome, email_id=state["email_id"], draft_id=record.id,
+                   version=record.version, **details)
+    log.warning("ERP post of draft %s failed: %s %s", record.id, outcome, details)
+    await send_notice(services, outcome, to=record.rep, key=f"{record.id}-v{record.version}-{outcome}-{now:%Y%m%d%H%M%S}",
+                      draft_id=record.id, version=record.version, **details)
+    return {"outcome": outcome}

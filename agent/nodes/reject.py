@@ -1,0 +1,22 @@
+"""Close a draft the rep rejected, with the reason."""
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from agent.context import Services
+from agent.state import State
+from store import repo
+from store.models import DraftRecord, DraftStatus
+
+
+async def reject_node(state: State, runtime: Runtime[Services]) -> dict:
+    services = runtime.context
+    decision = state["decision"]
+    now = services.clock()
+    with services.sessions.begin() as session:
+        draft = session.get(DraftRecord, state["draft_id"])
+        repo.set_draft_status(session, now, draft, DraftStatus.REJECTED, decided_by=decision["rep"],
+                              decision_note=decision.get("reason"))
+        repo.audit(session, now, decision["rep"], "rejected", email_id=state["email_id"], draft_id=draft.id,
+                   version=draft.version, reason=decision.get("reason"), reply_email_id=decision.get("reply_email_id"))
+    return {"outcome": "rejected"}

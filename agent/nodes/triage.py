@@ -1,0 +1,26 @@
+"""Triage: is this an order, a quote request, a status question, a complaint, marketing, an auto-reply?"""
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from agent.context import Services
+from agent.emails import load_email
+from agent.pipeline import triage_email
+from agent.state import State
+from store import repo
+from store.models import EmailRecord, EmailStatus
+from tools.models import TriageLabel
+
+
+async def triage_node(state: State, runtime: Runtime[Services]) -> dict:
+    services = runtime.context
+    _, email = load_email(services, state["email_id"])
+    triage, _body = triage_email(email)
+    with services.sessions.begin() as session:
+        record = session.get(EmailRecord, state["email_id"])
+        record.triage_label = triage.label
+        if triage.label != TriageLabel.ORDER:
+            record.status = EmailStatus.NOT_ORDER
+        repo.audit(session, services.clock(), "agent", "triaged", email_id=record.id,
+                   label=str(triage.label), reason=triage.reason, confidence=triage.confidence)
+    return {"triage": str(triage.label)}

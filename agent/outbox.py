@@ -1,0 +1,90 @@
+"""Outbox for every email the agent sends: the intent is stored before the SMTP send and the
+outcome after it. Message-IDs are deterministic, so a message re-sent after a crash between
+the send and its bookkeeping is recognisable as the same message (at-least-once delivery)."""
+from __future__ import annotations
+
+import logging
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import getaddresses
+
+from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential_jitter
+
+from agent.context import Services
+from store import repo
+from store.models import OutboxMessage, OutboxStatus
+
+log = logging.getLogger(__name__)
+
+SEND_ATTEMPTS = 3  # per delivery round; pending messages are retried on every poll
+MAX_TOTAL_ATTEMPTS = 12  # then the message is marked failed and audited
+
+
+def _recipients(message: EmailMessage) -> list[str]:
+    fields = message.get_all("To", []) + message.get_all("Cc", []) + message.get_all("Bcc", [])
+    return [addr.lower() for _, addr in getaddresses([str(f) for f in fields]) if addr]
+
+
+async def send(services: Services, message: EmailMessage, *, kind: str, draft_id: int | None = None,
+               version: int | None = None, email_id: int | None = None) -> OutboxMessage:
+    """Record and send one message; returns its outbox row (SENT, or PENDING for a later retry)."""
+    if "Bcc" in message:
+        recipients = _recipients(message)
+        del message["Bcc"]
+    else:
+        recipients = _recipients(message)
+    now = services.clock()
+    with services.sessions.begin() as session:
+        row = repo.enqueue_outbox(session, OutboxMessage(
+            message_id=str(message["Message-ID"]), kind=kind, draft_id=draft_id, version=version,
+            sender=services.agent_address, recipients=recipients, raw=message.as_bytes(policy=SMTP),
+            created_at=now, sent_at=None))
+        outbox_id, already_sent = row.id, row.status == OutboxStatus.SENT
+    if not already_sent:
+        await deliver(services, outbox_id, email_id=email_id)
+    with services.sessions() as session:
+        return session.get(OutboxMessage, outbox_id)
+
+
+async def deliver(services: Services, outbox_id: int, *, email_id: int | None = None) -> bool:
+    with services.sessions() as session:
+        row = session.get(OutboxMessage, outbox_id)
+        if row is None or row.status != OutboxStatus.PENDING:
+            return row is not None and row.status == OutboxStatus.SENT
+        raw, sender, recipients = row.raw, row.sender, list(row.recipients)
+    error: str | None = None
+    attempts = 0
+    try:
+        async for attempt in AsyncRetrying(stop=stop_after_attempt(SEND_ATTEMPTS), reraise=False,
+                                           wait=wait_exponential_jitter(initial=0.2, max=2.0)):
+            with attempt:
+                attempts += 1
+                await services.smtp.send(raw, sender, recipients)
+    except RetryError as exc:
+        error = repr(exc.last_attempt.exception())
+    now = services.clock()
+    with services.sessions.begin() as session:
+        row = session.get(OutboxMessage, outbox_id)
+        row.attempts += attempts
+        if error is None:
+            row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None
+            repo.audit(session, now, "agent", f"{row.kind}_sent", email_id=email_id, draft_id=row.draft_id,
+                       message_id=row.message_id, to=recipients, version=row.version)
+            return True
+        row.last_error = error
+        if row.attempts >= MAX_TOTAL_ATTEMPTS:
+            row.status = OutboxStatus.FAILED
+        repo.audit(session, now, "agent", f"{row.kind}_send_failed", email_id=email_id, draft_id=row.draft_id,
+                   message_id=row.message_id, error=error, attempts=row.attempts, final=row.status == OutboxStatus.FAILED)
+    log.warning("sending %s failed after %d attempts: %s", outbox_id, attempts, error)
+    return False
+
+
+async def flush(services: Services) -> int:
+    """Retry every pending message; returns how many were sent."""
+    with services.sessions() as session:
+        pending = [row.id for row in repo.pending_outbox(session)]
+    sent = 0
+    for outbox_id in pending:
+        sent += await deliver(services, outbox_id)
+    return sent

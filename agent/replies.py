@@ -1,0 +1,179 @@
+"""A rep's reply: match it to its draft, authorize it, claim it, and resume the draft's thread.
+
+Matching: the token in the plus-address first, then In-Reply-To/References against the summaries
+we sent, then the subject tag. Acting needs more than a match: an allowed rep, a valid token for
+the draft's current version, an open draft, and a claim on the token that nobody made before.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from langgraph.types import Command
+
+from agent.context import Services
+from agent.graph import thread_config
+from agent.mailing import send_notice
+from mail import tokens
+from mail.message import ParsedEmail
+from mail.reply import parse_decision
+from store import repo
+from store.models import DraftRecord, DraftStatus, EmailRecord, EmailStatus, ReplyRecord
+
+log = logging.getLogger(__name__)
+
+SUBJECT_TAG = re.compile(r"\[MO-(\d+)\s+v(\d+)\]", re.IGNORECASE)
+
+
+@dataclass
+class ReplyMatch:
+    draft_id: int | None
+    version: int | None
+    token: str | None
+    via: str  # "token" | "in-reply-to" | "subject" | "none"
+
+
+def looks_like_reply(services: Services, email: ParsedEmail) -> bool:
+    """True when the message answers one of our summaries (and so must never become an order)."""
+    return match_reply(services, email).via != "none"
+
+
+def match_reply(services: Services, email: ParsedEmail) -> ReplyMatch:
+    token = tokens.token_from_email(email, services.agent_address)
+    if token:
+        claims = _peek_claims(token)
+        return ReplyMatch(claims[0] if claims else None, claims[1] if claims else None, token, "token")
+    refs = [r for r in [email.in_reply_to, *email.references] if r]
+    with services.sessions() as session:
+        for row in repo.outbox_by_message_ids(session, refs):
+            if row.kind == "summary" and row.draft_id is not None:
+                return ReplyMatch(row.draft_id, row.version, None, "in-reply-to")
+    tag = SUBJECT_TAG.search(email.subject or "")
+    if tag:
+        return ReplyMatch(int(tag.group(1)), int(tag.group(2)), None, "subject")
+    return ReplyMatch(None, None, None, "none")
+
+
+def _peek_claims(token: str) -> tuple[int, int] | None:
+    """Draft id and version named by a token, before (and regardless of) verification."""
+    try:
+        claims = tokens.peek_token(token)
+    except Exception:  # noqa: BLE001 - a malformed token simply names no draft
+        return None
+    return claims
+
+
+async def handle_reply(services: Services, graph, email_id: int, email: ParsedEmail) -> str:
+    """Decide what a reply does; returns the outcome recorded on its reply row."""
+    match = match_reply(services, email)
+    decision = parse_decision(email)
+    sender = email.sender
+    now = services.clock()
+
+    def record(outcome: str, reason: str | None = None, token_used: str | None = None) -> bool:
+        with services.sessions.begin() as session:
+            session.get(EmailRecord, email_id).status = EmailStatus.REPLY
+            claimed = repo.claim_reply(session, ReplyRecord(
+                email_id=email_id, draft_id=match.draft_id if _draft_exists(session, match.draft_id) else None,
+                version=match.version, sender=sender, decision=decision.kind, reason=decision.reason,
+                outcome=outcome, token_used=token_used, created_at=now))
+            action = "reply_received" if outcome in ("accepted", "status", "not_understood") else "reply_refused"
+            if not claimed:
+                action, outcome = "reply_refused", "replayed"
+            repo.audit(session, now, sender, action, email_id=email_id,
+                       draft_id=match.draft_id if _draft_exists(session, match.draft_id) else None,
+                       decision=decision.kind, outcome=outcome, why=reason, matched_via=match.via,
+                       version=match.version)
+            return claimed
+
+    allowed = set(services.settings.reps)
+    with services.sessions() as session:
+        draft = session.get(DraftRecord, match.draft_id) if match.draft_id else None
+        if draft is not None:
+            allowed.add(draft.rep)
+    if sender not in allowed:
+        record("refused", "sender is not an allowed rep")
+        return "refused"  # never explain anything to an unknown sender
+    if draft is None:
+        record("refused", "no draft matches this reply")
+        await send_notice(services, "refused", to=sender, key=f"reply-{email_id}", in_reply_to=email,
+                          reason="This reply does not match any draft.")
+        return "refused"
+
+    if decision.kind == "status":
+        record("status")
+        await send_notice(services, "status", to=sender, key=f"reply-{email_id}", draft_id=draft.id,
+                          version=draft.version, in_reply_to=email, status=draft.status,
+                          erp_order_id=draft.erp_order_id)
+        return "status"
+    if decision.kind == "unknown":
+        record("not_understood")
+        await send_notice(services, "not_understood", to=sender, key=f"reply-{email_id}", draft_id=draft.id,
+                          version=draft.version, in_reply_to=email, received=decision.text[:500])
+        return "not_understood"
+
+    refusal = _refusal(services, match, draft, sender, email)
+    if refusal is None and decision.kind == "approve":
+        refusal = _blocking_refusal(services, draft)
+    if refusal is not None:
+        record("refused", refusal)
+        await send_notice(services, "refused", to=sender, key=f"reply-{email_id}", draft_id=draft.id,
+                          version=draft.version, in_reply_to=email, reason=refusal)
+        return "refused"
+    if not record("accepted", token_used=match.token):
+        await send_notice(services, "refused", to=sender, key=f"reply-{email_id}", draft_id=draft.id,
+                          version=draft.version, in_reply_to=email,
+                          reason="This reply's link was already used; nothing was changed.")
+        return "replayed"
+
+    config = thread_config(draft.email_id)
+    snapshot = await graph.aget_state(config)
+    if not snapshot.next or "review" not in snapshot.next:
+        log.error("draft %s thread is not waiting for a review (next=%s)", draft.id, snapshot.next)
+        with services.sessions.begin() as session:
+            repo.audit(session, services.clock(), "agent", "resume_skipped", draft_id=draft.id,
+                       email_id=email_id, next=list(snapshot.next or []))
+        return "not_waiting"
+    payload = {"kind": decision.kind, "reason": decision.reason, "rep": sender, "reply_email_id": email_id,
+               "version": match.version}
+    await graph.ainvoke(Command(resume=payload), config, context=services)
+    return "accepted"
+
+
+def _draft_exists(session, draft_id: int | None) -> bool:
+    return draft_id is not None and session.get(DraftRecord, draft_id) is not None
+
+
+def _refusal(services: Services, match: ReplyMatch, draft: DraftRecord, sender: str, email: ParsedEmail) -> str | None:
+    auth = email.headers.get("authentication-results", "")
+    if re.search(r"\b(dkim|spf|dmarc)=(fail|softfail)\b", auth, re.IGNORECASE):
+        return "the message failed sender authentication (DKIM/SPF/DMARC)."
+    if not match.token:
+        return ("the reply did not go to the review address of the summary (its Reply-To), so it cannot "
+                "be verified. Please use Reply on the latest summary.")
+    try:
+        claims = tokens.verify_token(services.settings.secret, match.token, now=services.clock(),
+                                     max_age=timedelta(days=services.settings.token_max_age_days), rep=sender)
+    except tokens.InvalidToken as exc:
+        return f"the review link is not valid ({exc})."
+    if claims.draft_id != draft.id:
+        return "the review link belongs to another draft."
+    if not DraftStatus(draft.status).is_open:
+        return f"draft MO-{draft.id} is already {draft.status}; nothing was changed."
+    if claims.version != draft.version:
+        return (f"this reply answers version v{claims.version}, but the current version is v{draft.version}. "
+                f"Please answer the summary [MO-{draft.id} v{draft.version}].")
+    return None
+
+
+def _blocking_refusal(services: Services, draft: DraftRecord) -> str | None:
+    from agent.emails import load_draft
+
+    _, payload = load_draft(services, draft.id)
+    blocking = payload.blocking_issues
+    if not blocking:
+        return None
+    listed = "; ".join(i.message for i in blocking)
+    return f"draft MO-{draft.id} v{draft.version} cannot be posted while it has open issues: {listed}"

@@ -1,0 +1,85 @@
+"""`mailorder serve`: wire settings into clients, open the checkpointer, poll on an interval."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+from agent.config import DEV_SECRET, Settings
+from agent.context import Services
+from agent.graph import build_graph
+from agent.runner import Runner
+from mail.imap import ImapInbox
+from mail.smtp import SmtpSender
+from store.db import make_engine, make_session_factory
+from tools.erp_client import ErpClient
+from tools.toolbox import Toolbox
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def make_llm_extractor(settings: Settings):
+    """The model path when a key is configured, else None (rules only)."""
+    if not settings.llm_enabled:
+        return None
+    from agent.llm import LlmExtractor, LlmSettings
+
+    return LlmExtractor(LlmSettings(api_key=settings.openai_api_key, base_url=settings.openai_base_url,
+                                    model=settings.model, timeout=settings.llm_timeout))
+
+
+@asynccontextmanager
+async def open_runner(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
+                      erp_transport=None) -> AsyncIterator[Runner]:
+    """Everything `serve` needs, opened and closed together; tests use the same entry point."""
+    if settings.secret == DEV_SECRET:
+        log.warning("MAILORDER_SECRET is the development default; set a real secret in production")
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    checkpoint_path = settings.resolved_checkpoint_path
+    checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
+    erp = ErpClient(settings.erp_url, transport=erp_transport)
+    inbox = ImapInbox(settings.imap_host, settings.imap_port, settings.imap_user, settings.imap_password,
+                      ssl=settings.imap_ssl, folder=settings.imap_folder)
+    try:
+        toolbox = await Toolbox.create(erp)
+        smtp = SmtpSender(settings.smtp_host, settings.smtp_port, user=settings.smtp_user,
+                          password=settings.smtp_password, use_tls=settings.smtp_port == 465,
+                          start_tls=settings.smtp_tls)
+        services = Services(settings=settings, sessions=sessions, erp=erp, toolbox=toolbox, smtp=smtp,
+                            clock=clock, llm_extractor=make_llm_extractor(settings))
+        async with AsyncSqliteSaver.from_conn_string(str(checkpoint_path)) as checkpointer:
+            runner = Runner(services, build_graph(checkpointer), inbox)
+            await runner.recover()
+            yield runner
+    finally:
+        await asyncio.to_thread(inbox.close)
+        await erp.aclose()
+        engine.dispose()
+
+
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Poll every poll_seconds until stop is set (or forever)."""
+    stop = stop or asyncio.Event()
+    async with open_runner(settings) as runner:
+        scheduler = AsyncIOScheduler()
+        scheduler.add_job(runner.poll_once, "interval", seconds=settings.poll_seconds, max_instances=1,
+                          coalesce=True, next_run_time=datetime.now())
+        scheduler.add_job(runner.services.toolbox.refresh, "interval", minutes=10, max_instances=1, coalesce=True)
+        scheduler.start()
+        log.info("serving: inbox %s@%s:%s every %ss, ERP %s, reps %s, extraction %s",
+                 settings.imap_user, settings.imap_host, settings.imap_port, settings.poll_seconds,
+                 settings.erp_url, ",".join(settings.reps), settings.model if settings.llm_enabled else "rules")
+        try:
+            await stop.wait()
+        finally:
+            scheduler.shutdown(wait=False)

@@ -1,0 +1,184 @@
+"""Repository functions: every read and write of the store goes through here.
+
+Each function takes a Session (and the time where it writes one); callers own the transaction.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from store.models import (
+    AuditEvent,
+    DraftRecord,
+    DraftStatus,
+    DraftVersion,
+    EmailRecord,
+    ErpSubmission,
+    MailboxState,
+    OutboxMessage,
+    OutboxStatus,
+    ReplyRecord,
+)
+
+
+# --- audit -------------------------------------------------------------------------------------
+
+def audit(session: Session, now: datetime, actor: str, action: str, *, email_id: int | None = None,
+          draft_id: int | None = None, **details: Any) -> AuditEvent:
+    event = AuditEvent(at=now, actor=actor, action=action, email_id=email_id, draft_id=draft_id,
+                       details=_jsonable(details))
+    session.add(event)
+    return event
+
+
+def audit_trail(session: Session, *, email_id: int | None = None, draft_id: int | None = None) -> list[AuditEvent]:
+    query = select(AuditEvent).order_by(AuditEvent.id)
+    if email_id is not None and draft_id is not None:
+        query = query.where((AuditEvent.email_id == email_id) | (AuditEvent.draft_id == draft_id))
+    elif email_id is not None:
+        query = query.where(AuditEvent.email_id == email_id)
+    elif draft_id is not None:
+        query = query.where(AuditEvent.draft_id == draft_id)
+    return list(session.scalars(query))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+# --- emails ------------------------------------------------------------------------------------
+
+def find_email(session: Session, *, message_id: str | None = None, mailbox: str | None = None,
+               uidvalidity: int | None = None, uid: int | None = None) -> EmailRecord | None:
+    if message_id is not None:
+        found = session.scalar(select(EmailRecord).where(EmailRecord.message_id == message_id))
+        if found is not None:
+            return found
+    if uid is not None:
+        return session.scalar(select(EmailRecord).where(
+            EmailRecord.mailbox == mailbox, EmailRecord.uidvalidity == uidvalidity, EmailRecord.uid == uid))
+    return None
+
+
+def insert_email(session: Session, record: EmailRecord) -> EmailRecord | None:
+    """Insert unless the Message-ID or (mailbox, UIDVALIDITY, UID) is already stored."""
+    try:
+        with session.begin_nested():
+            session.add(record)
+            session.flush()
+    except IntegrityError:
+        return None
+    return record
+
+
+def emails_with_status(session: Session, status: str) -> list[EmailRecord]:
+    return list(session.scalars(select(EmailRecord).where(EmailRecord.status == status).order_by(EmailRecord.id)))
+
+
+def mailbox_state(session: Session, mailbox: str) -> MailboxState | None:
+    return session.get(MailboxState, mailbox)
+
+
+def save_mailbox_state(session: Session, mailbox: str, uidvalidity: int, last_uid: int) -> None:
+    state = session.get(MailboxState, mailbox)
+    if state is None:
+        session.add(MailboxState(mailbox=mailbox, uidvalidity=uidvalidity, last_uid=last_uid))
+    else:
+        state.uidvalidity, state.last_uid = uidvalidity, last_uid
+
+
+# --- drafts ------------------------------------------------------------------------------------
+
+def draft_for_email(session: Session, email_id: int) -> DraftRecord | None:
+    return session.scalar(select(DraftRecord).where(DraftRecord.email_id == email_id))
+
+
+def create_draft(session: Session, now: datetime, *, email_id: int, rep: str, payload: dict[str, Any],
+                 customer_id: str | None, customer_name: str | None) -> DraftRecord:
+    draft = DraftRecord(email_id=email_id, version=1, status=DraftStatus.AWAITING_REVIEW, rep=rep,
+                        customer_id=customer_id, customer_name=customer_name, created_at=now, updated_at=now)
+    session.add(draft)
+    session.flush()
+    session.add(DraftVersion(draft_id=draft.id, version=1, payload=payload, changes=[], created_at=now))
+    return draft
+
+
+def add_version(session: Session, now: datetime, draft: DraftRecord, payload: dict[str, Any],
+                changes: list[str], created_by: str) -> DraftVersion:
+    draft.version += 1
+    draft.updated_at = now
+    version = DraftVersion(draft_id=draft.id, version=draft.version, payload=payload, changes=changes,
+                           created_by=created_by, created_at=now)
+    session.add(version)
+    return version
+
+
+def draft_version(session: Session, draft_id: int, version: int) -> DraftVersion | None:
+    return session.scalar(select(DraftVersion).where(
+        DraftVersion.draft_id == draft_id, DraftVersion.version == version))
+
+
+def set_draft_status(session: Session, now: datetime, draft: DraftRecord, status: DraftStatus, **fields: Any) -> None:
+    draft.status = status
+    draft.updated_at = now
+    for name, value in fields.items():
+        setattr(draft, name, value)
+
+
+def list_drafts(session: Session, status: str | None = None, limit: int = 100) -> list[DraftRecord]:
+    query = select(DraftRecord).order_by(DraftRecord.id.desc()).limit(limit)
+    if status:
+        query = query.where(DraftRecord.status == status)
+    return list(session.scalars(query))
+
+
+# --- replies -----------------------------------------------------------------------------------
+
+def claim_reply(session: Session, reply: ReplyRecord) -> bool:
+    """Record a reply; False when this email or this (single-use) token was already claimed."""
+    try:
+        with session.begin_nested():
+            session.add(reply)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+# --- outbox ------------------------------------------------------------------------------------
+
+def enqueue_outbox(session: Session, message: OutboxMessage) -> OutboxMessage:
+    """Record the intent to send; a message with the same Message-ID is only recorded once."""
+    existing = session.scalar(select(OutboxMessage).where(OutboxMessage.message_id == message.message_id))
+    if existing is not None:
+        return existing
+    session.add(message)
+    session.flush()
+    return message
+
+
+def pending_outbox(session: Session, limit: int = 100) -> list[OutboxMessage]:
+    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)
+                                .order_by(OutboxMessage.id).limit(limit)))
+
+
+def outbox_by_message_ids(session: Session, message_ids: list[str]) -> list[OutboxMessage]:
+    if not message_ids:
+        return []
+    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.message_id.in_(message_ids))))
+
+
+# --- ERP submissions ---------------------------------------------------------------------------
+
+def erp_submission(session: Session, key: str) -> ErpSubmission | None:
+    return session.scalar(select(ErpSubmission).where(ErpSubmission.idempotency_key == key))

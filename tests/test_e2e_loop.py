@@ -1,0 +1,177 @@
+"""End to end over real SMTP/IMAP (dev mail server), HTTP (mock ERP), SQLite and the checkpointer."""
+from __future__ import annotations
+
+import pytest
+
+from store.models import DraftStatus, EmailStatus
+from tests.loop_harness import ORDERS, REP, Loop, catalog, known_contact, order_email
+
+pytestmark = pytest.mark.e2e
+
+
+def two_lines() -> tuple[list[dict], str]:
+    products = [p for p in catalog() if p.get("active", True)]
+    first, second = products[0], products[len(products) // 2]
+    body = (f"Goedemorgen,\n\nGraag bestellen:\n\n3x {first['sku']}\n{second['sku']} 2 {second['base_unit']}\n\n"
+            "Met vriendelijke groet,\nJan\n")
+    return [first, second], body
+
+
+async def test_order_travels_the_whole_loop(tmp_path, clock):
+    sender, company = known_contact()
+    products, body = two_lines()
+    async with Loop(tmp_path, clock) as loop:
+        original = order_email(sender, "Bestelling week 10", body)
+        await loop.send(original)
+        summaries = await loop.poll_until(loop.rep_mail)
+        summary = summaries[0]
+        draft = loop.drafts()[0]
+        assert str(summary["Subject"]).startswith(f"[MO-{draft.id} v1] ")
+        assert "Bestelling week 10" in str(summary["Subject"])
+        assert str(summary["Reply-To"]).startswith("orders+")
+        assert str(summary["In-Reply-To"]) == str(original["Message-ID"])
+        assert summary.get_body(("html",)) is not None and summary.get_body(("plain",)) is not None
+        plain = summary.get_body(("plain",)).get_content()
+        for product in products:
+            assert product["sku"] in plain
+        assert "rules, no AI model configured" in plain
+        assert draft.customer_id == company
+
+        await loop.reply(summary, "APPROVE")
+        await loop.poll_until(lambda: loop.drafts()[0].status == DraftStatus.CONFIRMED)
+
+        orders = loop.erp_orders()
+        assert len(orders) == 1
+        assert sorted(l["sku"] for l in orders[0]["products"]) == sorted(p["sku"] for p in products)
+        draft = loop.drafts()[0]
+        assert draft.erp_order_id == orders[0]["order_id"]
+        confirmations = [m for m in loop.mailbox(sender, sender) if str(m["In-Reply-To"]) == str(original["Message-ID"])]
+        assert len(confirmations) == 1
+        assert draft.erp_order_id in confirmations[0].get_body(("plain",)).get_content()
+        actions = [e.action for e in loop.audit()]
+        for step in ("ingested", "triaged", "drafted", "summary_sent", "reply_received", "approved", "posted",
+                     "confirmation_sent", "confirmed"):
+            assert step in actions, step
+
+
+async def test_reject_closes_the_draft_with_the_reason(tmp_path, clock):
+    sender, _ = known_contact()
+    _, body = two_lines()
+    async with Loop(tmp_path, clock) as loop:
+        await loop.send(order_email(sender, "order", body))
+        summary = (await loop.poll_until(loop.rep_mail))[0]
+        await loop.reply(summary, "REJECT customer asked to hold this order")
+        await loop.poll_until(lambda: loop.drafts()[0].status == DraftStatus.REJECTED)
+        draft = loop.drafts()[0]
+        assert draft.decision_note == "customer asked to hold this order"
+        assert loop.erp_orders() == []
+        assert [m for m in loop.mailbox(sender, sender)] == []
+
+
+async def test_reply_from_a_non_rep_changes_nothing(tmp_path, clock):
+    sender, _ = known_contact()
+    _, body = two_lines()
+    async with Loop(tmp_path, clock) as loop:
+        await loop.send(order_email(sender, "order", body))
+        summary = (await loop.poll_until(loop.rep_mail))[0]
+        await loop.reply(summary, "APPROVE", sender="mallory@attacker.example")
+        await loop.poll_until(lambda: loop.audit("reply_refused"))
+        assert loop.drafts()[0].status == DraftStatus.AWAITING_REVIEW
+        assert loop.erp_orders() == []
+        assert loop.mailbox("mallory@attacker.example", "mallory@attacker.example") == []
+        refused = loop.audit("reply_refused")[0]
+        assert refused.actor == "mallory@attacker.example"
+
+
+async def test_approve_inside_the_quote_does_not_count(tmp_path, clock):
+    sender, _ = known_contact()
+    _, body = two_lines()
+    async with Loop(tmp_path, clock) as loop:
+        await loop.send(order_email(sender, "order", body))
+        summary = (await loop.poll_until(loop.rep_mail))[0]
+        await loop.reply(summary, "thanks, will look at it later")  # the quoted summary says APPROVE
+        await loop.poll_until(lambda: loop.audit("reply_received"))
+        assert loop.drafts()[0].status == DraftStatus.AWAITING_REVIEW
+        assert loop.erp_orders() == []
+
+
+async def test_same_message_delivered_twice_gives_one_draft(tmp_path, clock):
+    sender, _ = known_contact()
+    _, body = two_lines()
+    async with Loop(tmp_path, clock) as loop:
+        message = order_email(sender, "order", body, message_id="<dup-1@customer.example>")
+        await loop.send(message)
+        await loop.send(message)
+        await loop.poll_until(lambda: len(loop.emails()) == 1 and loop.audit("duplicate_ignored"))
+        assert len(loop.drafts()) == 1
+        assert len(loop.rep_mail()) == 1
+
+
+async def test_restart_between_summary_and_reply_resumes_the_thread(tmp_path, clock):
+    sender, _ = known_contact()
+    _, body = two_lines()
+    async with Loop(tmp_path, clock) as loop:
+        await loop.send(order_email(sender, "first", body))
+        await loop.send(order_email(sender, "second", body))
+        await loop.poll_until(lambda: len(loop.rep_mail()) == 2)
+        await loop.stop_agent()
+        await loop.start_agent()
+        second = next(m for m in loop.rep_mail() if "second" in str(m["Subject"]))
+        await loop.reply(second, "APPROVE")
+        await loop.poll_until(lambda: any(d.status == DraftStatus.CONFIRMED for d in loop.drafts()))
+        by_subject = {d.id: d for d in loop.drafts()}
+        confirmed = [d for d in by_subject.values() if d.status == DraftStatus.CONFIRMED]
+        assert len(confirmed) == 1 and f"[MO-{confirmed[0].id} " in str(second["Subject"])
+        assert len(loop.erp_orders()) == 1
+
+
+async def test_erp_500_twice_then_200_gives_exactly_one_order(tmp_path, clock):
+    sender, _ = known_contact()
+    _, body = two_lines()
+    async with Loop(tmp_path, clock) as loop:
+        await loop.send(order_email(sender, "order", body))
+        summary = (await loop.poll_until(loop.rep_mail))[0]
+        loop.set_erp_faults(fail_next=2)
+        await loop.reply(summary, "APPROVE")
+        await loop.poll_until(lambda: loop.drafts()[0].status == DraftStatus.CONFIRMED)
+        assert len(loop.erp_orders()) == 1
+
+
+async def test_unknown_sender_gets_a_draft_that_asks_for_the_customer(tmp_path, clock):
+    _, body = two_lines()
+    async with Loop(tmp_path, clock) as loop:
+        await loop.send(order_email("stranger@unknown-shop.example", "order", body))
+        summary = (await loop.poll_until(loop.rep_mail))[0]
+        draft = loop.drafts()[0]
+        assert draft.customer_id is None
+        assert "Unknown customer" in str(summary["Subject"])
+        await loop.reply(summary, "APPROVE")
+        await loop.poll_until(lambda: loop.audit("reply_refused"))
+        assert loop.drafts()[0].status == DraftStatus.AWAITING_REVIEW
+        assert loop.erp_orders() == []
+
+
+async def test_bad_input_never_crashes_the_poller(tmp_path, clock):
+    sender, _ = known_contact()
+    _, body = two_lines()
+    async with Loop(tmp_path, clock, max_message_bytes=512 * 1024) as loop:
+        await loop.send_raw(b"this is not a mime message at all \xff\xfe")
+        await loop.send_raw(b"From: a@customer.example\r\nSubject: truncated\r\nContent-Type: multipart/mixed; "
+                            b"boundary=XYZ\r\n\r\n--XYZ\r\nContent-Type: text/plain\r\n\r\n3x 06-")
+        await loop.send_raw(b"From: b@customer.example\r\nSubject: only an attachment\r\nMIME-Version: 1.0\r\n"
+                            b"Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n")
+        await loop.send_raw("From: c@customer.example\r\nSubject: charset\r\nContent-Type: text/plain; "
+                            "charset=klingon-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nBestelling: 2 rollen wit "
+                            "\u00e9\u00e8\r\n".encode("latin-1"))
+        await loop.send_raw(b"From: d@customer.example\r\nSubject: huge\r\nContent-Type: text/plain\r\n\r\n"
+                            + b"x" * (700 * 1024) + b"\r\n")
+        await loop.send(order_email(sender, "a normal order after the junk", body))
+        await loop.poll_until(lambda: len(loop.emails()) == 6 and
+                              all(e.status != EmailStatus.RECEIVED for e in loop.emails()))
+        statuses = {e.subject: e.status for e in loop.emails()}
+        assert statuses["huge"] == EmailStatus.FAILED
+        assert statuses["a normal order after the junk"] == EmailStatus.DRAFTED
+        failed_folder = loop.mailbox(ORDERS)  # INBOX no longer holds the failed message
+        assert all(str(m["Subject"]) != "huge" for m in failed_folder)
+        assert {e.action for e in loop.audit()} >= {"ingested", "failed"}
+        assert len(loop.rep_mail()) == 1
