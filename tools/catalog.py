@@ -1,0 +1,460 @@
+"""Catalog index: attribute parsing of product names and customer text, and ranked lookup.
+
+Build once with `CatalogIndex.build(products)`; `lookup(query)` returns ranked Candidates.
+Both sides are reduced to comparable features (strings with a category prefix):
+  s:751  series          k:063  colour code       a:lus120  alphanumeric code
+  c:groen colour part    f:mat  finish            wd:1260   roll width (mm)
+  ln:50  roll length (m) th:10  thickness (mm)    sz:2030x3050 sheet size (mm)
+  g:80   grammage        mu:60  micron            w:forex   plain word
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+import logging
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+
+from tools.models import Candidate, Product
+
+log = logging.getLogger(__name__)
+
+# Dutch colour parts (compounds like "limegroen" or "verkeersgeel" split into these)
+COLOUR_PARTS = (
+    "transparant", "ultramarijn", "antraciet", "bordeaux", "turkoois", "magenta", "metallic",
+    "verkeers", "signaal", "konings", "enziaan", "amethist", "brilliant", "zilver", "oranje",
+    "violet", "donker", "middel", "pastel", "petrol", "kobalt", "zwart", "groen", "grijs",
+    "bruin", "paars", "cyaan", "beige", "creme", "ivoor", "hemel", "alpha", "licht", "helder",
+    "opaal", "koper", "brons", "fluor", "khaki", "azuur", "olijf", "blauw", "geel", "rood",
+    "goud", "roze", "lime", "mint", "zand", "lila", "wijn", "zee", "wit",
+)
+# English (and inflected Dutch) colour words -> Dutch colour part
+COLOUR_WORDS = {
+    "white": "wit", "witte": "wit", "black": "zwart", "zwarte": "zwart", "yellow": "geel",
+    "gele": "geel", "red": "rood", "rode": "rood", "blue": "blauw", "blauwe": "blauw",
+    "green": "groen", "groene": "groen", "grey": "grijs", "gray": "grijs", "grijze": "grijs",
+    "silver": "zilver", "gold": "goud", "golden": "goud", "orange": "oranje", "brown": "bruin",
+    "bruine": "bruin", "purple": "paars", "pink": "roze", "transparent": "transparant",
+    "clear": "transparant", "helder": "transparant", "cyan": "cyaan", "light": "licht",
+    "lichte": "licht", "dark": "donker", "donkere": "donker", "traffic": "verkeers",
+    "signal": "signaal", "sky": "hemel", "royal": "konings", "sea": "zee", "sand": "zand",
+    "copper": "koper", "bronze": "brons", "anthracite": "antraciet", "lilac": "lila",
+    "turquoise": "turkoois", "olive": "olijf", "cream": "creme", "ivory": "ivoor",
+    "wine": "wijn", "azure": "azuur", "gentian": "enziaan", "ultramarine": "ultramarijn",
+    "kleurloos": "transparant", "crème": "creme",
+}
+FINISH_WORDS = {
+    "glanzend": "glanzend", "glans": "glanzend", "gloss": "glanzend", "glossy": "glanzend",
+    "hoogglans": "glanzend", "hoogglanzend": "glanzend", "mat": "mat", "matt": "mat",
+    "matte": "mat", "matt.": "mat", "zijdeglans": "zijdeglans", "zijdeglanzend": "zijdeglans",
+    "satin": "zijdeglans", "satijn": "zijdeglans", "semigloss": "zijdeglans",
+}
+FINISH_LETTERS = {"g": "glanzend", "m": "mat"}
+PAPER_FORMATS = {"a3": "297x420", "a4": "210x297", "a5": "148x210", "a2": "420x594"}
+STOP_WORDS = {
+    "mm", "m", "x", "en", "de", "het", "op", "met", "van", "voor", "t", "b", "v", "tbv", "cm",
+    "the", "and", "for", "with", "of", "in", "een", "graag", "kleur", "color", "colour", "per",
+    "te", "aan", "om", "ve", "l", "mtr", "g", "breed", "breedte", "ex", "stuks", "rol", "rollen",
+}
+
+_NUM = r"\d+(?:[.,]\d+)?"
+_SIZE_RX = re.compile(rf"({_NUM})\s*(?:mm|cm)?\s*[x×\*]\s*({_NUM})\s*(mm|cm|mtr|m)?\b", re.I)
+_THICK_RX = re.compile(rf"(?<![\w.,])({_NUM})\s*mm\b", re.I)
+_MICRON_RX = re.compile(r"(\d+)\s*(?:µ|μ|mu|micron)", re.I)
+_GRAM_RX = re.compile(r"(\d+)\s*(?:g/m2|g/m²|gr/m2|grams?|gr\b|g\b)", re.I)
+_TOKEN_RX = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_SERIES_RX = re.compile(r"^(\d{2,5})([a-z]{0,3})$")
+_CODE_RX = re.compile(r"^(\d{3})([a-z]?)$")
+_SHORTHAND_RX = re.compile(r"(?<![\w-])(\d{3,4})([a-z]{0,3})[-/](\d{3})([a-z]?)(?![\w-])")
+
+
+def fold(text: str) -> str:
+    """Lower case, accents and trademark signs removed, m² -> m2."""
+    text = text.replace("²", "2").replace("®", " ").replace("™", " ").replace("©", " ")
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch) or ch == "\u0301")
+    return text.lower().replace("\u0301", "")
+
+
+def to_number(text: str) -> float:
+    return float(text.replace(",", "."))
+
+
+def fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+def colour_parts(word: str) -> list[str]:
+    """Split a (compound) colour word into Dutch colour parts; [] when it is not a colour."""
+    word = COLOUR_WORDS.get(word, word)
+    if word in COLOUR_PARTS:
+        return [word]
+    parts: list[str] = []
+    rest = word
+    while rest:
+        head = next((p for p in COLOUR_PARTS if rest.startswith(p)), None)
+        if head is None:
+            return []
+        parts.append(head)
+        rest = rest[len(head):]
+    return parts
+
+
+@dataclass
+class Features:
+    """Features of one name or query; `categories` maps a category to its values."""
+
+    items: set[str] = field(default_factory=set)
+
+    def add(self, feature: str) -> None:
+        self.items.add(feature)
+
+    def values(self, category: str) -> set[str]:
+        prefix = category + ":"
+        return {f[len(prefix):] for f in self.items if f.startswith(prefix)}
+
+
+def dimensions(text: str) -> tuple[dict[str, set[str]], str]:
+    """Widths, lengths, sizes, thickness, micron and grammage; returns them and the rest text."""
+    found: dict[str, set[str]] = {k: set() for k in ("wd", "ln", "sz", "th", "mu", "g")}
+    rest = text
+
+    def take_size(m: re.Match) -> str:
+        a, b, unit = to_number(m.group(1)), to_number(m.group(2)), (m.group(3) or "").lower()
+        if unit in ("m", "mtr") and b < 5000:
+            found["wd"].add(fmt(a))
+            found["ln"].add(fmt(b))
+        else:
+            scale = 10 if unit == "cm" else 1
+            lo, hi = sorted((a * scale, b * scale))
+            found["sz"].add(f"{fmt(lo)}x{fmt(hi)}")
+        return " "
+
+    rest = _SIZE_RX.sub(take_size, rest)
+    for m in _MICRON_RX.finditer(rest):
+        found["mu"].add(m.group(1))
+    for m in _GRAM_RX.finditer(rest):
+        found["g"].add(m.group(1))
+    rest = _MICRON_RX.sub(" ", _GRAM_RX.sub(" ", rest))
+    for m in _THICK_RX.finditer(rest):
+        value = to_number(m.group(1))
+        if value <= 50:
+            found["th"].add(fmt(value))
+        else:
+            found["wd"].add(fmt(value))
+    rest = _THICK_RX.sub(" ", rest)
+    return found, rest
+
+
+def name_features(name: str) -> Features:
+    """Features of a catalog product name."""
+    feats = Features()
+    text = fold(name)
+    dims, rest = dimensions(text)
+    for cat, vals in dims.items():
+        for v in vals:
+            feats.add(f"{cat}:{v}")
+    for size in dims["sz"]:
+        for fmt_name, fmt_size in PAPER_FORMATS.items():
+            if size == fmt_size:
+                feats.add(f"w:{fmt_name}")
+    seen_series = False
+    for token in _TOKEN_RX.findall(rest):
+        _token_features(token, feats, catalog=True, seen_series=seen_series)
+        if not seen_series and _SERIES_RX.match(token.replace("-", "")):
+            seen_series = True
+    return feats
+
+
+def _token_features(token: str, feats: Features, *, catalog: bool, seen_series: bool) -> None:
+    joined = token.replace("-", "")
+    if any(ch.isdigit() for ch in joined) and any(ch.isalpha() for ch in joined):
+        feats.add(f"a:{joined}")
+    series = _SERIES_RX.match(joined)
+    code = _CODE_RX.match(joined)
+    if catalog and seen_series and code:
+        feats.add(f"k:{code.group(1)}")
+        if code.group(2) in FINISH_LETTERS:
+            feats.add(f"f:{FINISH_LETTERS[code.group(2)]}")
+    elif series and not (catalog and seen_series):
+        feats.add(f"s:{series.group(1)}")
+    for part in token.split("-"):
+        if part in FINISH_WORDS:
+            feats.add(f"f:{FINISH_WORDS[part]}")
+            continue
+        colours = colour_parts(part)
+        if colours:
+            for c in colours:
+                feats.add(f"c:{c}")
+            continue
+        if part.isalpha() and len(part) > 1 and part not in STOP_WORDS:
+            feats.add(f"w:{part}")
+
+
+# ---------------------------------------------------------------- queries
+
+SKU_RX = re.compile(r"(?<![\d-])(\d{2})[-. ]?(\d{4})[-. ]?(\d{4})(?![\d-])")
+_CM_RX = re.compile(r"(?<![\w.,])(\d{2,3}(?:[.,]\d)?)\s*cm\b", re.I)
+_METRE_WIDTH_RX = re.compile(r"(?<![\w.,])([0-3][.,]\d{1,3})\s*(?:m|mtr|meter)\b(?!\s*x)", re.I)
+_FORMAT_RX = re.compile(r"\b(a[2-5])\b")
+
+WEIGHTS = {"s": 30.0, "k": 30.0, "a": 30.0, "c": 12.0, "f": 10.0, "wd": 20.0, "th": 15.0,
+           "sz": 20.0, "g": 10.0, "mu": 5.0, "ln": 8.0}
+CATEGORY_LABEL = {"s": "series", "k": "colour code", "a": "code", "c": "colour", "f": "finish",
+                  "wd": "width mm", "th": "thickness mm", "sz": "size mm", "g": "g/m2",
+                  "mu": "micron", "ln": "length m", "w": "word"}
+
+
+@dataclass
+class Group:
+    """One thing the query says; alternatives are readings of one ambiguous token."""
+
+    features: list[str]
+    weight: float
+    explicit: bool = True  # explicit groups penalise products with a different value
+
+    @property
+    def category(self) -> str:
+        return self.features[0].split(":", 1)[0]
+
+
+def find_skus(text: str) -> list[str]:
+    """Every SKU-shaped code in the text, normalised to NN-NNNN-NNNN."""
+    return [f"{a}-{b}-{c}" for a, b, c in SKU_RX.findall(text)]
+
+
+def normalise_alias(text: str) -> str:
+    """The key under which learned aliases are stored."""
+    return re.sub(r"\s+", " ", fold(text)).strip(" .,;:-")
+
+
+# ---------------------------------------------------------------- index
+
+class CatalogIndex:
+    """An inverted index over parsed product attributes with rapidfuzz re-ranking."""
+
+    def __init__(self, products: list[Product], version: str = "") -> None:
+        self.version = version
+        self.products = products
+        self.by_sku = {p.sku: p for p in products}
+        self._feats: list[frozenset[str]] = []
+        self._folded: list[str] = []
+        postings: dict[str, list[int]] = {}
+        for i, product in enumerate(products):
+            feats = frozenset(name_features(product.name).items | {f"fam:{product.family}"})
+            self._feats.append(feats)
+            self._folded.append(fold(product.name))
+            for f in feats:
+                postings.setdefault(f, []).append(i)
+        self._postings = {f: frozenset(ids) for f, ids in postings.items()}
+        n = max(len(products), 1)
+        self._idf = {f: math.log(1 + n / len(ids)) for f, ids in self._postings.items()}
+        self._words = sorted(f[2:] for f in self._postings if f.startswith("w:"))
+        self._lookup_word = lru_cache(maxsize=20000)(self._closest_word)
+
+    @classmethod
+    def build(cls, products: Iterable[Product], version: str = "") -> "CatalogIndex":
+        index = cls(list(products), version)
+        log.info("catalog index built: %d products, %d features, version %s",
+                 len(index.products), len(index._postings), version or "-")
+        return index
+
+    def __len__(self) -> int:
+        return len(self.products)
+
+    def get(self, sku: str | None) -> Product | None:
+        if not sku:
+            return None
+        found = self.by_sku.get(sku.strip())
+        if found is None:
+            skus = find_skus(sku)
+            found = self.by_sku.get(skus[0]) if skus else None
+        return found
+
+    def has(self, feature: str) -> bool:
+        return feature in self._postings
+
+    # ------------------------------------------------------------ lookup
+
+    def lookup(self, query: str, limit: int = 5, customer_id: str | None = None,
+               aliases: Mapping[str, str] | None = None) -> list[Candidate]:
+        """Ranked candidates for free text: SKUs, shorthand codes, names with attributes.
+
+        `aliases` (normalised source text -> sku) are consulted first. `customer_id` is
+        accepted for customer-specific ranking (not used by the index itself yet).
+        """
+        results: list[Candidate] = []
+        if aliases:
+            sku = aliases.get(normalise_alias(query))
+            if sku and sku in self.by_sku:
+                results.append(self._candidate(self.by_sku[sku], 100.0, ["learned alias"]))
+        for sku in find_skus(query):
+            product = self.by_sku.get(sku)
+            if product and all(c.sku != sku for c in results):
+                results.append(self._candidate(product, 100.0, [f"SKU {sku} in text"]))
+        if results:
+            return results[:limit]
+        groups = self.parse_query(query)
+        if not groups:
+            return []
+        ids = self._shortlist(groups)
+        text = fold(query)
+        scored = [(self._score(i, groups, text), i) for i in ids]
+        scored.sort(key=lambda item: (-item[0][0], self.products[item[1]].sku))
+        return [self._candidate(self.products[i], score, reasons)
+                for (score, reasons), i in scored[:limit]]
+
+    def parse_query(self, query: str) -> list[Group]:
+        """Turn customer text into weighted feature groups, keeping only what the catalog knows."""
+        text = fold(SKU_RX.sub(" ", query))
+        groups: list[Group] = []
+
+        def add(features: list[str], explicit: bool = True) -> None:
+            known = [f for f in features if f in self._postings]
+            category = features[0].split(":", 1)[0] if features else ""
+            if known:
+                weight = max(self._weight(f) for f in known)
+                groups.append(Group(known, weight, explicit))
+            elif explicit and category in ("sz", "wd", "th"):
+                # a dimension the catalog does not stock (cut size): lowers every score alike
+                groups.append(Group(features, WEIGHTS[category] / 2, False))
+
+        for m in _SHORTHAND_RX.finditer(text):
+            series, letters, code, suffix = m.groups()
+            add([f"s:{series}"])
+            add([f"k:{code}"])
+            for letter in (letters[-1:] if letters else "", suffix):
+                if letter in FINISH_LETTERS:
+                    add([f"f:{FINISH_LETTERS[letter]}"])
+        text = _SHORTHAND_RX.sub(" ", text)
+        text = _CM_RX.sub(lambda m: f" {fmt(to_number(m.group(1)) * 10)} mm ", text)
+        text = _METRE_WIDTH_RX.sub(lambda m: f" {fmt(to_number(m.group(1)) * 1000)} mm ", text)
+        for m in _FORMAT_RX.finditer(text):
+            add([f"sz:{PAPER_FORMATS[m.group(1)]}"])
+        text = _FORMAT_RX.sub(" ", text)
+        dims, rest = dimensions(text)
+        for category, values in dims.items():
+            for value in values:
+                add([f"{category}:{value}"])
+        seen: set[str] = {f for g in groups for f in g.features}
+        for token in _TOKEN_RX.findall(rest):
+            for group in self._token_groups(token):
+                if not set(group.features) & seen:
+                    groups.append(group)
+                    seen.update(group.features)
+        return groups
+
+    def _token_groups(self, token: str) -> list[Group]:
+        if token.isdigit():
+            return self._number_group(token)
+        feats = Features()
+        _token_features(token, feats, catalog=False, seen_series=False)
+        groups: list[Group] = []
+        for f in sorted(feats.items):
+            if f.startswith("w:") and f not in self._postings:
+                close = self._lookup_word(f[2:])
+                if close is None:
+                    continue
+                f = f"w:{close}"
+            if f in self._postings:
+                groups.append(Group([f], self._weight(f), f.split(":")[0] in ("f", "c", "s")))
+        return groups
+
+    def _number_group(self, token: str) -> list[Group]:
+        """A bare number: a series, a colour code or a width (cm or mm), whichever exists."""
+        value = int(token)
+        options = [f"s:{value}", f"k:{token}"] if len(token) >= 2 else []
+        if 50 <= value <= 320:
+            options.append(f"wd:{value * 10}")
+        if 300 <= value <= 3200:
+            options.append(f"wd:{value}")
+        known = [f for f in options if f in self._postings]
+        if not known:
+            return []
+        return [Group(known, max(self._weight(f) for f in known), explicit=False)]
+
+    def _closest_word(self, word: str) -> str | None:
+        if len(word) < 4 or word in STOP_WORDS:
+            return None
+        for length in range(len(word) - 1, 3, -1):  # papieren -> papier
+            if f"w:{word[:length]}" in self._postings and length >= len(word) - 3:
+                return word[:length]
+        match = process.extractOne(word, self._words, scorer=fuzz.ratio, score_cutoff=84)
+        return match[0] if match else None
+
+    def _weight(self, feature: str) -> float:
+        category = feature.split(":", 1)[0]
+        if category == "w":
+            return min(14.0, max(3.0, 3.0 * self._idf.get(feature, 1.0)))
+        return WEIGHTS.get(category, 5.0)
+
+    def _shortlist(self, groups: list[Group], cap: int = 120) -> set[int]:
+        """Candidates by greedy intersection (strongest first) plus top partial scores."""
+        posting = {id(g): frozenset().union(*(self._postings.get(f, frozenset())
+                                             for f in g.features)) for g in groups}
+        live = [g for g in groups if posting[id(g)]]
+        if not live:
+            return set()
+        picked: set[int] = set()
+        for order in (sorted(live, key=lambda g: (-g.weight, len(posting[id(g)]))),
+                      sorted(live, key=lambda g: len(posting[id(g)]))):
+            current = posting[id(order[0])]
+            for g in order[1:]:
+                narrowed = current & posting[id(g)]
+                if narrowed:
+                    current = narrowed
+                if len(current) <= cap // 4:
+                    break
+            picked.update(list(current)[:cap])
+        acc: dict[int, float] = {}
+        budget = 12000
+        for g in sorted(live, key=lambda g: len(posting[id(g)])):
+            ids = posting[id(g)]
+            if budget <= 0:
+                break
+            budget -= len(ids)
+            for i in ids:
+                acc[i] = acc.get(i, 0.0) + g.weight
+        best = sorted(acc.items(), key=lambda kv: -kv[1])[:cap]
+        picked.update(i for i, _ in best)
+        return picked
+
+    def _score(self, i: int, groups: list[Group], text: str) -> tuple[float, list[str]]:
+        feats = self._feats[i]
+        product = self.products[i]
+        total = matched = 0.0
+        reasons: list[str] = []
+        for g in groups:
+            total += g.weight
+            hit = next((f for f in g.features if f in feats), None)
+            label = CATEGORY_LABEL.get(g.category, g.category)
+            if hit:
+                matched += g.weight
+                if g.category != "w":
+                    reasons.append(f"{label} {hit.split(':', 1)[1]}")
+            elif g.explicit and g.category != "w":
+                own = {f for f in feats if f.startswith(g.category + ":")}
+                if own:
+                    matched -= g.weight / 2
+                    reasons.append(f"{label} differs ({', '.join(sorted(x.split(':', 1)[1] for x in own))})")
+        coverage = max(0.0, matched) / total if total else 0.0
+        query_feats = {f for g in groups for f in g.features}
+        extra_words = sum(1 for f in feats if f.startswith("w:") and f not in query_feats)
+        extra_colours = sum(1 for f in feats if f.startswith("c:") and f not in query_feats)
+        penalty = min(6.0, 0.7 * extra_words) + 4.0 * extra_colours * (
+            any(g.category == "c" for g in groups))
+        similarity = fuzz.token_set_ratio(text, self._folded[i])
+        score = 88.0 * coverage + 12.0 * similarity / 100.0 - penalty
+        if not product.active:
+            score -= 10.0
+            reasons.append("inactive")
+        return round(max(0.0, min(100.0, score)), 1), reasons
+
+    @staticmethod
+    def _candidate(product: Product, score: float, reasons: list[str]) -> Candidate:
+        return Candidate(sku=product.sku, name=product.name, score=score, reasons=reasons,
+                         base_unit=product.base_unit, units=[u.unit for u in product.units])
