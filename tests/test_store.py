@@ -1,0 +1,63 @@
+"""Store repositories against a real SQLite file."""
+from __future__ import annotations
+
+from store import repo
+from store.db import make_engine, make_session_factory
+from store.models import EmailRecord, OutboxMessage, ReplyRecord
+
+
+def sessions(tmp_path):
+    return make_session_factory(make_engine(f"sqlite:///{tmp_path / 'store.db'}"))
+
+
+def email(message_id: str, uid: int, clock) -> EmailRecord:
+    return EmailRecord(message_id=message_id, mailbox="INBOX", uidvalidity=7, uid=uid, received_at=clock(), raw=b"x")
+
+
+def test_email_is_stored_once_per_message_id_and_per_uid(tmp_path, clock):
+    factory = sessions(tmp_path)
+    with factory.begin() as s:
+        assert repo.insert_email(s, email("<a@x>", 1, clock)) is not None
+        assert repo.insert_email(s, email("<a@x>", 2, clock)) is None  # same Message-ID
+        assert repo.insert_email(s, email("<b@x>", 1, clock)) is None  # same UIDVALIDITY+UID
+        assert repo.insert_email(s, email("<c@x>", 3, clock)) is not None
+    with factory() as s:
+        assert [e.message_id for e in s.query(EmailRecord).order_by(EmailRecord.id)] == ["<a@x>", "<c@x>"]
+
+
+def test_a_reply_and_its_token_can_be_claimed_only_once(tmp_path, clock):
+    factory = sessions(tmp_path)
+    with factory.begin() as s:
+        first = repo.insert_email(s, email("<r1@x>", 1, clock))
+        second = repo.insert_email(s, email("<r2@x>", 2, clock))
+
+        def reply(email_id, token):
+            return ReplyRecord(email_id=email_id, sender="rep@x", decision="approve", outcome="accepted",
+                               token_used=token, created_at=clock())
+
+        assert repo.claim_reply(s, reply(first.id, "tok"))
+        assert not repo.claim_reply(s, reply(first.id, None))  # same email again
+        assert not repo.claim_reply(s, reply(second.id, "tok"))  # replayed token
+
+
+def test_outbox_records_an_intent_once_per_message_id(tmp_path, clock):
+    factory = sessions(tmp_path)
+    with factory.begin() as s:
+        def message():
+            return OutboxMessage(message_id="<mo.summary.1.v1@x>", kind="summary", sender="a@x", recipients=["b@x"],
+                                 raw=b"raw", created_at=clock(), sent_at=None)
+        one = repo.enqueue_outbox(s, message())
+        two = repo.enqueue_outbox(s, message())
+        assert one.id == two.id
+        assert [m.id for m in repo.pending_outbox(s)] == [one.id]
+
+
+def test_audit_trail_filters_by_draft_or_email(tmp_path, clock):
+    factory = sessions(tmp_path)
+    with factory.begin() as s:
+        repo.audit(s, clock(), "agent", "ingested", email_id=1, subject="x")
+        repo.audit(s, clock(), "rep@x", "approved", draft_id=5, email_id=1)
+        repo.audit(s, clock(), "agent", "ingested", email_id=2)
+    with factory() as s:
+        assert [e.action for e in repo.audit_trail(s, email_id=1)] == ["ingested", "approved"]
+        assert [e.action for e in repo.audit_trail(s, draft_id=5)] == ["approved"]
