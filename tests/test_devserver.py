@@ -1,0 +1,271 @@
+"""Dev mail server over real loopback sockets: smtplib in, imapclient out."""
+from __future__ import annotations
+
+import email
+import select
+import smtplib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
+
+from mail.devserver import DevMailServer
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def make_message(to: str, subject: str = "Bestelling", body: str = "10x artikel 123",
+                 sender: str = "klant@customer.test") -> bytes:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, to, subject
+    msg.set_content(body)
+    return msg.as_bytes(policy=SMTP_POLICY)
+
+
+def send(server: DevMailServer, recipients: list[str], raw: bytes,
+         sender: str = "klant@customer.test") -> None:
+    with smtplib.SMTP(HOST, server.smtp_port, timeout=10) as smtp:
+        smtp.sendmail(sender, recipients, raw)
+
+
+def imap(server: DevMailServer, user: str, password: str) -> IMAPClient:
+    client = IMAPClient(HOST, port=server.imap_port, ssl=False, timeout=10)
+    client.login(user, password)
+    return client
+
+
+def fetch_all(client: IMAPClient) -> dict[int, email.message.Message]:
+    uids = client.search("ALL")
+    data = client.fetch(uids, ["RFC822"]) if uids else {}
+    return {uid: email.message_from_bytes(d[b"RFC822"], policy=default_policy)
+            for uid, d in data.items()}
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[DevMailServer]:
+    with DevMailServer(tmp_path / "mail", smtp_port=free_port(), imap_port=free_port()) as srv:
+        yield srv
+
+
+def test_delivery_to_inbox_visible_at_once(server: DevMailServer) -> None:
+    started = time.perf_counter()
+    send(server, ["orders@example.com"], make_message("orders@example.com", "PO 4711"))
+    with imap(server, "orders@example.com", "dev") as client:
+        selected = client.select_folder("INBOX")
+        uids = client.search("ALL")
+        elapsed = time.perf_counter() - started
+        assert selected[b"UIDVALIDITY"] > 0
+        assert len(uids) == 1
+        data = client.fetch(uids, ["RFC822", "FLAGS"])[uids[0]]
+    msg = email.message_from_bytes(data[b"RFC822"], policy=default_policy)
+    assert msg["Subject"] == "PO 4711"
+    assert msg["Delivered-To"] == "orders@example.com"
+    assert b"\\Seen" in data[b"FLAGS"]  # RFC822 fetch sets \Seen
+    assert elapsed < 2.0
+
+
+def test_auto_account_login_with_address_as_password(server: DevMailServer) -> None:
+    send(server, ["New.Customer@Example.org"], make_message("new.customer@example.org"))
+    with imap(server, "new.customer@example.org", "new.customer@example.org") as client:
+        client.select_folder("INBOX")
+        assert len(client.search("ALL")) == 1
+    # first LOGIN with password == address creates an empty account
+    with imap(server, "nobody-yet@example.org", "nobody-yet@example.org") as client:
+        assert client.select_folder("INBOX")[b"EXISTS"] == 0
+    assert "nobody-yet@example.org" in server.accounts()
+
+
+def test_plus_address_lands_in_base_account_with_delivered_to(server: DevMailServer) -> None:
+    raw = make_message("Orders <orders@example.com>", "Re: order")  # To differs from RCPT
+    send(server, ["orders+r-abc123.v2@example.com"], raw, sender="rep@example.com")
+    with imap(server, "orders@example.com", "dev") as client:
+        client.select_folder("INBOX")
+        [msg] = fetch_all(client).values()
+    assert msg["Delivered-To"] == "orders+r-abc123.v2@example.com"
+    assert msg["X-Original-To"] == "orders+r-abc123.v2@example.com"
+    assert msg["To"] == "Orders <orders@example.com>"
+    assert "orders+r-abc123.v2@example.com" not in server.accounts()
+
+
+def test_each_recipient_gets_a_copy(server: DevMailServer) -> None:
+    send(server, ["orders@example.com", "rep@example.com", "orders+x@example.com"],
+         make_message("orders@example.com"))
+    with imap(server, "orders@example.com", "dev") as client:
+        client.select_folder("INBOX")
+        delivered_to = sorted(m["Delivered-To"] for m in fetch_all(client).values())
+    assert delivered_to == ["orders+x@example.com", "orders@example.com"]
+    with imap(server, "rep@example.com", "dev") as client:
+        client.select_folder("INBOX")
+        assert len(client.search("ALL")) == 1
+
+
+def test_without_auto_accounts_unknown_recipient_gets_550(tmp_path: Path) -> None:
+    with DevMailServer(tmp_path, smtp_port=0, imap_port=0, auto_accounts=False,
+                       accounts=["sales@example.com"]) as srv:
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+            send(srv, ["stranger@example.com"], make_message("stranger@example.com"))
+        assert refused.value.recipients["stranger@example.com"][0] == 550
+        send(srv, ["sales@example.com", "orders+t@example.com"], make_message("sales@example.com"))
+        for user in ("sales@example.com", "orders@example.com"):
+            with imap(srv, user, "dev") as client:
+                client.select_folder("INBOX")
+                assert len(client.search("ALL")) == 1
+        with pytest.raises(LoginError):
+            imap(srv, "stranger@example.com", "stranger@example.com")
+        assert srv.smtp_port != 0 and srv.imap_port != 0
+
+
+def test_wrong_password_is_refused(server: DevMailServer) -> None:
+    with pytest.raises(LoginError):
+        imap(server, "orders@example.com", "wrong")
+    with pytest.raises(LoginError):  # auto account must not override an existing password
+        imap(server, "orders@example.com", "orders@example.com")
+
+
+def test_login_is_case_insensitive_and_authenticate_plain_works(server: DevMailServer) -> None:
+    with imap(server, "ORDERS@Example.com", "dev") as client:
+        assert client.select_folder("INBOX")[b"EXISTS"] == 0
+    client = IMAPClient(HOST, port=server.imap_port, ssl=False, timeout=10)
+    try:
+        client.plain_login("rep@example.com", "dev")
+        assert client.select_folder("INBOX")[b"EXISTS"] == 0
+    finally:
+        client.logout()
+
+
+def test_explicit_accounts_and_add_account(tmp_path: Path) -> None:
+    with DevMailServer(tmp_path, smtp_port=0, imap_port=0, accounts=["a@shop.test"],
+                       password="s3cret", auto_accounts=False) as srv:
+        imap(srv, "a@shop.test", "s3cret").logout()
+        imap(srv, "orders@example.com", "s3cret").logout()
+        srv.add_account("Late@Shop.test", "pw")
+        send(srv, ["late@shop.test"], make_message("late@shop.test"))
+        with imap(srv, "late@shop.test", "pw") as client:
+            client.select_folder("INBOX")
+            assert len(client.search("ALL")) == 1
+
+
+def test_smtp_auth_is_accepted_and_ignored(server: DevMailServer) -> None:
+    with smtplib.SMTP(HOST, server.smtp_port, timeout=10) as smtp:
+        smtp.login("rep@example.com", "anything")
+        smtp.sendmail("rep@example.com", ["orders@example.com"], make_message("orders@example.com"))
+    with imap(server, "orders@example.com", "dev") as client:
+        client.select_folder("INBOX")
+        assert len(client.search("ALL")) == 1
+
+
+def test_restart_with_same_data_dir_keeps_mail(tmp_path: Path) -> None:
+    ports = {"smtp_port": free_port(), "imap_port": free_port()}
+    with DevMailServer(tmp_path, **ports) as srv:
+        send(srv, ["orders@example.com"], make_message("orders@example.com", "before restart"))
+        with imap(srv, "orders@example.com", "dev") as client:
+            validity = client.select_folder("INBOX")[b"UIDVALIDITY"]
+    with DevMailServer(tmp_path, **ports) as srv:
+        send(srv, ["orders@example.com"], make_message("orders@example.com", "after restart"))
+        with imap(srv, "orders@example.com", "dev") as client:
+            assert client.select_folder("INBOX")[b"UIDVALIDITY"] == validity
+            subjects = [m["Subject"] for _, m in sorted(fetch_all(client).items())]
+    assert subjects == ["before restart", "after restart"]
+
+
+def test_agent_imap_operations(server: DevMailServer) -> None:
+    for n in range(3):
+        send(server, ["orders@example.com"], make_message("orders@example.com", f"mail {n}"))
+    with imap(server, "orders@example.com", "dev") as client:
+        client.select_folder("INBOX")
+        uids = client.search("ALL")
+        assert len(uids) == 3
+        peek = client.fetch(uids[:1], ["BODY.PEEK[]", "FLAGS"])[uids[0]]
+        assert b"\\Seen" not in peek[b"FLAGS"]
+        client.add_flags(uids[:1], [b"\\Seen"])
+        assert client.search(["UNSEEN"]) == uids[1:]
+        client.create_folder("mailorder/failed")
+        assert any(name == "mailorder/failed" for _, _, name in client.list_folders())
+        client.move(uids[1:2], "mailorder/failed")  # UID MOVE
+        client.copy(uids[2:3], "mailorder/failed")  # COPY + \Deleted + EXPUNGE
+        client.delete_messages(uids[2:3])
+        client.expunge()
+        client.noop()
+        assert client.search("ALL") == uids[:1]
+        client.select_folder("mailorder/failed")
+        subjects = sorted(m["Subject"] for m in fetch_all(client).values())
+    assert subjects == ["mail 1", "mail 2"]
+
+
+def test_noop_and_idle_see_new_mail(server: DevMailServer) -> None:
+    with imap(server, "orders@example.com", "dev") as watcher:
+        watcher.select_folder("INBOX")
+        send(server, ["orders@example.com"], make_message("orders@example.com", "first"))
+        watcher.noop()
+        assert len(watcher.search("ALL")) == 1
+
+        watcher.idle()
+        started = time.perf_counter()
+        sender = threading.Thread(target=send, args=(server, ["orders+idle@example.com"],
+                                                     make_message("orders@example.com", "idle")))
+        sender.start()
+        readable, _, _ = select.select([watcher.socket()], [], [], 10)
+        idle_latency = time.perf_counter() - started
+        responses = watcher.idle_done()[1]
+        sender.join()
+        assert readable, "IDLE got no update within 10 s"
+        assert any(b"EXISTS" in resp for resp in responses)
+        assert idle_latency < 3.0
+        assert len(watcher.search("ALL")) == 2
+
+
+def test_8bit_body_and_20mb_message(server: DevMailServer) -> None:
+    eight_bit = ("Subject: Bestelling\r\nFrom: klant@customer.test\r\nTo: orders@example.com\r\n"
+                 "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                 "Content-Transfer-Encoding: 8bit\r\n\r\n"
+                 "Graag 5 stuks à € 12,50 — café crème, Größe XL\r\n").encode("utf-8")
+    big = EmailMessage()
+    big["From"], big["To"], big["Subject"] = "klant@customer.test", "orders@example.com", "big"
+    big.set_content("zie bijlage")
+    payload = bytes(range(256)) * (15 * 1024 * 1024 // 256)  # 15 MB -> ~20 MB base64
+    big.add_attachment(payload, maintype="application", subtype="octet-stream",
+                       filename="scan.bin")
+    big_raw = big.as_bytes(policy=SMTP_POLICY)
+    assert len(big_raw) > 19 * 1024 * 1024
+    with smtplib.SMTP(HOST, server.smtp_port, timeout=60) as smtp:
+        smtp.sendmail("klant@customer.test", ["orders@example.com"], eight_bit)
+        smtp.sendmail("klant@customer.test", ["orders@example.com"], big_raw)
+    with imap(server, "orders@example.com", "dev") as client:
+        client.select_folder("INBOX")
+        uids = client.search("ALL")
+        fetched = client.fetch(uids, ["RFC822", "RFC822.SIZE"])
+    small, large = (fetched[uid][b"RFC822"] for uid in uids)
+    assert "café crème, Größe XL".encode() in small
+    assert email.message_from_bytes(small, policy=default_policy).get_content().strip() \
+        == "Graag 5 stuks à € 12,50 — café crème, Größe XL"
+    attachment = next(email.message_from_bytes(large, policy=default_policy).iter_attachments())
+    assert attachment.get_content() == payload
+
+
+def test_stop_releases_ports_and_threads(tmp_path: Path) -> None:
+    before = {t.ident for t in threading.enumerate()}
+    srv = DevMailServer(tmp_path, smtp_port=0, imap_port=0).start()
+    smtp_port, imap_port = srv.smtp_port, srv.imap_port
+    idle_client = imap(srv, "orders@example.com", "dev")  # left open on purpose
+    srv.stop()
+    srv.stop()  # idempotent
+    assert {t.ident for t in threading.enumerate()} <= before
+    for port in (smtp_port, imap_port):
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((HOST, port))  # nobody listens there any more
+    idle_client.socket().close()
