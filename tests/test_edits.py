@@ -1,0 +1,69 @@
+"""Edit commands and the edit block (pure parsing)."""
+from datetime import date
+
+import pytest
+
+from mail.edits import EditOp, diff_blocks, find_block, format_block, parse_command, parse_commands
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("line 2 qty 5", EditOp(op="qty", line=2, qty=5)),
+    ("regel 2 aantal 5", EditOp(op="qty", line=2, qty=5)),
+    ("2: 5 rol", EditOp(op="qty", line=2, qty=5, unit="rol")),
+    ("Line 3 quantity 2,5 mtr", EditOp(op="qty", line=3, qty=2.5, unit="mtr")),
+    ("remove 3", EditOp(op="remove", line=3)),
+    ("verwijder regel 1", EditOp(op="remove", line=1)),
+    ("add 2 rol 06-0105-0008", EditOp(op="add", qty=2, unit="rol", sku="06-0105-0008")),
+    ("toevoegen 0601050008 4 mtr", EditOp(op="add", qty=4, unit="mtr", sku="06-0105-0008")),
+    ("sku 1 06-0104-0323", EditOp(op="sku", line=1, sku="06-0104-0323")),
+    ("line 1 unit rol", EditOp(op="unit", line=1, unit="rol")),
+    ("customer COMP-004", EditOp(op="customer", value="COMP-004")),
+    ("klant comp-012", EditOp(op="customer", value="COMP-012")),
+    ("ref PO-123", EditOp(op="reference", value="PO-123")),
+    ("delivery 2025-06-03", EditOp(op="delivery", day=date(2025, 6, 3), value="2025-06-03")),
+    ("levering 3-6-2025", EditOp(op="delivery", day=date(2025, 6, 3), value="3-6-2025")),
+    ("note deliver at the back door", EditOp(op="note", value="deliver at the back door")),
+])
+def test_commands_in_english_and_dutch(text, expected):
+    assert parse_command(text) == expected
+
+
+def test_prose_is_not_a_command():
+    ops, rest = parse_commands("APPROVE\nline 2 qty 5\nthanks, looks good\n\nremove 1")
+    assert [o.op for o in ops] == ["qty", "remove"]
+    assert rest == ["APPROVE", "thanks, looks good"]
+    assert parse_command("delivery whenever you can") is None
+
+
+BLOCK = format_block(12, 1, customer="COMP-004", reference="PO-1", delivery="2025-06-03", lines=[
+    ("06-0104-0221", 3, "mtr", "ORACAL 751C limegroen"),
+    ("06-0104-0300", 2, "rol", "ORACAL 751C wit"),
+    (None, 1, None, "unknown thing"),
+])
+
+
+def test_block_round_trips_without_changes():
+    block = find_block(BLOCK)
+    assert block.draft_id == 12 and block.version == 1 and block.customer == "COMP-004"
+    assert diff_blocks(block, find_block(BLOCK)) == []
+
+
+def test_edited_block_inside_a_quoted_reply_gives_the_changes():
+    edited = (BLOCK.replace("1 | 06-0104-0221 | 3 | mtr", "1 | 06-0104-0221 | 5 | mtr")
+              .replace("2 | 06-0104-0300 | 2 | rol | ORACAL 751C wit\n", "")
+              .replace("3 | ? | 1 |  |", "3 | 06-0104-0400 | 1 | rol |")
+              .replace("customer: COMP-004", "customer: COMP-007"))
+    edited += "\n"  # the rep also adds a line without a number
+    edited = edited.replace("--- END ORDER", " | 06-0105-0008 | 2 | rol | new\n--- END ORDER")
+    quoted = "Changed it, APPROVE\n\nOn Mon, orders wrote:\n" + "\n".join("> " + l for l in edited.splitlines())
+    ops = diff_blocks(find_block(BLOCK), find_block(quoted))
+    assert EditOp(op="qty", line=1, qty=5) in ops
+    assert EditOp(op="remove", line=2) in ops
+    assert EditOp(op="sku", line=3, sku="06-0104-0400") in ops
+    assert EditOp(op="unit", line=3, unit="rol") in ops
+    assert EditOp(op="add", sku="06-0105-0008", qty=2, unit="rol") in ops
+    assert EditOp(op="customer", value="COMP-007") in ops
+
+
+def test_no_block_in_text():
+    assert find_block("APPROVE\n-- \nAnna") is None
