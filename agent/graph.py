@@ -1,8 +1,8 @@
 """The order workflow, compiled in one place.
 
 triage → extract → draft → notify_rep → review (interrupt) → post_erp → confirm
-                                          ↑            ↘ reject
-                                          └── ERP refused or unavailable: wait for a new decision
+                              ↑             ↑   ↘ reject   │
+                              └ apply_edits ┘              └─ ERP refused/unavailable: back to review
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from langgraph.types import Checkpointer
 from agent.context import Services
 from agent.nodes.confirm import confirm_node
 from agent.nodes.draft import draft_node
+from agent.nodes.edit import edit_node
 from agent.nodes.extract import extract_node
 from agent.nodes.notify import notify_node
 from agent.nodes.post import post_node
@@ -27,13 +28,22 @@ def route_after_triage(state: State) -> Literal["extract", "__end__"]:
     return "extract" if state.get("triage") == "order" else END
 
 
-def route_decision(state: State) -> Literal["post_erp", "reject", "notify_rep"]:
-    kind = state["decision"]["kind"]
-    if kind == "approve":
-        return "post_erp"
-    if kind == "reject":
+def route_decision(state: State) -> Literal["post_erp", "reject", "apply_edits"]:
+    decision = state["decision"]
+    if decision["kind"] == "reject":
         return "reject"
-    return "notify_rep"  # edits: a new version was stored; send it
+    if decision.get("ops"):
+        return "apply_edits"
+    return "post_erp"
+
+
+def route_after_edits(state: State) -> Literal["post_erp", "notify_rep", "review"]:
+    outcome = state.get("outcome")
+    if outcome == "approved_after_edit":
+        return "post_erp"
+    if outcome == "no_changes":
+        return "review"
+    return "notify_rep"  # version n+1 goes to the rep, who decides again
 
 
 def route_after_post(state: State) -> Literal["confirm", "review"]:
@@ -49,6 +59,7 @@ def build_graph(checkpointer: Checkpointer = None):
     graph.add_node("review", review_node)
     graph.add_node("post_erp", post_node)
     graph.add_node("reject", reject_node)
+    graph.add_node("apply_edits", edit_node)
     graph.add_node("confirm", confirm_node)
 
     graph.add_edge(START, "triage")
@@ -57,6 +68,7 @@ def build_graph(checkpointer: Checkpointer = None):
     graph.add_edge("draft", "notify_rep")
     graph.add_edge("notify_rep", "review")
     graph.add_conditional_edges("review", route_decision)
+    graph.add_conditional_edges("apply_edits", route_after_edits)
     graph.add_conditional_edges("post_erp", route_after_post)
     graph.add_edge("reject", END)
     graph.add_edge("confirm", END)

@@ -16,11 +16,13 @@ from langgraph.types import Command
 from agent.context import Services
 from agent.graph import thread_config
 from agent.mailing import send_notice
-from mail import tokens
+from mail import render, tokens
+from mail.edits import EditOp, diff_blocks, find_block, parse_commands
 from mail.message import ParsedEmail
 from mail.reply import parse_decision
 from store import repo
 from store.models import DraftRecord, DraftStatus, EmailRecord, EmailStatus, ReplyRecord
+from tools.models import Draft
 
 log = logging.getLogger(__name__)
 
@@ -108,14 +110,20 @@ async def handle_reply(services: Services, graph, email_id: int, email: ParsedEm
                           version=draft.version, in_reply_to=email, status=draft.status,
                           erp_order_id=draft.erp_order_id)
         return "status"
-    if decision.kind == "unknown":
+    ops = edit_ops(services, email, decision.text, draft, match.version)
+    kind = decision.kind
+    if ops and kind == "unknown":
+        kind = "edit"
+    if kind == "reject":
+        ops = []
+    if kind == "unknown":
         record("not_understood")
         await send_notice(services, "not_understood", to=sender, key=f"reply-{email_id}", draft_id=draft.id,
                           version=draft.version, in_reply_to=email, received=decision.text[:500])
         return "not_understood"
 
     refusal = _refusal(services, match, draft, sender, email)
-    if refusal is None and decision.kind == "approve":
+    if refusal is None and kind == "approve" and not ops:
         refusal = _blocking_refusal(services, draft)
     if refusal is not None:
         record("refused", refusal)
@@ -136,10 +144,24 @@ async def handle_reply(services: Services, graph, email_id: int, email: ParsedEm
             repo.audit(session, services.clock(), "agent", "resume_skipped", draft_id=draft.id,
                        email_id=email_id, next=list(snapshot.next or []))
         return "not_waiting"
-    payload = {"kind": decision.kind, "reason": decision.reason, "rep": sender, "reply_email_id": email_id,
-               "version": match.version}
+    payload = {"kind": kind, "reason": decision.reason, "rep": sender, "reply_email_id": email_id,
+               "version": match.version, "ops": [op.model_dump(mode="json") for op in ops]}
     await graph.ainvoke(Command(resume=payload), config, context=services)
     return "accepted"
+
+
+def edit_ops(services: Services, email: ParsedEmail, new_text: str, draft: DraftRecord,
+             answered_version: int | None) -> list[EditOp]:
+    """Commands in the new text, plus changes made to the quoted order block of the answered version."""
+    ops, _rest = parse_commands(new_text or "")
+    edited = find_block(email.body)
+    if edited is not None and edited.draft_id == draft.id and answered_version and edited.version == answered_version:
+        with services.sessions() as session:
+            row = repo.draft_version(session, draft.id, answered_version)
+        if row is not None:
+            sent = find_block(render.edit_block(draft.id, answered_version, Draft.model_validate(row.payload)))
+            ops += diff_blocks(sent, edited)
+    return ops
 
 
 def _draft_exists(session, draft_id: int | None) -> bool:

@@ -1,0 +1,94 @@
+"""Apply a rep's edit operations to a draft version: re-validate and re-price through draft_order."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mail.edits import EditOp
+from mail.render import plain_qty
+from tools.models import CustomerMatch, Draft, Extraction, LineRequest
+from tools.toolbox import Toolbox
+from tools.units import canonical_unit
+
+
+@dataclass
+class EditResult:
+    draft: Draft
+    changes: list[str] = field(default_factory=list)  # the change log shown to the rep
+    errors: list[str] = field(default_factory=list)  # operations that could not be applied
+    corrections: list[tuple[str, str, str | None]] = field(default_factory=list)  # (source text, sku, unit)
+
+
+def _describe(line: LineRequest) -> str:
+    return f"{plain_qty(line.qty)} {line.unit or ''} {line.sku or '?'}".replace("  ", " ")
+
+
+async def apply_edits(draft: Draft, ops: list[EditOp], toolbox: Toolbox) -> EditResult:
+    lines = [LineRequest(sku=l.sku, qty=l.qty, unit=l.unit, source_text=l.source_text, reference=l.reference,
+                         confidence=l.confidence, candidates=l.candidates) for l in draft.lines]
+    removed: set[int] = set()
+    result = EditResult(draft=draft)
+    customer = CustomerMatch(customer=draft.customer, method="contact" if draft.customer else "none",
+                             confidence=1.0 if draft.customer else 0.0)
+    reference, delivery, comment = draft.reference, draft.delivery_date, draft.comment
+
+    for op in ops:
+        if op.line is not None and not 1 <= op.line <= len(lines):
+            result.errors.append(f"line {op.line} does not exist (the draft has {len(lines)} lines)")
+            continue
+        line = lines[op.line - 1] if op.line else None
+        if op.op == "qty":
+            before = _describe(line)
+            line.qty = op.qty
+            if op.unit:
+                line.unit = canonical_unit(op.unit) or op.unit
+            _confirmed(line)
+            result.changes.append(f"line {op.line}: qty {before} → {_describe(line)}")
+        elif op.op == "unit":
+            before = line.unit
+            line.unit = canonical_unit(op.unit) or op.unit
+            _confirmed(line)
+            result.changes.append(f"line {op.line}: unit {before or '?'} → {line.unit}")
+            result.corrections.append((line.source_text, line.sku or "", line.unit))
+        elif op.op == "sku":
+            before = line.sku
+            line.sku = op.sku
+            _confirmed(line)
+            result.changes.append(f"line {op.line}: SKU {before or '?'} → {op.sku}")
+            result.corrections.append((line.source_text, op.sku, line.unit))
+        elif op.op == "remove":
+            removed.add(op.line)
+            result.changes.append(f"line {op.line} removed ({_describe(line)})")
+        elif op.op == "add":
+            added = LineRequest(sku=op.sku, qty=op.qty, unit=canonical_unit(op.unit) if op.unit else None,
+                                source_text="added by the rep", confidence=1.0)
+            lines.append(added)
+            result.changes.append(f"line {len(lines)} added: {_describe(added)}")
+        elif op.op == "customer":
+            found = await toolbox.erp.get_customer(op.value)
+            if found is None:
+                result.errors.append(f"customer {op.value} is not in the ERP")
+                continue
+            before = customer.customer.company_id if customer.customer else "unknown"
+            customer = CustomerMatch(customer=found, method="rep", confidence=1.0)
+            result.changes.append(f"customer {before} → {found.company_id} {found.company_name or ''}".rstrip())
+        elif op.op == "reference":
+            result.changes.append(f"reference {reference or '-'} → {op.value}")
+            reference = op.value
+        elif op.op == "delivery":
+            result.changes.append(f"delivery {delivery.isoformat() if delivery else '-'} → {op.day.isoformat()}")
+            delivery = op.day
+        elif op.op == "note":
+            comment = f"{comment}\n{op.value}" if comment else op.value
+            result.changes.append(f"note added: {op.value}")
+
+    kept = [l for n, l in enumerate(lines, 1) if n not in removed]
+    extraction = Extraction(lines=kept, reference=reference, delivery_date=delivery, comment=comment,
+                            method=draft.extraction_method, prompt_version=draft.prompt_version)
+    result.draft = toolbox.draft_order(extraction, customer)
+    return result
+
+
+def _confirmed(line: LineRequest) -> None:
+    """A line the rep set explicitly is no longer a guess."""
+    line.confidence = 1.0
+    line.candidates = []

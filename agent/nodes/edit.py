@@ -1,0 +1,49 @@
+"""Apply the rep's edits: version n+1, re-validated and re-priced, with a change log.
+
+Idempotent on re-run: the version made for a reply is found again by its author tag."""
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+from sqlalchemy import select
+
+from agent.context import Services
+from agent.edits import apply_edits
+from agent.emails import load_draft
+from agent.mailing import send_notice
+from agent.state import State
+from mail.edits import EditOp
+from store import repo
+from store.models import DraftRecord, DraftVersion
+from tools.models import Draft
+
+
+async def edit_node(state: State, runtime: Runtime[Services]) -> dict:
+    services = runtime.context
+    decision = state["decision"]
+    author = f"{decision['rep']} (reply #{decision['reply_email_id']})"
+    record, draft = load_draft(services, state["draft_id"])
+    with services.sessions() as session:
+        made = session.scalar(select(DraftVersion).where(DraftVersion.draft_id == record.id,
+                                                         DraftVersion.created_by == author))
+    if made is None:
+        result = await apply_edits(draft, [EditOp.model_validate(op) for op in decision["ops"]], services.toolbox)
+        if not result.changes:
+            await send_notice(services, "not_understood", to=decision["rep"], key=f"edit-{decision['reply_email_id']}",
+                              draft_id=record.id, version=record.version,
+                              received="; ".join(result.errors) or "no applicable changes")
+            return {"outcome": "no_changes"}
+        now = services.clock()
+        with services.sessions.begin() as session:
+            current = session.get(DraftRecord, record.id)
+            changes = result.changes + [f"not applied: {e}" for e in result.errors]
+            repo.add_version(session, now, current, result.draft.model_dump(mode="json"), changes, author)
+            current.customer_id = result.draft.customer.company_id if result.draft.customer else None
+            current.customer_name = result.draft.customer.company_name if result.draft.customer else None
+            repo.audit(session, now, decision["rep"], "edited", email_id=state["email_id"], draft_id=record.id,
+                       version=current.version, changes=changes, reply_email_id=decision["reply_email_id"])
+        new_draft = result.draft
+    else:
+        new_draft = Draft.model_validate(made.payload)
+    if decision["kind"] == "approve" and not new_draft.blocking_issues:
+        return {"outcome": "approved_after_edit"}
+    return {"outcome": "edited"}
