@@ -112,6 +112,30 @@ def demo(interactive: bool = typer.Option(False, "--interactive", help="Be the r
     asyncio.run(run_demo(console, workdir=workdir, interactive=interactive, keep_running=keep_running, limit=limit))
 
 
+@app.command()
+def stats(days: int = typer.Option(7, help="Period: the last N days (0 = everything)."),
+          as_json: bool = typer.Option(False, "--json", help="Machine-readable output for dashboards."),
+          config: Optional[Path] = typer.Option(None, "--config")) -> None:
+    """Emails by class, drafts by state, automation rate, latencies, ERP errors."""
+    from datetime import datetime, timedelta, timezone
+
+    from store.db import make_engine, make_session_factory
+    from store.stats import compute_stats
+
+    sessions = make_session_factory(make_engine(_settings(config).database_url))
+    since = datetime.now(timezone.utc) - timedelta(days=days) if days else None
+    with sessions() as session:
+        figures = compute_stats(session, since=since.replace(tzinfo=None) if since else None)
+    if as_json:
+        print(json.dumps(figures))
+        return
+    table = Table("figure", "value", title=f"mailorder stats ({'last %d days' % days if days else 'all time'})")
+    for key, value in figures.items():
+        if key != "period":
+            table.add_row(key.replace("_", " "), json.dumps(value) if isinstance(value, dict) else str(value))
+    console.print(table)
+
+
 # --- orders ------------------------------------------------------------------------------------
 
 @orders_app.command("list")

@@ -61,3 +61,29 @@ def test_audit_trail_filters_by_draft_or_email(tmp_path, clock):
     with factory() as s:
         assert [e.action for e in repo.audit_trail(s, email_id=1)] == ["ingested", "approved"]
         assert [e.action for e in repo.audit_trail(s, draft_id=5)] == ["approved"]
+
+
+def test_stats_count_classes_states_and_latencies(tmp_path, clock):
+    from datetime import timedelta
+
+    from store.stats import compute_stats
+
+    factory = sessions(tmp_path)
+    t0 = clock()
+    with factory.begin() as s:
+        order = repo.insert_email(s, email("<o@x>", 1, clock))
+        order.triage_label, order.status = "order", "drafted"
+        spam = repo.insert_email(s, email("<s@x>", 2, clock))
+        spam.triage_label, spam.status = "marketing", "not_order"
+        draft = repo.create_draft(s, t0, email_id=order.id, rep="rep@x", payload={}, customer_id="C", customer_name=None)
+        repo.audit(s, t0, "agent", "ingested", email_id=order.id)
+        repo.audit(s, t0 + timedelta(seconds=4), "agent", "summary_sent", draft_id=draft.id)
+        repo.audit(s, t0 + timedelta(seconds=64), "rep@x", "approved", draft_id=draft.id)
+        draft.status = "confirmed"
+    with factory() as s:
+        figures = compute_stats(s)
+    assert figures["emails_by_class"] == {"order": 1, "marketing": 1}
+    assert figures["drafts_by_state"] == {"confirmed": 1}
+    assert figures["median_seconds_email_to_summary"] == 4
+    assert figures["median_seconds_summary_to_decision"] == 60
+    assert figures["automation_rate"] == 1.0

@@ -1,0 +1,64 @@
+"""Operational figures from the store (for `mailorder stats`)."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from statistics import median
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.models import AuditEvent, DraftRecord, EmailRecord, EmailStatus
+
+
+def compute_stats(session: Session, since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
+    emails_q = select(EmailRecord)
+    drafts_q = select(DraftRecord)
+    events_q = select(AuditEvent).order_by(AuditEvent.id)
+    if since is not None:
+        emails_q = emails_q.where(EmailRecord.received_at >= since)
+        drafts_q = drafts_q.where(DraftRecord.created_at >= since)
+        events_q = events_q.where(AuditEvent.at >= since)
+    if until is not None:
+        emails_q = emails_q.where(EmailRecord.received_at < until)
+        drafts_q = drafts_q.where(DraftRecord.created_at < until)
+        events_q = events_q.where(AuditEvent.at < until)
+    emails = list(session.scalars(emails_q))
+    drafts = list(session.scalars(drafts_q))
+    events = list(session.scalars(events_q))
+
+    by_class = Counter(e.triage_label or e.status for e in emails if e.status != EmailStatus.REPLY)
+    by_state = Counter(d.status for d in drafts)
+    first: dict[tuple[str, int], datetime] = {}
+    for e in events:
+        key = e.draft_id if e.draft_id is not None else e.email_id
+        if key is not None:
+            first.setdefault((e.action, key), e.at)
+    draft_email = {d.id: d.email_id for d in drafts}
+    to_summary, to_decision = [], []
+    for d in drafts:
+        ingested = first.get(("ingested", d.email_id))
+        summary = first.get(("summary_sent", d.id))
+        decided = first.get(("approved", d.id)) or first.get(("rejected", d.id))
+        if ingested and summary:
+            to_summary.append((summary - ingested).total_seconds())
+        if summary and decided:
+            to_decision.append((decided - summary).total_seconds())
+    approved = {e.draft_id for e in events if e.action == "approved" and e.draft_id in draft_email}
+    edited = {e.draft_id for e in events if e.action == "edited"}
+    erp_errors = Counter(e.action for e in events if e.action in ("erp_rejected", "erp_unavailable"))
+    decided_drafts = approved | {e.draft_id for e in events if e.action == "rejected"}
+    return {
+        "period": {"since": since.isoformat() if since else None, "until": until.isoformat() if until else None},
+        "emails": len([e for e in emails if e.status != EmailStatus.REPLY]),
+        "emails_by_class": dict(by_class),
+        "drafts": len(drafts),
+        "drafts_by_state": dict(by_state),
+        "approved_without_edits": len(approved - edited),
+        "automation_rate": round(len(approved - edited) / len(decided_drafts), 3) if decided_drafts else None,
+        "median_seconds_email_to_summary": round(median(to_summary), 2) if to_summary else None,
+        "median_seconds_summary_to_decision": round(median(to_decision), 2) if to_decision else None,
+        "erp_errors": dict(erp_errors),
+        "failed_emails": by_class.get(EmailStatus.FAILED, 0),
+    }
