@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal, Protocol, TypedDict
 import httpx
 import openai
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.tools import BaseTool
+from langchain_core.tools import BaseTool, StructuredTool
 from langchain_openai import ChatOpenAI
 from langgraph.errors import GraphRecursionError
 from langgraph.graph import END, START, StateGraph
@@ -53,6 +53,7 @@ class LlmSettings:
     max_answer_attempts: int = 2  # final answers tried (the error is shown before each retry)
     deadline: float = 180.0  # seconds for one whole extraction
     max_body_chars: int = 8000  # longer email text is cut (keeps prompts small)
+    tool_names: tuple[str, ...] = ("catalog_lookup", "customer_lookup")  # offered to the model
 
 
 def make_chat_model(settings: LlmSettings) -> ChatOpenAI:
@@ -229,6 +230,28 @@ def tool_candidates(messages: Sequence[AnyMessage]) -> tuple[str, list[list[Cand
     return "\n".join(texts), lists
 
 
+def as_tool_text(result: Any) -> str:
+    """Tool output as compact JSON text (never an empty content list, which APIs reject)."""
+    if isinstance(result, str):
+        return result or "(no result)"
+    if isinstance(result, BaseModel):
+        return result.model_dump_json()
+    if isinstance(result, (list, tuple)):
+        result = [r.model_dump(mode="json") if isinstance(r, BaseModel) else r for r in result]
+    return json.dumps(result, ensure_ascii=False, default=str)
+
+
+def model_facing(tool: BaseTool) -> BaseTool:
+    """The same tool with a whitespace-compact description and JSON text output."""
+
+    async def run(**kwargs: Any) -> str:
+        return as_tool_text(await tool.ainvoke(kwargs))
+
+    return StructuredTool.from_function(coroutine=run, name=tool.name,
+                                        description=" ".join((tool.description or "").split()),
+                                        args_schema=tool.args_schema)
+
+
 def to_line_request(line: LlmLine, tool_text: str, candidate_lists: list[list[Candidate]]) -> LineRequest:
     """A proposed line; confidence reflects whether the SKU came from a catalog result."""
     if line.sku is None:
@@ -319,7 +342,8 @@ class LlmExtractor:
     async def __call__(self, email: ParsedEmail, body: HasText, toolbox: HasTools, *,
                        prompt_version: str | None = None) -> LlmExtraction:
         prompt = load_prompt("extract", prompt_version) if prompt_version else self.prompt
-        graph = build_graph(self.model, list(toolbox.langchain_tools()), self.settings)
+        tools = [model_facing(t) for t in toolbox.langchain_tools() if t.name in self.settings.tool_names]
+        graph = build_graph(self.model, tools, self.settings)
         user = render_email(email, getattr(body, "text", "") or "", self.settings.max_body_chars)
         start = {"messages": [SystemMessage(prompt.text), HumanMessage(user)]}
         try:
