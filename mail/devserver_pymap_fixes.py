@@ -1,25 +1,84 @@
-"""Fixes for two pymap 0.36 maildir-backend bugs, applied when the dev mail server is imported.
+"""Fixes for pymap 0.36 maildir-backend bugs, applied when the dev mail server is imported.
 
-1. COPY stores an empty message: `MailboxData.copy` copies the metadata-only message
-   (`get_message_metadata`) instead of the message itself.
-2. Users and UID-list files are written via a temp file in /tmp plus os.rename(), which fails
-   across filesystems (tmpfs /tmp, mounted data dirs); the temp file goes next to the target.
+1. Messages are not stored byte for byte: pymap parses every appended message into an
+   `email.message.Message` and re-generates it (headers re-folded, raw UTF-8 headers at risk,
+   CRLF turned into LF, slow for big mail). Appends and copies now write the literal bytes.
+2. FETCH re-generates the stored file the same way and serves bare LF; it now serves the
+   stored bytes with CRLF line endings (as IMAP requires and GreenMail does).
+3. COPY stores an empty message (it copies the metadata-only message); it now copies content.
+4. Users and UID-list files are written via a temp file in /tmp plus os.rename(), which fails
+   across filesystems (tmpfs /tmp, mounted data dirs); the temp file now goes next to the target.
 
-Both patches only change pymap's maildir backend, which only the dev mail server uses.
+Only pymap's maildir backend is touched, which only the dev mail server uses.
 """
 from __future__ import annotations
 
-import logging
 import os
+import re
 import tempfile
 from contextlib import suppress
+from datetime import datetime
 from mailbox import MaildirMessage
+from typing import IO, Any
 
+from pymap.backend.maildir.flags import MaildirFlags
 from pymap.backend.maildir.io import FileWriteable
-from pymap.backend.maildir.mailbox import MailboxData
+from pymap.backend.maildir.mailbox import LoadedMessage, MailboxData, Maildir, Message
 from pymap.backend.maildir.uidlist import Record, UidList
+from pymap.mime import MessageContent
+from pymap.parsing.message import AppendMessage
+from pymap.parsing.specials import FetchRequirement
 
-log = logging.getLogger(__name__)
+_BARE_LF = re.compile(rb"(?<!\r)\n")
+
+
+def to_crlf(raw: bytes) -> bytes:
+    """Bare LF -> CRLF; existing CRLF untouched."""
+    return _BARE_LF.sub(b"\r\n", raw)
+
+
+class RawMaildirMessage(MaildirMessage):
+    """Maildir metadata (flags, subdir, date) plus the message's bytes, never parsed."""
+
+    def __init__(self, raw: bytes) -> None:
+        super().__init__()
+        self.raw = raw
+
+
+_original_dump_message = Maildir._dump_message
+
+
+def _dump_message(self: Maildir, message: Any, target: IO[bytes],
+                  mangle_from_: bool = False) -> None:
+    if isinstance(message, RawMaildirMessage):
+        target.write(message.raw)
+    else:
+        _original_dump_message(self, message, target, mangle_from_)
+
+
+def _to_maildir(cls: type[Message], append_msg: AppendMessage, recent: bool,
+                maildir_flags: MaildirFlags) -> MaildirMessage:
+    maildir_msg = RawMaildirMessage(bytes(append_msg.literal))
+    maildir_msg.set_flags(maildir_flags.to_maildir(append_msg.flag_set))
+    maildir_msg.set_subdir("new" if recent else "cur")
+    maildir_msg.set_date((append_msg.when or datetime.now()).timestamp())
+    return maildir_msg
+
+
+def _read_raw(maildir: Maildir, key: str) -> bytes:
+    with maildir.get_file(key) as stored:
+        return stored.read()
+
+
+async def _load_content(self: Message, requirement: FetchRequirement) -> LoadedMessage:
+    if self._key is None or self._maildir is None \
+            or requirement.has_none(FetchRequirement.CONTENT):
+        return LoadedMessage(self, requirement, None)
+    try:
+        raw = _read_raw(self._maildir, self._key)
+    except (KeyError, FileNotFoundError):
+        return LoadedMessage(self, requirement, None)
+    return LoadedMessage(self, requirement, MessageContent.parse(to_crlf(raw)))
 
 
 async def _copy_with_content(self: MailboxData, uid: int, destination: MailboxData, *,
@@ -27,12 +86,12 @@ async def _copy_with_content(self: MailboxData, uid: int, destination: MailboxDa
     try:
         record, maildir_msg = await self._get_maildir_msg(uid)
         async with self.messages_lock.read_lock():
-            full_msg = self._maildir.get_message(record.key)
+            copy_msg = RawMaildirMessage(_read_raw(self._maildir, record.key))
     except (KeyError, FileNotFoundError):
         return None
-    copy_msg = MaildirMessage(full_msg)
     copy_msg.set_flags(maildir_msg.get_flags())
     copy_msg.set_subdir("new" if recent else "cur")
+    copy_msg.set_date(maildir_msg.get_date())
     async with destination.messages_lock.write_lock():
         dest_key = destination._maildir.add(copy_msg)
         dest_filename = dest_key + ":" + copy_msg.get_info()
@@ -58,6 +117,9 @@ def _same_dir_file_write(self: FileWriteable) -> None:
 
 
 def apply() -> None:
+    Maildir._dump_message = _dump_message  # type: ignore[method-assign]
+    Message.to_maildir = classmethod(_to_maildir)  # type: ignore[assignment, method-assign]
+    Message.load_content = _load_content  # type: ignore[method-assign]
     MailboxData.copy = _copy_with_content  # type: ignore[method-assign]
     FileWriteable.file_write = _same_dir_file_write  # type: ignore[method-assign]
 

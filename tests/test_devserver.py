@@ -249,7 +249,10 @@ def test_8bit_body_and_20mb_message(server: DevMailServer) -> None:
         uids = client.search("ALL")
         fetched = client.fetch(uids, ["RFC822", "RFC822.SIZE"])
     small, large = (fetched[uid][b"RFC822"] for uid in uids)
-    assert "café crème, Größe XL".encode() in small
+    prepended = b"Delivered-To: orders@example.com\r\nX-Original-To: orders@example.com\r\n"
+    assert small == prepended + eight_bit  # byte for byte, CRLF kept
+    assert large == prepended + big_raw
+    assert fetched[uids[1]][b"RFC822.SIZE"] == len(large)
     assert email.message_from_bytes(small, policy=default_policy).get_content().strip() \
         == "Graag 5 stuks à € 12,50 — café crème, Größe XL"
     attachment = next(email.message_from_bytes(large, policy=default_policy).iter_attachments())
