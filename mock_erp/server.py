@@ -80,8 +80,11 @@ class ErpServer:
 
     def start(self) -> ErpServer:
         """Bind, start uvicorn in a thread, and return once it accepts connections."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP lets asyncio set TCP_NODELAY on accepted connections; with proto 0 it
+        # does not, and every response then waits ~40 ms for Nagle + delayed ACK.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((self.host, self._requested_port))
         self._socket = sock
         self.port = sock.getsockname()[1]
