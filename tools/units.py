@@ -81,8 +81,9 @@ def resolve_unit(product: Product, written: str | None) -> tuple[str, bool]:
         return unit, False
     if unit is None:
         return natural_unit(product), True
-    if unit == "stuks" and ("plaat" in names or "rol" in names):
-        return natural_unit(product), False  # "3 stuks" of plates/rolls: a count of packages
+    if unit == "stuks":
+        # "3x" / "3 stuks" of plates or rolls counts packages; of paper it is a guess
+        return natural_unit(product), not ("plaat" in names or "rol" in names)
     if unit == "plaat" and "stuks" in names:
         return "stuks", False
     if unit == "vel" and "plaat" in names:

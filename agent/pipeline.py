@@ -1,0 +1,71 @@
+"""The production pipeline, one function per graph node: triage -> extract -> draft.
+
+`serve` (LangGraph nodes) and `eval` both call these, so what is measured is what runs.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from agent.extract_rules import extract_rules
+from agent.triage import triage
+from mail.clean import CleanBody, clean_order_body
+from mail.message import ParsedEmail
+from tools.models import CustomerMatch, Draft, Extraction, Triage, TriageLabel
+from tools.toolbox import Toolbox
+
+log = logging.getLogger(__name__)
+
+LlmExtractor = Callable[[ParsedEmail, CleanBody, Toolbox], Awaitable[Extraction]]
+
+
+class Analysis(BaseModel):
+    triage: Triage
+    customer: CustomerMatch
+    extraction: Extraction | None = None
+    draft: Draft | None = None
+    body: CleanBody
+
+
+def triage_email(email: ParsedEmail) -> tuple[Triage, CleanBody]:
+    body = clean_order_body(email)
+    return triage(email, body), body
+
+
+async def extract_order(email: ParsedEmail, body: CleanBody, toolbox: Toolbox, now: datetime,
+                        llm_extractor: LlmExtractor | None = None) -> Extraction:
+    """The model extractor when configured; on any failure the rules, with a note saying so."""
+    received = email.date or now
+    if llm_extractor is not None:
+        try:
+            return await llm_extractor(email, body, toolbox)
+        except Exception as exc:  # the model is optional; the order still gets a draft
+            log.warning("model extraction failed for %s, using rules: %s", email.message_id, exc)
+            extraction = extract_rules(email, body, toolbox, received=received)
+            extraction.notes.append(f"model extraction failed ({type(exc).__name__}); "
+                                    "fell back to rules")
+            extraction.method = "rules (model failed)"
+            return extraction
+    return extract_rules(email, body, toolbox, received=received)
+
+
+async def build_draft(email: ParsedEmail, extraction: Extraction, toolbox: Toolbox, *,
+                      customer: CustomerMatch | None = None,
+                      recent_orders: Sequence[Draft] = ()) -> Draft:
+    if customer is None:
+        customer = await toolbox.customer_lookup(email.sender, email.body)
+    return toolbox.draft_order(extraction, customer, recent_orders=recent_orders)
+
+
+async def analyse_email(email: ParsedEmail, toolbox: Toolbox, *, now: datetime,
+                        llm_extractor: LlmExtractor | None = None) -> Analysis:
+    label, body = triage_email(email)
+    customer = await toolbox.customer_lookup(email.sender, body.new_text)
+    if label.label != TriageLabel.ORDER:
+        return Analysis(triage=label, customer=customer, body=body)
+    extraction = await extract_order(email, body, toolbox, now, llm_extractor)
+    draft = await build_draft(email, extraction, toolbox, customer=customer)
+    return Analysis(triage=label, customer=customer, extraction=extraction, draft=draft, body=body)

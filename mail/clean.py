@@ -1,0 +1,159 @@
+"""The part of an order email that is the customer's new message. Pure.
+
+Reads both the text part and the rendered HTML (anonymisation and mail clients make them
+disagree), splits off quoted history of replies/forwards, signatures and legal disclaimers.
+A forward or reply whose new text points at the message below ("zie onderstaande",
+"see below") and holds no order lines itself takes the first quoted message along.
+"""
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel
+
+from mail.message import ParsedEmail
+
+_QUOTE_HEADER = re.compile(
+    r"^\s*(?:-{2,}\s*(?:original message|oorspronkelijk bericht|forwarded message|"
+    r"doorgestuurd bericht|weitergeleitete nachricht|message d'origine)|_{8,}\s*$|"
+    r"-{5,}\s*$|(?:op|on|am|le)\s.{4,120}\s(?:schreef|wrote|schrieb|a écrit)\b.*:?\s*$|"
+    r"begin forwarded message:)", re.I)
+_FIELD_LINE = re.compile(r"^\s*\*?(van|from|von|de|verzonden|sent|datum|date|aan|to|cc|"
+                         r"onderwerp|subject|betreff|gesendet)\s*:\*?\s*", re.I)
+_SIGN_OFF = re.compile(
+    r"^\s*(?:met\s+)?(?:vriendelijke|hartelijke|beste|zonnige|sportieve)?\s*(?:groet(?:en)?|"
+    r"groetjes)\b|^\s*(?:mvg|m\.v\.g\.?|mvrgr|mvgr|gr\.?|groet)\s*[.,!]?\s*$|"
+    r"^\s*(?:kind|best|warm)\s+regards|^\s*regards\b|^\s*(?:cheers|thanks|thank you)\s*[,!.]?\s*$|"
+    r"^\s*(?:freundliche|mit freundlichen)\s+gr|^\s*--\s*$|^\s*sent from my\b|"
+    r"^\s*verzonden (?:vanaf|met)\b", re.I)
+_DISCLAIMER = re.compile(
+    r"vertrouwelijk|confidential|disclaimer|aansprakelijk|uitsluitend bestemd|"
+    r"intended (?:solely|only) for|external source|niet vaak e-mail|don't often get email|"
+    r"leveringsvoorwaarden|algemene voorwaarden|terms and conditions|think before you print|"
+    r"denk aan het milieu|registered in|kvk|btw[- ]?nr|iban", re.I)
+_POINTS_BELOW = re.compile(
+    r"onderstaand|hieronder|hier onder|zie onder|below|beneden|volgende bestelling|"
+    r"doorgestuurd|forward|fw:|fwd:|zie mail|bijgaande|in de mail", re.I)
+_ORDER_LINE = re.compile(
+    r"(?<![\w-])\d{2}-?\d{4}-?\d{4}(?![\w-])|"
+    r"^\s*[-•*]?\s*\d+(?:[.,]\d+)?\s*(?:x|ex|st|stk|stuks|rol|rollen|mtr|meter|m|platen|plaat|"
+    r"pallet|pallets|doos|dozen|pak|pakken|riem|vel|vellen|halve|pcs)\b|"
+    r"\b\d+\s*[xX]\s+\S|\bhalve\s+pallet", re.I | re.M)
+
+
+class CleanBody(BaseModel):
+    text: str  # what to extract from: new message (+ the quoted order it points at)
+    new_text: str = ""  # the customer's own new words, signature removed
+    quoted: str = ""  # quoted history (replies/forwards), not to be re-ordered
+    signature: str = ""
+    alt_text: str = ""  # the same cleaning applied to the other body version
+    source: str = "text"  # which body version `text` came from: text | html
+    includes_quote: bool = False  # True when the quoted message was taken along
+
+
+def has_order_lines(text: str) -> bool:
+    """Whether text holds something that looks like an order line (qty + item or a SKU)."""
+    return bool(_ORDER_LINE.search(text))
+
+
+def clean_order_body(email: ParsedEmail) -> CleanBody:
+    """Split the email into new text, quoted history and signature; pick the richer version."""
+    plain = _clean_version(_normalise(email.text)) if email.text.strip() else None
+    html = _clean_version(_normalise(email.html_text)) if email.html_text.strip() else None
+    if plain is None and html is None:
+        return CleanBody(text="")
+    primary, other, source = _choose(plain, html)
+    primary.alt_text = other.text if other else ""
+    primary.source = source
+    return primary
+
+
+def _choose(plain: CleanBody | None, html: CleanBody | None
+            ) -> tuple[CleanBody, CleanBody | None, str]:
+    if plain is None:
+        return html, None, "html"  # type: ignore[return-value]
+    if html is None:
+        return plain, None, "text"
+    # a table keeps its header row and cells in the HTML; the text part loses them
+    if " | " in html.text and " | " not in plain.text:
+        return html, plain, "html"
+    if len(_ORDER_LINE.findall(html.text)) > len(_ORDER_LINE.findall(plain.text)):
+        return html, plain, "html"
+    return plain, html, "text"
+
+
+def _normalise(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    lines = [re.sub(r"[ \t]+", " ", line).rstrip() for line in text.split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def _clean_version(text: str) -> CleanBody:
+    new, quoted = split_quoted(text)
+    own, signature = strip_signature(new)
+    own = strip_disclaimers(own)
+    body = own
+    includes_quote = False
+    if quoted and not has_order_lines(own) and (not own.strip() or _POINTS_BELOW.search(own)):
+        first = first_quoted_message(quoted)
+        body = (own + "\n\n" + first).strip()
+        includes_quote = True
+    return CleanBody(text=body, new_text=own, quoted=quoted, signature=signature,
+                     includes_quote=includes_quote)
+
+
+def split_quoted(text: str) -> tuple[str, str]:
+    """(new text, quoted history) at the first reply/forward header or '>' block."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if _QUOTE_HEADER.match(line) or _is_field_block(lines, i) or line.startswith(">"):
+            return "\n".join(lines[:i]).strip(), "\n".join(lines[i:]).strip()
+    return text.strip(), ""
+
+
+def _is_field_block(lines: list[str], i: int) -> bool:
+    """'Van: ...' followed closely by 'Verzonden:/Aan:/Onderwerp:' lines (Outlook headers)."""
+    match = _FIELD_LINE.match(lines[i])
+    if not match or match.group(1).lower() not in ("van", "from", "von", "de"):
+        return False
+    window = " ".join(lines[i:i + 6])
+    return len(set(m.lower() for m in re.findall(
+        r"\b(verzonden|sent|datum|date|aan|to|onderwerp|subject|gesendet|betreff)\s*:",
+        window, re.I))) >= 2
+
+
+def first_quoted_message(quoted: str) -> str:
+    """The body of the first quoted message: header fields dropped, its own quote/signature cut."""
+    lines = quoted.split("\n")
+    start = 0
+    while start < len(lines) and (not lines[start].strip() or _QUOTE_HEADER.match(lines[start])
+                                  or _FIELD_LINE.match(lines[start])):
+        start += 1
+    rest = "\n".join(line.lstrip("> ") for line in lines[start:])
+    body, _ = split_quoted(rest)
+    body, _ = strip_signature(body)
+    return strip_disclaimers(body)
+
+
+def strip_signature(text: str) -> tuple[str, str]:
+    """(text, signature) cut at the first sign-off line that follows some content."""
+    lines = text.split("\n")
+    seen_content = False
+    for i, line in enumerate(lines):
+        if seen_content and _SIGN_OFF.match(line):
+            return "\n".join(lines[:i]).rstrip(), "\n".join(lines[i:]).strip()
+        if line.strip():
+            seen_content = True
+    return text.rstrip(), ""
+
+
+def strip_disclaimers(text: str) -> str:
+    """Drop paragraphs that read like legal boilerplate (long, with disclaimer wording)."""
+    paragraphs = re.split(r"\n\s*\n", text)
+    kept = [p for p in paragraphs
+            if not (_DISCLAIMER.search(p) and len(p) > 80 and not has_order_lines(p))]
+    return "\n\n".join(kept).strip()

@@ -1,0 +1,136 @@
+"""Extraction + customer -> a priced, validated Draft with named issues. Pure.
+
+Prices come from the catalog only; quantities convert through the product's own units.
+Anything guessed becomes an issue, so the draft needs review.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import BaseModel, Field
+
+from tools.catalog import CatalogIndex
+from tools.models import CustomerMatch, Draft, DraftLine, Extraction, Issue, IssueCode, LineRequest
+from tools.units import resolve_unit
+
+CONFIDENT = 0.9  # a line (or draft) below this needs a human
+MAX_PLAUSIBLE_PALLETS = 20  # more than this many pallets of one product is implausible
+UNIT_GUESS_FACTOR = 0.8
+
+
+class DraftOrderInput(BaseModel):
+    """Input schema of the draft_order tool (what a model passes)."""
+
+    lines: list[LineRequest] = Field(description="Order lines: sku, qty, unit, source_text")
+    sender: str = Field(default="", description="Sender address, for the customer lookup")
+    reference: str | None = Field(default=None, description="Customer's order reference / PO")
+    delivery_date: str | None = Field(default=None, description="Requested date YYYY-MM-DD")
+    comment: str | None = None
+
+
+def draft_order(extraction: Extraction, customer: CustomerMatch, catalog: CatalogIndex, *,
+                recent_orders: Sequence[Draft] = ()) -> Draft:
+    """Price and validate the extracted lines; every problem is a named issue."""
+    issues: list[Issue] = []
+    lines: list[DraftLine] = []
+    for number, request in enumerate(extraction.lines, start=1):
+        line, line_issues = _draft_line(number, request, catalog)
+        lines.append(line)
+        issues.extend(line_issues)
+    if customer.customer is None:
+        issues.append(Issue(code=IssueCode.CUSTOMER_UNKNOWN,
+                            message="sender is not a known contact; choose the customer"))
+    if not lines:
+        issues.append(Issue(code=IssueCode.NO_LINES, message="no order lines found"))
+    if any("fell back" in note or "failed" in note for note in extraction.notes):
+        issues.append(Issue(code=IssueCode.EXTRACTION_FALLBACK, blocking=False,
+                            message="; ".join(extraction.notes)))
+    draft = Draft(customer=customer.customer, reference=extraction.reference,
+                  delivery_date=extraction.delivery_date, comment=extraction.comment,
+                  lines=lines, total=round(sum(l.line_total for l in lines), 2),
+                  extraction_method=extraction.method, prompt_version=extraction.prompt_version)
+    duplicate = _duplicate_of(draft, recent_orders)
+    if duplicate is not None:
+        issues.append(Issue(code=IssueCode.DUPLICATE_ORDER, blocking=False,
+                            message=f"same lines as a recent order ({duplicate})"))
+    draft.issues = issues
+    draft.confidence = _overall_confidence(lines, customer)
+    return draft
+
+
+def _draft_line(number: int, request: LineRequest, catalog: CatalogIndex
+                ) -> tuple[DraftLine, list[Issue]]:
+    issues: list[Issue] = []
+    line = DraftLine(sku=request.sku, qty=request.qty, unit=request.unit,
+                     source_text=request.source_text, reference=request.reference,
+                     confidence=request.confidence, candidates=request.candidates)
+
+    def issue(code: IssueCode, message: str, blocking: bool = True) -> None:
+        issues.append(Issue(code=code, message=message, line=number, blocking=blocking))
+
+    product = catalog.get(request.sku) if request.sku else None
+    if request.sku is None:
+        issue(IssueCode.PRODUCT_NOT_IDENTIFIED, f"no catalog product found for {request.source_text!r}")
+        line.confidence = 0.0
+    elif product is None:
+        issue(IssueCode.UNKNOWN_SKU, f"SKU {request.sku} is not in the catalog")
+        line.confidence = 0.0
+    if request.qty is None:
+        issue(IssueCode.QTY_MISSING, "quantity not stated")
+        line.confidence = min(line.confidence, 0.3)
+    elif request.qty <= 0:
+        issue(IssueCode.QTY_IMPLAUSIBLE, f"quantity {request.qty:g} is not positive")
+    if product is None:
+        return line, issues
+    line.sku = product.sku
+    line.product_name = product.name
+    if not product.active:
+        issue(IssueCode.INACTIVE_PRODUCT, f"{product.sku} is not orderable (inactive)")
+    unit, guessed = resolve_unit(product, request.unit)
+    line.unit = unit
+    option = product.unit_option(unit)
+    if option is None:
+        issue(IssueCode.UNIT_NOT_SOLD, f"{product.sku} is not sold per {unit}")
+        line.confidence = min(line.confidence, 0.3)
+        return line, issues
+    if guessed:
+        line.confidence = round(line.confidence * UNIT_GUESS_FACTOR, 3)
+        issue(IssueCode.LOW_CONFIDENCE, f"unit not stated; assumed {unit}", blocking=False)
+    line.unit_price = round(product.unit_price * option.per_base, 4)
+    if request.qty is not None and request.qty > 0:
+        line.base_qty = request.qty * option.per_base
+        line.line_total = round(request.qty * line.unit_price, 2)
+        pallet = product.unit_option("pallet")
+        limit = (pallet.per_base * MAX_PLAUSIBLE_PALLETS) if pallet else None
+        if (limit is not None and line.base_qty > limit) or request.qty > 100000:
+            issue(IssueCode.QTY_IMPLAUSIBLE, f"quantity {request.qty:g} {unit} looks implausible")
+    if line.confidence < CONFIDENT and not guessed:
+        close = len(request.candidates) > 1
+        issue(IssueCode.AMBIGUOUS_MATCH if close else IssueCode.LOW_CONFIDENCE,
+              "several products fit; check the choice" if close else "product match is uncertain",
+              blocking=False)
+    return line, issues
+
+
+def _overall_confidence(lines: list[DraftLine], customer: CustomerMatch) -> float:
+    if not lines:
+        return 0.0
+    return round(min(min(l.confidence for l in lines), customer.confidence if customer.customer
+                     else 0.0), 3)
+
+
+def _signature(draft: Draft) -> frozenset[tuple[str, float]] | None:
+    if draft.customer is None or not draft.lines:
+        return None
+    return frozenset((l.sku or "", round(l.base_qty or 0.0, 6)) for l in draft.lines)
+
+
+def _duplicate_of(draft: Draft, recent: Sequence[Draft]) -> str | None:
+    mine = _signature(draft)
+    if mine is None:
+        return None
+    for other in recent:
+        if (other.customer and draft.customer and other.customer.company_id == draft.customer.company_id
+                and _signature(other) == mine):
+            return other.reference or "no reference"
+    return None

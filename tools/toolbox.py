@@ -1,0 +1,136 @@
+"""The agent's hands in one object: catalog lookup, customer lookup, draft_order, as LangChain tools."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from langchain_core.tools import BaseTool, StructuredTool
+from pydantic import BaseModel, Field
+
+from tools.catalog import CatalogIndex
+from tools.customers import CustomerLookupInput, customer_lookup
+from tools.draft import DraftOrderInput, draft_order
+from tools.erp_client import ErpClient
+from tools.models import Candidate, CustomerMatch, Draft, Extraction
+
+log = logging.getLogger(__name__)
+
+
+class CatalogLookupInput(BaseModel):
+    query: str = Field(description="Product text as the customer wrote it: SKU, code, name, "
+                                   "colour, width (e.g. '751-063 lime green 126 cm')")
+    limit: int = Field(default=5, ge=1, le=20, description="How many candidates to return")
+    customer_id: str | None = Field(default=None, description="Company id, e.g. COMP-004")
+
+
+class Toolbox:
+    """Catalog + customer directory; build with `await Toolbox.create(erp)`."""
+
+    def __init__(self, erp: ErpClient, catalog: CatalogIndex,
+                 aliases: Mapping[str, str] | None = None) -> None:
+        self.erp = erp
+        self.catalog = catalog
+        self.aliases: dict[str, str] = dict(aliases or {})
+
+    @classmethod
+    async def create(cls, erp: ErpClient, aliases: Mapping[str, str] | None = None) -> "Toolbox":
+        products, version = await erp.list_products()
+        return cls(erp, CatalogIndex.build(products, version), aliases)
+
+    async def refresh(self) -> bool:
+        """Reload the catalog when the ERP reports a new version; True when it changed."""
+        products, version = await self.erp.list_products()
+        if version and version == self.catalog.version:
+            return False
+        self.catalog = CatalogIndex.build(products, version)
+        return True
+
+    def catalog_lookup(self, query: str, limit: int = 5, customer_id: str | None = None
+                       ) -> list[Candidate]:
+        return self.catalog.lookup(query, limit=limit, customer_id=customer_id,
+                                   aliases=self.aliases)
+
+    async def customer_lookup(self, sender: str, body: str = "") -> CustomerMatch:
+        return await customer_lookup(self.erp, sender, body)
+
+    def draft_order(self, extraction: Extraction, customer: CustomerMatch, *,
+                    recent_orders: Sequence[Draft] = ()) -> Draft:
+        return draft_order(extraction, customer, self.catalog, recent_orders=recent_orders)
+
+    # ------------------------------------------------------------ LangChain
+
+    def langchain_tools(self) -> list[BaseTool]:
+        """catalog_lookup / customer_lookup / draft_order as StructuredTools returning JSON-able data."""
+
+        def catalog_tool(query: str, limit: int = 5, customer_id: str | None = None) -> list[dict]:
+            """Find catalog products for a product description, SKU or customer code.
+
+            Returns candidates best first: sku, name, score (0-100), units it is sold in,
+            base_unit and the reasons. Scores above ~80 with a clear gap to the next are
+            reliable; otherwise report the alternatives."""
+            return [compact_candidate(c) for c in self.catalog_lookup(query, limit, customer_id)]
+
+        async def customer_tool(sender: str, body: str = "") -> dict:
+            """Identify the customer company from the sender's e-mail address.
+
+            Returns company_id (null when unknown), method and confidence; names found in the
+            body are only hints and are never chosen automatically."""
+            match = await self.customer_lookup(sender, body)
+            return compact_customer(match)
+
+        async def draft_tool(lines: list[Any], sender: str = "", reference: str | None = None,
+                             delivery_date: str | None = None, comment: str | None = None) -> dict:
+            """Price and validate the order: one line per product with sku, qty, unit and the
+            source_text it came from. Prices come from the catalog; returns lines, total and
+            the issues a rep must check."""
+            extraction = Extraction.model_validate({
+                "lines": [l if isinstance(l, dict) else l.model_dump() for l in lines],
+                "reference": reference, "comment": comment,
+                "delivery_date": _parse_date(delivery_date), "method": "model tools"})
+            match = await self.customer_lookup(sender) if sender else CustomerMatch()
+            return compact_draft(self.draft_order(extraction, match))
+
+        return [
+            StructuredTool.from_function(func=catalog_tool, name="catalog_lookup",
+                                         description=catalog_tool.__doc__,
+                                         args_schema=CatalogLookupInput),
+            StructuredTool.from_function(coroutine=customer_tool, name="customer_lookup",
+                                         description=customer_tool.__doc__,
+                                         args_schema=CustomerLookupInput),
+            StructuredTool.from_function(coroutine=draft_tool, name="draft_order",
+                                         description=draft_tool.__doc__,
+                                         args_schema=DraftOrderInput),
+        ]
+
+
+def compact_candidate(c: Candidate) -> dict[str, Any]:
+    return {"sku": c.sku, "name": c.name, "score": c.score, "units": c.units,
+            "base_unit": c.base_unit, "reasons": c.reasons}
+
+
+def compact_customer(match: CustomerMatch) -> dict[str, Any]:
+    customer = match.customer
+    return {"company_id": customer.company_id if customer else None,
+            "company_name": customer.company_name if customer else None,
+            "method": match.method, "confidence": match.confidence,
+            "hints": [h.company_id for h in match.hints]}
+
+
+def compact_draft(draft: Draft) -> dict[str, Any]:
+    return {
+        "lines": [{"sku": l.sku, "name": l.product_name, "qty": l.qty, "unit": l.unit,
+                   "unit_price": l.unit_price, "line_total": l.line_total,
+                   "confidence": l.confidence} for l in draft.lines],
+        "total": draft.total,
+        "issues": [{"code": str(i.code), "line": i.line, "message": i.message} for i in draft.issues],
+        "confidence": draft.confidence,
+    }
+
+
+def _parse_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
