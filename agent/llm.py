@@ -313,7 +313,7 @@ def build_graph(model: ChatOpenAI, tools: Sequence[BaseTool], settings: LlmSetti
 
     graph = StateGraph(RunState)
     graph.add_node("agent", agent)
-    graph.add_node("tools", ToolNode(list(tools)))
+    graph.add_node("tools", ToolNode(list(tools), handle_tool_errors=True))  # errors go back as text
     graph.add_node("check", check)
     graph.add_edge(START, "agent")
     graph.add_conditional_edges("agent", route_after_agent)

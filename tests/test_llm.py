@@ -1,6 +1,7 @@
 """The model extraction path against the fake OpenAI server, through the real ChatOpenAI client."""
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -248,6 +249,85 @@ async def test_prompt_tokens_stay_small_for_a_typical_order(fake):
     result = await extract(fake, text=text)
     assert result.usage.max_prompt_tokens < 3000
     assert result.usage.prompt_tokens == sum(r.prompt_tokens for r in fake.history)
+
+
+class FailingToolbox(StandInToolbox):
+    def catalog_lookup(self, query: str, limit: int = 5, customer_id: str | None = None) -> str:
+        """Catalog products matching a free-text query, best first."""
+        raise RuntimeError("catalog index not loaded")
+
+
+class EmptyToolbox(StandInToolbox):
+    def catalog_lookup(self, query: str, limit: int = 5, customer_id: str | None = None) -> list:
+        """Catalog products matching a free-text query, best first."""
+        return []
+
+
+async def test_tool_errors_and_empty_results_go_back_to_the_model_as_text(fake):
+    for toolbox, expected in ((FailingToolbox(), "catalog index not loaded"), (EmptyToolbox(), "[]")):
+        fake.enqueue([ToolCall("catalog_lookup", {"query": "wit"})], ANSWER)
+        result = await extract(fake, toolbox=toolbox)
+        tool_reply = fake.history[-1].messages[-1]
+        assert tool_reply["role"] == "tool" and isinstance(tool_reply["content"], str)
+        assert expected in tool_reply["content"]
+        assert result.lines[0].confidence < 0.5  # SKU never came from a catalog result
+
+
+async def test_tools_outside_the_allow_list_are_not_offered(fake):
+    class ToolboxWithDraft(StandInToolbox):
+        def langchain_tools(self) -> list[BaseTool]:
+            def draft_order(lines: list) -> str:
+                """Price the order."""
+                return "{}"
+            return super().langchain_tools() + [StructuredTool.from_function(draft_order)]
+
+    fake.enqueue(ANSWER)
+    await extract(fake, toolbox=ToolboxWithDraft())
+    assert {t["function"]["name"] for t in fake.history[0].tools} == {"catalog_lookup", "customer_lookup"}
+
+
+async def test_concurrent_extractions_share_one_extractor(fake):
+    def responder(body: dict):
+        if body["messages"][-1]["role"] == "tool":
+            return ANSWER
+        return [ToolCall("catalog_lookup", {"query": "wit"})]
+
+    fake.responder = responder
+    extractor = extractor_for(fake)
+    results = await asyncio.gather(*(extractor(order_email(f"{i} rollen wit"), StandInBody(f"{i} rollen wit"),
+                                               StandInToolbox()) for i in range(8)))
+    assert all(r.lines[0].sku == "11-2222-0001" and r.usage.calls == 2 for r in results)
+    assert len(fake.history) == 16
+
+
+async def test_runs_inside_a_streamed_parent_graph_without_streaming_or_checkpoints(fake):
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.graph import END, START, StateGraph
+    from typing_extensions import TypedDict
+
+    class Parent(TypedDict, total=False):
+        lines: int
+
+    extractor = extractor_for(fake)
+
+    async def extract_node(state: Parent) -> Parent:
+        result = await extractor(order_email("2 rollen"), StandInBody("2 rollen"), StandInToolbox())
+        return {"lines": len(result.lines)}
+
+    builder = StateGraph(Parent)
+    builder.add_node("extract", extract_node)
+    builder.add_edge(START, "extract")
+    builder.add_edge("extract", END)
+    saver = InMemorySaver()
+    parent = builder.compile(checkpointer=saver)
+    fake.enqueue([ToolCall("catalog_lookup", {"query": "wit"})], ANSWER)
+    config = {"configurable": {"thread_id": "t1"}}
+    async for _ in parent.astream({}, config, stream_mode="messages"):
+        pass
+    assert (await parent.aget_state(config)).values == {"lines": 1}
+    assert not any(r.body.get("stream") for r in fake.history)
+    namespaces = {c.config["configurable"].get("checkpoint_ns", "") for c in saver.list(None)}
+    assert namespaces == {""}  # the inner agent wrote no checkpoints of its own
 
 
 def test_chat_model_has_explicit_timeout_and_retries():
