@@ -6,16 +6,22 @@
 2. FETCH re-generates the stored file the same way and serves bare LF; it now serves the
    stored bytes with CRLF line endings (as IMAP requires and GreenMail does).
 3. COPY stores an empty message (it copies the metadata-only message); it now copies content.
-4. Users and UID-list files are written via a temp file in /tmp plus os.rename(), which fails
+4. IDLE polls the maildir once a second; a client IDLE-ing on a mailbox is now woken as soon
+   as a message is appended, copied or moved into it (other changes keep the 1 s poll).
+5. Users and UID-list files are written via a temp file in /tmp plus os.rename(), which fails
    across filesystems (tmpfs /tmp, mounted data dirs); the temp file now goes next to the target.
 
 Only pymap's maildir backend is touched, which only the dev mail server uses.
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import tempfile
+import threading
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from datetime import datetime
 from mailbox import MaildirMessage
@@ -25,9 +31,11 @@ from pymap.backend.maildir.flags import MaildirFlags
 from pymap.backend.maildir.io import FileWriteable
 from pymap.backend.maildir.mailbox import LoadedMessage, MailboxData, Maildir, Message
 from pymap.backend.maildir.uidlist import Record, UidList
+from pymap.concurrent import Event
 from pymap.mime import MessageContent
 from pymap.parsing.message import AppendMessage
 from pymap.parsing.specials import FetchRequirement
+from pymap.selected import SelectedMailbox
 
 _BARE_LF = re.compile(rb"(?<!\r)\n")
 
@@ -102,6 +110,50 @@ async def _copy_with_content(self: MailboxData, uid: int, destination: MailboxDa
     return new_rec.uid
 
 
+IDLE_POLL_S = 1.0
+_idle_waiters: defaultdict[str, set[tuple[asyncio.AbstractEventLoop, Event]]] = defaultdict(set)
+_idle_waiters_lock = threading.Lock()  # several dev servers (threads) may run in one process
+
+
+def notify_mailbox_changed(path: str) -> None:
+    """Wake every IDLE waiting on the mailbox stored at `path`."""
+    with _idle_waiters_lock:
+        waiters = list(_idle_waiters.get(os.path.normpath(path), ()))
+    for loop, event in waiters:
+        with suppress(RuntimeError):  # loop already closed
+            loop.call_soon_threadsafe(event.set)
+
+
+async def _update_selected(self: MailboxData, selected: SelectedMailbox, *,
+                           wait_on: Event | None = None) -> SelectedMailbox:
+    if wait_on is not None and not wait_on.is_set():
+        changed = Event.for_asyncio()
+        key = (asyncio.get_running_loop(), changed)
+        path = os.path.normpath(self._path)
+        with _idle_waiters_lock:
+            _idle_waiters[path].add(key)
+        try:
+            await wait_on.or_event(changed).wait(timeout=IDLE_POLL_S)
+        finally:
+            with _idle_waiters_lock:
+                _idle_waiters[path].discard(key)
+                if not _idle_waiters[path]:
+                    del _idle_waiters[path]
+    selected.set_messages([msg async for msg in self.messages()])
+    return selected
+
+
+def _notifying(method: Callable[..., Awaitable[Any]], target_arg: int | None
+               ) -> Callable[..., Awaitable[Any]]:
+    """Wrap append/copy/move so they wake IDLE on the mailbox that received the message."""
+    async def wrapper(self: MailboxData, *args: Any, **kwargs: Any) -> Any:
+        result = await method(self, *args, **kwargs)
+        target = self if target_arg is None else args[target_arg]
+        notify_mailbox_changed(target._path)
+        return result
+    return wrapper
+
+
 def _same_dir_file_write(self: FileWriteable) -> None:
     file_path = self.get_file(self.path)
     fd, tmp_name = tempfile.mkstemp(dir=os.path.dirname(file_path) or ".", prefix="tmp-pymap-")
@@ -116,11 +168,21 @@ def _same_dir_file_write(self: FileWriteable) -> None:
     self._touched = False
 
 
+_applied = False
+
+
 def apply() -> None:
+    global _applied
+    if _applied:
+        return
+    _applied = True
     Maildir._dump_message = _dump_message  # type: ignore[method-assign]
     Message.to_maildir = classmethod(_to_maildir)  # type: ignore[assignment, method-assign]
     Message.load_content = _load_content  # type: ignore[method-assign]
-    MailboxData.copy = _copy_with_content  # type: ignore[method-assign]
+    MailboxData.update_selected = _update_selected  # type: ignore[method-assign]
+    MailboxData.append = _notifying(MailboxData.append, None)  # type: ignore[method-assign]
+    MailboxData.copy = _notifying(_copy_with_content, 1)  # type: ignore[method-assign]
+    MailboxData.move = _notifying(MailboxData.move, 1)  # type: ignore[method-assign]
     FileWriteable.file_write = _same_dir_file_write  # type: ignore[method-assign]
 
 

@@ -224,7 +224,7 @@ def test_noop_and_idle_see_new_mail(server: DevMailServer) -> None:
         sender.join()
         assert readable, "IDLE got no update within 10 s"
         assert any(b"EXISTS" in resp for resp in responses)
-        assert idle_latency < 3.0
+        assert idle_latency < 0.5  # woken by the delivery, not by pymap's 1 s poll
         assert len(watcher.search("ALL")) == 2
 
 
