@@ -71,6 +71,10 @@ def create_app(
         except ValueError as exc:
             return error_response(400, f"Malformed faults body: {exc}", "BAD_REQUEST")
 
+    @app.delete("/_faults")
+    async def reset_faults() -> dict:
+        return injector.reset().model_dump()
+
     @app.get("/api/products")
     async def list_products(
         request: Request,

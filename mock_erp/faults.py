@@ -6,13 +6,15 @@ import random
 import threading
 from collections.abc import Mapping
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 ENV_PREFIX = "MOCK_ERP_"
 
 
 class Faults(BaseModel):
     """What the mock ERP should do wrong. Latency hits every /api call; errors hit submit-order."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt fault must not be silently ignored
 
     latency_ms: float = Field(default=0, ge=0)
     error_rate: float = Field(default=0, ge=0, le=1)  # share of submit-order calls answered 500
@@ -54,6 +56,13 @@ class FaultInjector:
                 self._rng = random.Random(merged.seed)
             self._faults = merged
             return merged.model_copy()
+
+    def reset(self) -> Faults:
+        """Back to no faults at all."""
+        with self._lock:
+            self._faults = Faults()
+            self._rng = random.Random(self._faults.seed)
+            return self._faults.model_copy()
 
     def latency_seconds(self) -> float:
         with self._lock:

@@ -13,7 +13,7 @@ from mock_erp.app import create_app
 from mock_erp.dataset import read_dataset
 from mock_erp.faults import Faults
 from mock_erp.server import ErpServer, sqlite_url
-from tests.conftest import SHARED_EVAL
+from tests.conftest import ROOT, SHARED_EVAL
 
 ROLL_SKU = "11-1111-0001"  # base unit mtr, also sold per rol of 50 m
 SHEET_SKU = "22-2222-0002"  # base unit plaat
@@ -275,7 +275,10 @@ async def test_fail_next_set_at_run_time(api):
         statuses.append(response.status_code)
     assert statuses == [500, 500, 200]
     assert_error_shape(await api.post("/_faults", json={"error_rate": 3}), 422, "VALIDATION_ERROR")
+    assert_error_shape(await api.post("/_faults", json={"fail_nxt": 1}), 422, "VALIDATION_ERROR")
     assert (await api.get("/_faults")).json()["fail_next"] == 0
+    await api.post("/_faults", json={"force_status": 500, "latency_ms": 5})
+    assert (await api.delete("/_faults")).json() == Faults().model_dump()
     assert len((await api.get("/api/orders")).json()["items"]) == 1
 
 
@@ -328,6 +331,14 @@ def test_server_url_is_known_before_start_when_port_given(dataset):
     server = ErpServer(dataset, port=54321)
     assert server.url == "http://127.0.0.1:54321"
     server.app.state.backend.close()
+
+
+@pytest.mark.skipif(not (ROOT / "data" / "products.json").exists(), reason="project data/ not written yet")
+async def test_default_dataset_is_the_project_data_folder():
+    app = create_app(faults=Faults())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://erp") as api:
+        body = (await api.get("/api/products", params={"limit": 100000})).json()
+        assert body["total"] == len(json.loads((ROOT / "data" / "products.json").read_text())) > 0
 
 
 # --- the real eval dataset, when present -------------------------------------------------------
