@@ -176,11 +176,13 @@ def message_text(message: AnyMessage) -> str:
 
 
 def parse_answer(text: str) -> LlmOrder:
-    """The model's final JSON (a code fence around it is tolerated); raises ValueError."""
+    """The model's final JSON (a code fence or prose around it is tolerated); raises ValueError."""
     text = text.strip()
     fenced = _FENCE.match(text)
     if fenced:
         text = fenced.group(1)
+    elif not text.startswith("{") and "{" in text:
+        text = text[text.index("{"):text.rindex("}") + 1] if "}" in text else text
     if not text:
         raise ValueError("the answer was empty; reply with the JSON object")
     try:
@@ -252,12 +254,22 @@ def model_facing(tool: BaseTool) -> BaseTool:
                                         args_schema=tool.args_schema)
 
 
+def sku_confidence(sku: str, tool_text: str, candidate_lists: list[list[Candidate]]) -> float:
+    """How far the catalog results back the model's SKU: top candidate > listed > unseen."""
+    ranks = [i for candidates in candidate_lists for i, c in enumerate(candidates) if c.sku == sku]
+    if ranks:
+        return 0.9 if min(ranks) == 0 else 0.7  # the model picked a lower-ranked candidate
+    if re.search(rf"(?<![\w-]){re.escape(sku)}(?![\w-])", tool_text):
+        return 0.8
+    return 0.4  # never returned by a tool: possibly invented
+
+
 def to_line_request(line: LlmLine, tool_text: str, candidate_lists: list[list[Candidate]]) -> LineRequest:
-    """A proposed line; confidence reflects whether the SKU came from a catalog result."""
+    """A proposed line, its confidence, and the candidate list its SKU came from."""
     if line.sku is None:
         confidence, candidates = 0.0, []
     else:
-        confidence = 0.9 if line.sku in tool_text else 0.4  # never seen in the catalog results
+        confidence = sku_confidence(line.sku, tool_text, candidate_lists)
         candidates = next((c for c in candidate_lists if any(x.sku == line.sku for x in c)), [])
     return LineRequest(sku=line.sku, qty=line.qty, unit=line.unit, source_text=line.source_text,
                        reference=line.reference, confidence=confidence, candidates=candidates[:5])

@@ -342,6 +342,22 @@ def test_parse_answer_accepts_a_code_fence_and_drops_bad_dates():
     assert order.is_order and order.delivery_date is None and order.lines == []
 
 
+def test_parse_answer_tolerates_prose_around_the_json():
+    assert parse_answer('Here you go: {"is_order": false} Hope this helps.').is_order is False
+
+
+def test_sku_confidence_follows_the_catalog_results():
+    from agent.llm import sku_confidence
+    from tools.models import Candidate
+
+    listed = [[Candidate.model_validate(c) for c in CATALOG]]
+    text = json.dumps(CATALOG)
+    assert sku_confidence("11-2222-0001", text, listed) == 0.9
+    assert sku_confidence("11-2222-0002", text, listed) == 0.7
+    assert sku_confidence("11-2222-0001", text, []) == 0.8
+    assert sku_confidence("11-2222-000", text, []) == 0.4  # a prefix is not a match
+
+
 def test_parse_answer_reports_problems_readably():
     with pytest.raises(ValueError, match=r"lines.0.qty"):
         parse_answer('{"is_order": true, "lines": [{"qty": "veel"}]}')
