@@ -1,0 +1,67 @@
+"""Build the EmailMessage objects the agent sends (pure; the SMTP outbox sends them)."""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from mail.render import RenderedMail
+
+AGENT_HEADER = "X-Mailorder"
+MAX_REFERENCES = 20  # keep the first id (thread root) and the most recent ones
+_UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def make_message_id(kind: str, *parts: object, domain: str) -> str:
+    """Deterministic Message-ID, e.g. make_message_id("summary", 12, "v1", domain=…) →
+    <mo.summary.12.v1@example.com>."""
+    pieces = [_UNSAFE_ID_CHARS.sub("-", str(p)).strip("-") or "x" for p in (kind, *parts)]
+    return f"<mo.{'.'.join(pieces)}@{domain.strip().lower()}>"
+
+
+def build_message(rendered: RenderedMail, *, from_addr: str, to: list[str],
+                  reply_to: str | None = None, message_id: str, in_reply_to: str | None = None,
+                  references: Sequence[str] = (), auto_submitted: bool = True,
+                  extra_headers: dict[str, str] | None = None, cc: Sequence[str] = (),
+                  date: datetime | None = None) -> EmailMessage:
+    """multipart/alternative (text + html) with threading and agent-marker headers.
+
+    `date` defaults to now (UTC); pass it in for deterministic output.
+    """
+    message = EmailMessage()
+    message["From"] = from_addr
+    message["To"] = ", ".join(to)
+    if cc:
+        message["Cc"] = ", ".join(cc)
+    if reply_to:
+        message["Reply-To"] = reply_to
+    message["Subject"] = rendered.subject
+    message["Date"] = format_datetime(date or datetime.now(timezone.utc))
+    message["Message-ID"] = message_id
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+    thread = thread_references(references, in_reply_to)
+    if thread:
+        message["References"] = " ".join(thread)
+    if auto_submitted:
+        message["Auto-Submitted"] = "auto-generated"
+        message["X-Auto-Response-Suppress"] = "All"  # no out-of-office replies to the agent
+    message[AGENT_HEADER] = "1"
+    for name, value in (extra_headers or {}).items():
+        if name in message:
+            del message[name]
+        message[name] = value
+    message.set_content(rendered.text)
+    if rendered.html:
+        message.add_alternative(rendered.html, subtype="html")
+    return message
+
+
+def thread_references(references: Sequence[str], in_reply_to: str | None) -> list[str]:
+    """Original's References + the message replied to, without duplicates, truncated."""
+    chain = list(dict.fromkeys([r for r in references if r] + ([in_reply_to] if in_reply_to else [])))
+    if len(chain) > MAX_REFERENCES:
+        chain = chain[:1] + chain[-(MAX_REFERENCES - 1):]
+    return chain

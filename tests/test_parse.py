@@ -1,0 +1,202 @@
+"""mail.parse / mail.html: hostile inputs never raise; structure is kept."""
+from __future__ import annotations
+
+import json
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from mail.html import html_to_text
+from mail.parse import UnparseableEmail, is_parseable, parse_email, synthetic_message_id
+
+EVAL_EMAILS = Path("/work/shared/eval/dev/emails.json")
+
+
+def _simple(**headers: str) -> bytes:
+    lines = [f"{k.replace('_', '-')}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\nHallo\r\n").encode()
+
+
+def test_headers_addresses_and_threading():
+    raw = (b"From: =?utf-8?q?J=C3=B6rg_Person?= <Joerg@Example.COM>\r\n"
+           b"To: orders@x.nl, \"Doe, J\" <B@X.nl>\r\nTo: extra@x.nl\r\nCc: c@x.nl\r\n"
+           b"Reply-To: Other <Reply@x.nl>\r\n"
+           b"Subject: =?iso-8859-1?q?Bestelling_caf=E9?=\r\n"
+           b"Date: Mon, 2 Jun 2025 10:00:00 +0200\r\nMessage-ID: <abc@x.nl>\r\n"
+           b"In-Reply-To: <p1@x.nl>\r\nReferences: <p0@x.nl>\r\n <p1@x.nl>\r\n"
+           b"Content-Type: text/plain; charset=iso-8859-1\r\n\r\nCaf\xe9 2x\r\n")
+    email = parse_email(raw)
+    assert email.message_id == "<abc@x.nl>"
+    assert email.sender == "joerg@example.com" and email.sender_name == "Jörg Person"
+    assert email.to == ["orders@x.nl", "b@x.nl", "extra@x.nl"]
+    assert email.cc == ["c@x.nl"] and email.reply_to == ["reply@x.nl"]
+    assert email.subject == "Bestelling café"
+    assert email.date is not None and email.date.utcoffset().total_seconds() == 7200
+    assert email.in_reply_to == "<p1@x.nl>" and email.references == ["<p0@x.nl>", "<p1@x.nl>"]
+    assert email.text.strip() == "Café 2x"
+    assert email.headers["subject"] == "Bestelling café"
+    assert email.size == len(raw)
+
+
+def test_missing_message_id_is_synthesised_deterministically():
+    raw = _simple(From="a@b.nl", Subject="x")
+    first, second = parse_email(raw), parse_email(raw)
+    assert first.message_id == second.message_id == synthetic_message_id(raw)
+    assert first.message_id.endswith("@mailorder.invalid>") and first.message_id.startswith("<")
+
+
+def test_message_id_without_brackets_gets_them():
+    assert parse_email(_simple(Message_ID="abc@x.nl")).message_id == "<abc@x.nl>"
+
+
+def test_naive_date_becomes_aware_and_garbage_date_is_none():
+    assert parse_email(_simple(Date="Mon, 2 Jun 2025 10:00:00 -0000")).date.tzinfo is not None
+    assert parse_email(_simple(Date="gisteren om drie uur")).date is None
+
+
+def test_multipart_mixed_alternative_related_with_attachments():
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "a@b.nl", "orders@x.nl", "Order"
+    msg.set_content("2x product A\n")
+    msg.add_alternative("<html><body><p>2x <b>product A</b></p><img src='cid:logo'></body></html>",
+                        subtype="html")
+    msg.get_payload()[1].add_related(b"\x89PNG fake", maintype="image", subtype="png", cid="<logo>")
+    msg.add_attachment(b"%PDF-1.4 fake" * 10, maintype="application", subtype="pdf",
+                       filename="order.pdf")
+    msg.add_attachment("BEGIN:VCALENDAR\nEND:VCALENDAR\n", subtype="calendar", filename="invite.ics")
+    email = parse_email(msg.as_bytes())
+    assert email.text.strip() == "2x product A"
+    assert "product A" in email.html and email.html_text == "2x product A"
+    kinds = {(a.filename, a.content_type) for a in email.attachments}
+    assert ("order.pdf", "application/pdf") in kinds
+    assert ("invite.ics", "text/calendar") in kinds
+    assert (None, "image/png") in kinds
+    pdf = next(a for a in email.attachments if a.filename == "order.pdf")
+    assert pdf.size == 130
+    assert "PDF" not in email.text
+
+
+def test_html_only_fills_html_text():
+    raw = (b"From: a@b.nl\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+           b"<div>Graag leveren:</div><div>2x lus120 kleur cyaan&nbsp;</div>")
+    email = parse_email(raw)
+    assert email.text == "" and email.body == "Graag leveren:\n2x lus120 kleur cyaan"
+
+
+def test_lying_charset_prefers_utf8():
+    raw = ("From: a@b.nl\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\n"
+           "3 rollen à 50 m – wit\r\n").encode("utf-8")
+    email = parse_email(raw)
+    assert email.text.strip() == "3 rollen à 50 m – wit"
+    assert any("utf-8" in d for d in email.defects)
+
+
+def test_unknown_charset_falls_back():
+    raw = b"From: a@b.nl\r\nContent-Type: text/plain; charset=x-klingon\r\n\r\nRoll\xe9 \xe0 2\r\n"
+    email = parse_email(raw)
+    assert email.text.strip() == "Rollé à 2"  # utf-8 fails → cp1252
+    assert any("x-klingon" in d for d in email.defects)
+
+
+def test_eight_bit_body_without_declared_charset():
+    raw = b"From: a@b.nl\r\nSubject: x\r\n\r\n2 st\xfck wei\xdf\r\n"
+    assert parse_email(raw).text.strip() == "2 stük weiß"
+
+
+def test_quoted_printable_and_base64_bodies():
+    qp = (b"From: a@b.nl\r\nContent-Type: text/plain; charset=utf-8\r\n"
+          b"Content-Transfer-Encoding: quoted-printable\r\n\r\nAKKOORD =E2=80=93 prima=\r\n!\r\n")
+    assert parse_email(qp).text.strip() == "AKKOORD – prima!"
+    b64 = (b"From: a@b.nl\r\nContent-Type: text/plain; charset=utf-8\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\nQVBQUk9WRQ==\r\n")
+    assert parse_email(b64).text.strip() == "APPROVE"
+
+
+HOSTILE = {
+    "empty": b"",
+    "whitespace": b"\r\n\r\n  ",
+    "garbage": bytes(range(256)) * 4,
+    "no_content_type": b"From: a@b.nl\r\nSubject: hi\r\n\r\nbody\r\n",
+    "truncated_mime": (b"From: a@b.nl\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n"
+                       b"--XX\r\nContent-Type: text/plain\r\n\r\nhalf a bo"),
+    "missing_boundary": b"From: a@b.nl\r\nContent-Type: multipart/alternative\r\n\r\nno parts\r\n",
+    "bad_base64": (b"From: a@b.nl\r\nContent-Type: text/plain\r\n"
+                   b"Content-Transfer-Encoding: base64\r\n\r\n!!!not base64===\r\n"),
+    "huge_header": b"Subject: " + b"x" * 200_000 + b"\r\nFrom: a@b.nl\r\n\r\nbody",
+    "broken_addresses": b"From: <<<@@>>>\r\nTo: ,,,;;\"\r\nCc: =?utf-8?q?broken\r\n\r\nx",
+    "bad_encoded_word": b"From: a@b.nl\r\nSubject: =?x-unknown?b?!!!?=\r\n\r\nx",
+    "bad_date_and_ids": b"Date: 99 Foo 99999 99:99\r\nMessage-ID: \r\nReferences: <<>>\r\n\r\nx",
+    "nul_bytes": b"From: a@b.nl\r\n\r\n\x00\x00\x00 body \x00",
+    "attachment_only": (b"From: a@b.nl\r\nContent-Type: application/pdf; name=\"a.pdf\"\r\n"
+                        b"Content-Disposition: attachment; filename=\"a.pdf\"\r\n"
+                        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQ=\r\n"),
+    "deep_nesting": (b"From: a@b.nl\r\nContent-Type: multipart/mixed; boundary=a\r\n\r\n"
+                     + b"".join(b"--%d\r\nContent-Type: multipart/mixed; boundary=%d\r\n\r\n"
+                                % (i, i + 1) for i in range(60)) + b"--60\r\n\r\ndeep\r\n"),
+    "header_without_colon": b"From a@b.nl Mon Jan 1\r\nSubject: x\r\n\r\nbody",
+    "lf_only": b"From: a@b.nl\nSubject: x\n\nbody\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_inputs_never_raise(name: str):
+    email = parse_email(HOSTILE[name])
+    assert email.message_id.startswith("<") and email.size == len(HOSTILE[name])
+    is_parseable(HOSTILE[name])
+
+
+def test_attachment_only_records_attachment_without_text():
+    email = parse_email(HOSTILE["attachment_only"])
+    assert email.text == "" and email.attachments[0].filename == "a.pdf"
+    assert email.attachments[0].size == 8
+
+
+def test_is_parseable_and_strict_mode():
+    assert not is_parseable(b"") and not is_parseable(b"\r\n \r\n")
+    assert is_parseable(HOSTILE["no_content_type"]) and is_parseable(HOSTILE["attachment_only"])
+    with pytest.raises(UnparseableEmail):
+        parse_email(b"", strict=True)
+    assert parse_email(HOSTILE["lf_only"], strict=True).subject == "x"
+
+
+# ---- html_to_text ----------------------------------------------------------------------------
+
+def test_html_table_rows_become_lines():
+    html = """<html><head><style>p {color:red}</style><title>t</title></head><body>
+    <!--[if gte mso 9]><xml><o:shapedefaults/></xml><![endif]-->
+    <p class=MsoNormal>Graag leveren:<o:p></o:p></p>
+    <table><tr><th>Folie</th><th>Meters</th><th>Rolbreedte</th></tr>
+    <tr><td><p>751-063</p></td><td>3</td><td>126</td></tr>
+    <tr><td>3164G-000</td><td></td><td>137</td></tr></table>
+    <script>alert(1)</script><div>Met&nbsp;vriendelijke&nbsp;groet,<br>Person</div></body></html>"""
+    assert html_to_text(html) == ("Graag leveren:\nFolie | Meters | Rolbreedte\n751-063 | 3 | 126\n"
+                                  "3164G-000 | | 137\nMet vriendelijke groet,\nPerson")
+
+
+def test_html_layout_tables_and_hidden_preheaders():
+    html = """<table style="display:none"><tr><td>preheader junk</td></tr></table>
+    <table><tr><td><table><tr><td>inner a</td><td>inner b</td></tr></table></td></tr>
+    <tr><td><p>first para</p><p>second para</p></td></tr></table>
+    <p>&nbsp;</p><p>&nbsp;</p><p>tail&#8203;</p>"""
+    assert html_to_text(html) == "inner a | inner b\nfirst para\nsecond para\n\ntail"
+
+
+def test_html_conditional_comments_and_lists():
+    html = ("<![if !supportLists]>1.<![endif]> <!--[if !mso]><p>hidden</p><![endif]-->"
+            "<ul><li>one</li><li>two</li></ul>")
+    assert html_to_text(html) == "1.\n- one\n- two"
+
+
+def test_html_garbage_never_raises():
+    for html in ["", "   ", "<", "<table><tr><td>x", "</div></p><td>y</td>", "<<<>>>", "\x00<b>z"]:
+        html_to_text(html)
+
+
+@pytest.mark.skipif(not EVAL_EMAILS.exists(), reason="eval data not available")
+def test_eval_html_bodies_render_and_keep_table_rows():
+    emails = json.loads(EVAL_EMAILS.read_text())
+    rendered = [html_to_text(e["body_html"] or "") for e in emails]
+    assert all(isinstance(t, str) for t in rendered)
+    assert any(" | " in t for t in rendered)  # at least one Outlook order table survives
+    assert not any("@font-face" in t or "mso-" in t for t in rendered)
