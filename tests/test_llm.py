@@ -131,6 +131,14 @@ async def test_rate_limit_beyond_retries_fails(fake):
         await extract(fake, max_retries=0)
 
 
+async def test_retry_after_beyond_two_minutes_is_not_waited_for(fake):
+    fake.enqueue(HttpError(429, "come back tomorrow", retry_after=600), ANSWER)
+    started = time.monotonic()
+    with pytest.raises(LlmExtractionFailed, match="RateLimitError"):
+        await extract(fake, max_retries=2)
+    assert len(fake.history) == 1 and time.monotonic() - started < 2
+
+
 async def test_slow_replies_time_out_are_retried_then_fail(fake):
     fake.enqueue(Delay(5.0, ANSWER), Delay(5.0, ANSWER))
     with pytest.raises(LlmExtractionFailed, match="Timeout"):
