@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from pathlib import Path
 
 from fastapi import FastAPI, Query, Request, Response
@@ -17,8 +16,6 @@ from mock_erp.db import make_engine
 from mock_erp.errors import code_for_status, describe_validation_errors, error_response, install_error_handlers
 from mock_erp.faults import FaultInjector, Faults
 from mock_erp.orders import OrderRequestIn
-
-log = logging.getLogger(__name__)
 
 MAX_PAGE = 100_000
 

@@ -221,3 +221,30 @@ async def test_loopback_round_trips_are_fast(client):
     for _ in range(20):
         await client.get_order("EXT-ORDER-none")
     assert time.monotonic() - started < 0.5
+
+
+class LoseFirstSubmitAnswer(httpx.AsyncBaseTransport):
+    """Delivers the first submit to the ERP but 'loses' its answer, as a dropped connection would."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self.lost = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if request.url.path == "/api/submit-order" and not self.lost:
+            await response.aread()
+            self.lost += 1
+            raise httpx.ReadTimeout("answer lost", request=request)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+async def test_lost_answer_is_recovered_by_the_idempotency_key(erp):
+    transport = LoseFirstSubmitAnswer()
+    async with ErpClient(erp.url, transport=transport, **FAST) as client:
+        result = await client.submit_order(build_order_request(draft()), idempotency_key="lost-1")
+        assert transport.lost == 1 and result.replayed
+        assert [o["order_id"] for o in await client.list_orders()] == [result.order_id]

@@ -180,16 +180,17 @@ class ErpClient:
     # --- catalog -------------------------------------------------------------------------------
     async def list_products(self) -> tuple[list[Product], str]:
         """The whole catalog and its version (paged transparently if the ERP caps the page)."""
-        products: list[Product] = []
+        products: dict[str, Product] = {}
         version = ""
         while True:
             response = await self._request("GET", "/api/products", params={"limit": CATALOG_PAGE, "offset": len(products)})
             body = response.json()
             page = [Product.model_validate(p) for p in body.get("items", [])]
-            products.extend(page)
+            before = len(products)
+            products.update((p.sku, p) for p in page)
             version = body.get("catalog_version") or response.headers.get("x-catalog-version", version)
-            if not page or len(products) >= int(body.get("total", len(products))):
-                return products, version
+            if len(products) == before or len(products) >= int(body.get("total", len(products))):
+                return list(products.values()), version  # done, or the server ignored offset
 
     async def get_product(self, sku: str) -> Product | None:
         response = await self._request("GET", f"/api/products/{sku}", allow_404=True)
