@@ -32,12 +32,13 @@ def build_message(rendered: RenderedMail, *, from_addr: str, to: list[str],
     """
     message = EmailMessage()
     message["From"] = from_addr
-    message["To"] = ", ".join(to)
+    if to:
+        message["To"] = ", ".join(to)
     if cc:
         message["Cc"] = ", ".join(cc)
     if reply_to:
         message["Reply-To"] = reply_to
-    message["Subject"] = rendered.subject
+    message["Subject"] = " ".join(rendered.subject.split())  # no header injection via CR/LF
     message["Date"] = format_datetime(date or datetime.now(timezone.utc))
     message["Message-ID"] = message_id
     if in_reply_to:
@@ -52,7 +53,7 @@ def build_message(rendered: RenderedMail, *, from_addr: str, to: list[str],
     for name, value in (extra_headers or {}).items():
         if name in message:
             del message[name]
-        message[name] = value
+        message[name] = " ".join(str(value).split())
     message.set_content(rendered.text)
     if rendered.html:
         message.add_alternative(rendered.html, subtype="html")

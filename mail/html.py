@@ -17,7 +17,7 @@ _DROP_TAGS = {"style", "script", "head", "title", "meta", "link", "noscript", "t
 _BLOCK_TAGS = {"p", "div", "section", "article", "header", "footer", "main", "aside", "nav",
                "center", "address", "blockquote", "ul", "ol", "dl", "dt", "dd", "h1", "h2", "h3",
                "h4", "h5", "h6", "form", "fieldset", "figure", "figcaption", "body", "html",
-               "caption", "o:p"}
+               "caption"}
 _SKIP_STRINGS = (Comment, Declaration, Doctype, CData, ProcessingInstruction)
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u034f"), None)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|mso-hide\s*:\s*all", re.I)

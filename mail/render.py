@@ -130,7 +130,7 @@ _ENV.filters.update(eur=format_eur, qty=format_qty, plain_qty=plain_qty, day=for
 
 def summary_subject(ctx: SummaryContext) -> str:
     customer = _customer_label(ctx.draft.customer)
-    subject = ctx.original.subject.strip() or "(no subject)"
+    subject = _clip(ctx.original.subject, 150) or "(no subject)"
     return f"{draft_tag(ctx.draft_id, ctx.version)} {customer} – {subject}"
 
 
@@ -215,6 +215,22 @@ _NOTICE_TITLES: dict[str, str] = {
     "status": "Status",
     "posted": "Order posted",
 }
+
+
+REFUSAL_REASONS: dict[str, str] = {
+    "outdated version": "this summary is not the current version of the draft",
+    "malformed": "the reply address was changed or damaged, so the reply could not be verified",
+    "bad signature": "the reply could not be verified (invalid reply token)",
+    "expired": "the reply link has expired; ask for STATUS to get a fresh summary",
+    "wrong rep": "this draft is assigned to another sales rep",
+    "not allowed": "your address is not on the list of allowed sales reps",
+    "closed": "the draft is already closed",
+}
+
+
+def refusal_reason(code: str) -> str:
+    """Human text for a refusal code (InvalidToken.reason or the agent's own codes)."""
+    return REFUSAL_REASONS.get(code, code)
 
 
 def render_notice(kind: NoticeKind, ctx: NoticeContext) -> RenderedMail:

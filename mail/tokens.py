@@ -73,7 +73,9 @@ def verify_token(secret: str, token: str, *, now: datetime, rep: str,
 
 def plus_address(address: str, token: str) -> str:
     """orders@example.com + token → orders+token@example.com."""
-    local, _, domain = parseaddr(address)[1].partition("@")
+    local, _, domain = parseaddr(address)[1].rpartition("@")
+    if not local or not domain:
+        raise ValueError(f"not an email address: {address!r}")
     return f"{local}+{token}@{domain}"
 
 

@@ -186,3 +186,27 @@ def test_build_message_without_html_or_threading():
 def test_thread_references_dedupes():
     assert thread_references(["<a@x>", "<b@x>"], "<b@x>") == ["<a@x>", "<b@x>"]
     assert thread_references([], "<c@x>") == ["<c@x>"]
+
+
+def test_refusal_reasons_cover_token_errors():
+    from mail.render import refusal_reason
+
+    for code in ("malformed", "bad signature", "expired", "wrong rep", "outdated version"):
+        assert refusal_reason(code) != code
+    assert refusal_reason("something new") == "something new"
+
+
+def test_build_message_strips_linebreaks_from_subject():
+    msg = build_message(RenderedMail(subject="a\r\nBcc: evil@x.nl", text="t"), from_addr="a@b.nl",
+                        to=["c@d.nl"], message_id="<m@b.nl>")
+    assert msg["Subject"] == "a Bcc: evil@x.nl" and msg["Bcc"] is None
+
+
+def test_unquoted_summary_in_unknown_client_is_not_a_decision():
+    """If a client quotes without any marker, the summary's own first lines must not decide."""
+    mail = render_summary(_summary_ctx())
+    from mail.html import html_to_text
+
+    for body in (mail.text, html_to_text(mail.html)):
+        reply = ParsedEmail(message_id="<r@x>", subject="RE: " + mail.subject, text="\n\n" + body)
+        assert parse_decision(reply).kind == "unknown"

@@ -101,3 +101,8 @@ def test_token_from_email_headers():
     assert token_from_email(via_delivered, base) == "tok3"
     assert token_from_email(via_original, base) == "tok4"
     assert token_from_email(ParsedEmail(message_id="<a@b>", to=[base]), base) is None
+
+
+def test_plus_address_rejects_non_address():
+    with pytest.raises(ValueError):
+        plus_address("orders", "tok")
