@@ -15,6 +15,8 @@ from tools.units import resolve_unit
 
 CONFIDENT = 0.9  # a line (or draft) below this needs a human
 MAX_PLAUSIBLE_PALLETS = 20  # more than this many pallets of one product is implausible
+MAX_PLAUSIBLE_COUNT = 5000  # rolls, plates, pieces, boxes in one line
+COUNTED_UNITS = {"stuks", "rol", "plaat", "doos", "riem", "pallet"}
 UNIT_GUESS_FACTOR = 0.8
 
 
@@ -102,7 +104,8 @@ def _draft_line(number: int, request: LineRequest, catalog: CatalogIndex
         line.line_total = round(request.qty * line.unit_price, 2)
         pallet = product.unit_option("pallet")
         limit = (pallet.per_base * MAX_PLAUSIBLE_PALLETS) if pallet else None
-        if (limit is not None and line.base_qty > limit) or request.qty > 100000:
+        counted = unit in COUNTED_UNITS and request.qty > MAX_PLAUSIBLE_COUNT
+        if (limit is not None and line.base_qty > limit) or counted or request.qty > 1_000_000:
             issue(IssueCode.QTY_IMPLAUSIBLE, f"quantity {request.qty:g} {unit} looks implausible")
     if line.confidence < CONFIDENT and not guessed:
         close = len(request.candidates) > 1

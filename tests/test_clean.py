@@ -1,0 +1,85 @@
+from mail.clean import clean_order_body, has_order_lines, split_quoted, strip_signature
+from mail.message import ParsedEmail
+
+
+def email(text: str = "", html_text: str = "") -> ParsedEmail:
+    return ParsedEmail(message_id="<t@x>", text=text, html_text=html_text)
+
+
+REPLY_WITH_OLD_ORDER = """Hallo,
+
+Graag nog een keer leveren:
+3x 10-0001-0001
+
+Met vriendelijke groet,
+Jan Jansen
+Tel 012-3456789
+
+Van: Verkoop <verkoop@leverancier.nl>
+Verzonden: maandag 3 maart 2025 10:00
+Aan: Jan <jan@klant.nl>
+Onderwerp: RE: bestelling
+
+Hallo,
+5x 10-0002-0002
+"""
+
+FORWARD_POINTING_BELOW = """Kunnen jullie onderstaande bestelling verwerken?
+
+Groet,
+Piet
+
+________________________________
+From: Inkoop <inkoop@klant.nl>
+Sent: Monday, June 2, 2025 09:01
+To: shop <shop@leverancier.nl>
+Subject: Bestelling 17
+
+Graag 2 rollen 10-0005-0001.
+
+Met vriendelijke groet,
+Inkoop
+"""
+
+
+def test_reply_keeps_only_the_new_order():
+    body = clean_order_body(email(REPLY_WITH_OLD_ORDER))
+    assert "3x 10-0001-0001" in body.text
+    assert "10-0002-0002" not in body.text and "10-0002-0002" in body.quoted
+    assert "Jan Jansen" in body.signature and not body.includes_quote
+
+
+def test_forward_that_points_below_takes_the_quoted_order_along():
+    body = clean_order_body(email(FORWARD_POINTING_BELOW))
+    assert body.includes_quote
+    assert "Graag 2 rollen 10-0005-0001." in body.text
+    assert "From:" not in body.text and "Inkoop\n" not in body.text
+
+
+def test_complaint_forward_without_pointer_keeps_history_out():
+    text = "Ik mis nog een fles van de vorige levering.\n\nVan: X\nDatum: maandag\nAan: Y\nOnderwerp: Z\n\n2x cyaan"
+    body = clean_order_body(email(text))
+    assert "2x cyaan" not in body.text and not body.includes_quote
+
+
+def test_html_table_wins_over_a_flattened_text_part():
+    text = "Graag:\n\nfolie A\n\n2\n\nfolie B\n\n3\n"
+    html_text = "Graag:\nProduct | Aantal\nfolie A | 2\nfolie B | 3"
+    body = clean_order_body(email(text, html_text))
+    assert body.source == "html" and "folie A | 2" in body.text
+    assert "folie B" in body.alt_text
+
+
+def test_disclaimers_and_signatures_are_removed():
+    text = ("Graag 2x 10-0001-0001\n\nDit bericht is vertrouwelijk en uitsluitend bestemd voor de "
+            "geadresseerde. Indien u dit bericht ten onrechte ontvangt, verwijder het dan.\n")
+    assert "vertrouwelijk" not in clean_order_body(email(text)).text
+    assert strip_signature("2x a\nMvg,\nPiet") == ("2x a", "Mvg,\nPiet")
+    assert split_quoted("nieuw\n> oud") == ("nieuw", "> oud")
+
+
+def test_order_line_shapes():
+    assert has_order_lines("2x lus120 cyaan")
+    assert has_order_lines("halve pallet A4")
+    assert has_order_lines("zie 10-0001-0001")
+    assert not has_order_lines("Hoe gaat het? Groeten")

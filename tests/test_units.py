@@ -1,0 +1,43 @@
+from tools.models import Product, UnitOption
+from tools.units import canonical_unit, natural_unit, resolve_unit, to_base
+
+
+def product(base: str, *units: tuple[str, float]) -> Product:
+    return Product(sku="10-0000-0001", name="x", base_unit=base, unit_price=1.0,
+                   units=[UnitOption(unit=u, per_base=p) for u, p in ((base, 1.0), *units)])
+
+
+def test_synonyms_dutch_and_english():
+    cases = {"rollen": "rol", "Roll": "rol", "rl": "rol", "meter": "mtr", "m1": "mtr",
+             "strekkende meter": "mtr", "st.": "stuks", "stk": "stuks", "pcs": "stuks",
+             "ex": "stuks", "platen": "plaat", "vellen": "vel", "sheet": "vel", "dozen": "doos",
+             "ds": "doos", "pak": "riem", "ream": "riem", "pal": "pallet", "m²": "m2",
+             "vierkante meter": "m2"}
+    for written, unit in cases.items():
+        assert canonical_unit(written) == unit, written
+    assert canonical_unit("banaan") is None
+    assert canonical_unit(None) is None
+
+
+def test_to_base_converts_through_the_products_units():
+    vinyl = product("mtr", ("rol", 50.0))
+    laminate = product("rol", ("mtr", 0.02))
+    paper = product("vel", ("riem", 500.0), ("pallet", 100000.0))
+    assert to_base(vinyl, 4, "rollen") == 200
+    assert to_base(laminate, 2, "mtr") == 0.04
+    assert to_base(paper, 0.5, "pallet") == 50000
+    assert to_base(paper, 3, None) == 3
+    assert to_base(vinyl, 1, "plaat") is None
+
+
+def test_resolve_unit_maps_counts_to_the_package_unit():
+    vinyl = product("mtr", ("rol", 50.0))
+    assert resolve_unit(vinyl, "stuks") == ("rol", False)  # "4x" of a roll good = 4 rolls
+    assert resolve_unit(vinyl, "meters") == ("mtr", False)
+    assert resolve_unit(vinyl, None) == ("rol", True)
+    ink = product("stuks", ("doos", 6.0))
+    assert resolve_unit(ink, "x") == ("stuks", False)
+    paper = product("vel", ("riem", 500.0))
+    assert resolve_unit(paper, "stuks") == ("riem", True)
+    assert resolve_unit(paper, "pallet") == ("pallet", True)  # not sold: flagged by draft_order
+    assert natural_unit(product("plaat", ("stuks", 1.0))) == "plaat"
