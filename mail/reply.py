@@ -257,10 +257,37 @@ def _decide_subject(subject: str, new_text: str) -> Decision | None:
 
 
 def _until_closing(lines: list[str]) -> list[str]:
+    """Lines up to a closing phrase, a "-- " delimiter, or a paragraph that looks like a signature."""
     for index, line in enumerate(lines):
-        if index and (_CLOSING.match(line) or _SIGNATURE_DELIMITER.match(line)):
+        if not index:
+            continue
+        if _CLOSING.match(line) or _SIGNATURE_DELIMITER.match(line):
+            return lines[:index]
+        if not line.strip() and _looks_like_signature(_paragraph(lines, index + 1)):
             return lines[:index]
     return lines
+
+
+_CONTACT_DETAIL = re.compile(r"(\+?\d[\d ()./-]{7,}\d|@|www\.|https?://|\b(tel|mob|mobiel|phone|t|m|e)\s*[:.|])",
+                             re.I)
+
+
+def _paragraph(lines: list[str], start: int) -> list[str]:
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    end = start
+    while end < len(lines) and lines[end].strip():
+        end += 1
+    return lines[start:end]
+
+
+def _looks_like_signature(paragraph: list[str]) -> bool:
+    """A name line (≤ 4 words, no sentence punctuation) or a block with contact details."""
+    if not paragraph:
+        return False
+    first = paragraph[0].strip()
+    name_like = len(first.split()) <= 4 and not re.search(r"[.!?:;,]$", first) and first[:1].isupper()
+    return name_like or any(_CONTACT_DETAIL.search(line) for line in paragraph)
 
 
 def _strip_punctuation(text: str) -> str:

@@ -200,3 +200,25 @@ def test_eval_html_bodies_render_and_keep_table_rows():
     assert all(isinstance(t, str) for t in rendered)
     assert any(" | " in t for t in rendered)  # at least one Outlook order table survives
     assert not any("@font-face" in t or "mso-" in t for t in rendered)
+
+
+def test_fuzzed_reply_fixtures_never_raise():
+    """Truncations and byte flips of real-client messages (seeded, so deterministic)."""
+    import random
+
+    from mail.reply import parse_decision
+
+    rng = random.Random(1234)
+    fixtures = sorted((Path(__file__).parent / "fixtures" / "replies").glob("*.eml"))
+    assert fixtures
+    for path in fixtures:
+        raw = path.read_bytes()
+        variants = [raw[: rng.randrange(len(raw))] for _ in range(4)]
+        for _ in range(4):
+            mutated = bytearray(raw)
+            for _ in range(20):
+                mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+            variants.append(bytes(mutated))
+        for variant in variants:
+            email = parse_email(variant)
+            parse_decision(email)  # the reply parser must survive whatever parse gives it

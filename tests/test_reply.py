@@ -128,3 +128,12 @@ def test_library_baseline_for_report():
         ours += parse_decision(email).kind == expected["kind"]
     assert ours == len(EXPECTED)
     assert library_hits <= len(EXPECTED)
+
+
+def test_reject_reason_paragraphs_and_name_signature():
+    two_paragraphs = parse_decision(_plain("REJECT the price is wrong.\n\nThe customer has a contract; "
+                                           "use price list 4.\n\nJan de Vries\nT 030 123 45 67"))
+    assert two_paragraphs.reason == ("the price is wrong.\n\nThe customer has a contract; "
+                                     "use price list 4.")
+    contact_only = parse_decision(_plain("REJECT duplicate\n\nmob: 06-12345678"))
+    assert contact_only.reason == "duplicate"
