@@ -97,15 +97,24 @@ def make_engine(db_url: str) -> Engine:
     engine = create_engine(db_url, **kwargs)
     if db_url.startswith("sqlite") and not in_memory:
         event.listen(engine, "connect", _sqlite_file_pragmas)
+        event.listen(engine, "begin", _begin_immediate)
     Base.metadata.create_all(engine)
     return engine
 
 
 def _sqlite_file_pragmas(dbapi_conn, _record) -> None:
+    # SQLAlchemy's recipe for pysqlite: let us emit BEGIN ourselves (see _begin_immediate)
+    dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _begin_immediate(conn) -> None:
+    """Take the write lock at BEGIN, so two processes sharing the file queue up (busy_timeout)
+    instead of one failing with "database is locked" when it upgrades a read to a write."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

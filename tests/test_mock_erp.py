@@ -355,3 +355,35 @@ async def test_loads_the_eval_dataset():
         contact = dataset.contacts[0]
         found = (await api.get("/api/customers", params={"email": contact["email_address"]})).json()["items"]
         assert all(c["contact_id"] == contact["id"] for c in found)
+
+
+def test_two_processes_sharing_a_file_db_still_create_one_order(tmp_path, dataset):
+    """Two backends (as two ERP processes would) race on one key; the key's constraint wins."""
+    import threading
+
+    from mock_erp.backend import ErpBackend, request_hash
+    from mock_erp.db import make_engine
+    from mock_erp.orders import OrderRequestIn
+
+    db_url = sqlite_url(tmp_path / "shared.sqlite3")
+    backends = [ErpBackend(make_engine(db_url), read_dataset(dataset)) for _ in range(2)]
+    raw = order_body()["orderRequest"]
+    order = OrderRequestIn.model_validate(raw)
+    start = threading.Barrier(8)
+    outcomes = []
+
+    def submit(backend: ErpBackend) -> None:
+        start.wait()
+        outcomes.append(backend.submit(order, [], "shared-key", request_hash(raw)))
+
+    threads = [threading.Thread(target=submit, args=(backends[i % 2],)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [o.status for o in outcomes] == [200] * 8
+    assert len({o.body["order_id"] for o in outcomes}) == 1
+    assert sum(not o.replayed for o in outcomes) == 1
+    assert len(backends[0].list_orders(100)) == 1
+    for backend in backends:
+        backend.close()
