@@ -285,7 +285,7 @@ def _decode_bytes(data: bytes, declared: str | None, defects: list[str]) -> str:
             if candidate == codec:
                 defects.append(f"body not valid {declared}")
             continue
-        return text.replace("\r\n", "\n")
+        return text.removeprefix("\ufeff").replace("\r\n", "\n")
     return data.decode("latin-1", "replace").replace("\r\n", "\n")
 
 

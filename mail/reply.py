@@ -85,12 +85,14 @@ def reply_new_text(email: ParsedEmail) -> str:
 def _new_text_from_html(html: str) -> str | None:
     """Text above the client's quote container; None when the HTML has no known container."""
     soup = BeautifulSoup(html, "html.parser")
+    _drop_signatures(soup)
     marker = next((tag for tag in soup.find_all(True) if _is_quote_marker(tag)), None)
     if marker is None:
         return None
     container = _is_container(marker)
     if container:
         rest = BeautifulSoup(html, "html.parser")
+        _drop_signatures(rest)
         twin = next(tag for tag in rest.find_all(True) if _is_quote_marker(tag))
     _remove_from(marker)
     above = render_node(soup)
@@ -98,6 +100,19 @@ def _new_text_from_html(html: str) -> str | None:
         return above
     twin.decompose()  # bottom-posted: keep what surrounds the quote container
     return render_node(rest)
+
+
+_SIGNATURE_IDS = ("Signature", "signature", "AppleMailSignature", "divtagdefaultwrapper-signature")
+
+
+def _drop_signatures(soup: BeautifulSoup) -> None:
+    """Remove the client's own signature blocks (Gmail gmail_signature, OWA #Signature)."""
+    for tag in soup.find_all(True):
+        if tag.decomposed:
+            continue
+        classes = tag.get("class") or []
+        if "gmail_signature" in classes or str(tag.get("id") or "") in _SIGNATURE_IDS:
+            tag.decompose()
 
 
 def _is_quote_marker(tag: Tag) -> bool:

@@ -222,3 +222,8 @@ def test_fuzzed_reply_fixtures_never_raise():
         for variant in variants:
             email = parse_email(variant)
             parse_decision(email)  # the reply parser must survive whatever parse gives it
+
+
+def test_utf8_bom_is_dropped():
+    raw = b"From: a@b.nl\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\xef\xbb\xbfAPPROVE\r\n"
+    assert parse_email(raw).text == "APPROVE\n"

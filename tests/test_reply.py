@@ -137,3 +137,11 @@ def test_reject_reason_paragraphs_and_name_signature():
                                      "use price list 4.")
     contact_only = parse_decision(_plain("REJECT duplicate\n\nmob: 06-12345678"))
     assert contact_only.reason == "duplicate"
+
+
+def test_html_signature_blocks_are_dropped():
+    html = ('<div dir="ltr">REJECT wrong width<br clear="all"><div><br></div><span class="gmail_signature_prefix">'
+            '-- </span><br><div dir="ltr" class="gmail_signature"><div>Jan de Vries<br>Sales</div></div></div>'
+            '<br><div class="gmail_quote"><div class="gmail_attr">On x wrote:</div><blockquote>APPROVE</blockquote></div>')
+    decision = parse_decision(_plain("", html=html))
+    assert decision.kind == "reject" and decision.reason == "wrong width"
