@@ -387,3 +387,12 @@ def test_two_processes_sharing_a_file_db_still_create_one_order(tmp_path, datase
     assert len(backends[0].list_orders(100)) == 1
     for backend in backends:
         backend.close()
+
+
+def test_start_on_a_busy_port_raises(dataset):
+    with ErpServer(dataset) as running:
+        clash = ErpServer(dataset, port=running.port)
+        with pytest.raises(OSError):
+            clash.start()
+        clash.app.state.backend.close()
+        assert httpx.get(f"{running.url}/health").status_code == 200
