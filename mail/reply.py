@@ -166,20 +166,28 @@ def _quote_start(lines: list[str]) -> int | None:
         stripped = line.strip()
         if stripped.startswith(">") or _SEPARATORS.match(line):
             return index
-        if _ATTRIBUTION_START.match(line) and _attribution_ends(lines, index):
+        if _ATTRIBUTION_START.match(line) and _attribution_end(lines, index) is not None:
             return index
         if _ATTRIBUTION_END.search(stripped) and len(stripped) > 12 and "@" in stripped:
             return index  # wrapped attribution whose first line we did not recognise
-        if _HEADER_FROM.match(line) and any(_HEADER_OTHER.match(nxt) for nxt in lines[index + 1:index + 5]):
+        if _is_header_block(lines, index):
             return index
     return None
 
 
-def _attribution_ends(lines: list[str], index: int) -> bool:
-    joined = " ".join(line.strip().lstrip(">").strip() for line in lines[index:index + 3])
-    return any(_ATTRIBUTION_END.search(" ".join(line.strip().lstrip(">").strip()
-                                                  for line in lines[index:end]))
-               for end in range(index + 1, min(index + 4, len(lines) + 1))) and len(joined) < 400
+def _attribution_end(lines: list[str], index: int) -> int | None:
+    """Last line of an "On … wrote:" attribution starting at `index` (clients wrap it ≤ 3 lines)."""
+    for last in range(index, min(index + 3, len(lines))):
+        joined = " ".join(line.strip().lstrip(">").strip() for line in lines[index:last + 1])
+        if len(joined) < 400 and _ATTRIBUTION_END.search(joined):
+            return last
+    return None
+
+
+def _is_header_block(lines: list[str], index: int) -> bool:
+    """Outlook's unprefixed "From: / Sent: / To: / Subject:" (or Van:/Verzonden:/…) block."""
+    return bool(_HEADER_FROM.match(lines[index])) and any(
+        _HEADER_OTHER.match(following) for following in lines[index + 1:index + 5])
 
 
 def _bottom_posted(lines: list[str]) -> list[str]:
@@ -189,19 +197,14 @@ def _bottom_posted(lines: list[str]) -> list[str]:
     for index, line in enumerate(lines):
         if index <= skip_until or line.strip().startswith(">"):
             continue
-        if _ATTRIBUTION_START.match(line) and _attribution_ends(lines, index):
-            skip_until = next(i for i in range(index, min(index + 3, len(lines)))
-                              if _ATTRIBUTION_END.search(line_text(lines, index, i)))
+        end = _attribution_end(lines, index) if _ATTRIBUTION_START.match(line) else None
+        if end is not None:
+            skip_until = end
             continue
-        if _SEPARATORS.match(line) or (_HEADER_FROM.match(line) and any(
-                _HEADER_OTHER.match(n) for n in lines[index + 1:index + 5])):
+        if _SEPARATORS.match(line) or _is_header_block(lines, index):
             break  # an unprefixed (Outlook) quote: nothing after it is new
         kept.append(line)
     return kept
-
-
-def line_text(lines: list[str], start: int, end: int) -> str:
-    return " ".join(line.strip().lstrip(">").strip() for line in lines[start:end + 1])
 
 
 def _cut_signature(lines: list[str]) -> list[str]:
@@ -306,4 +309,6 @@ def _looks_like_signature(paragraph: list[str]) -> bool:
 
 
 def _strip_punctuation(text: str) -> str:
-    return text.strip().lstrip("*_.:,;!-–— ").strip()
+    """Rest of a command line without punctuation or our own subject tag ("[MO-12 v1]")."""
+    text = text.strip().lstrip("*_.:,;!-–— ")
+    return re.sub(r"^\[MO-\d+\s+v\d+\]", "", text, flags=re.I).strip().lstrip("*_.:,;!-–— ").strip()

@@ -145,3 +145,7 @@ def test_html_signature_blocks_are_dropped():
             '<br><div class="gmail_quote"><div class="gmail_attr">On x wrote:</div><blockquote>APPROVE</blockquote></div>')
     decision = parse_decision(_plain("", html=html))
     assert decision.kind == "reject" and decision.reason == "wrong width"
+
+
+def test_subject_tag_after_command_is_not_text():
+    assert parse_decision(_plain("APPROVE [MO-12 v1]\nline 1 qty 2")).text == "line 1 qty 2"
