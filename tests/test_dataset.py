@@ -177,3 +177,36 @@ def test_shared_scorer_self_test_on_own_truth():
     run = subprocess.run([sys.executable, str(SCORER), "--self-test", "--truth", str(DATA)],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stdout[-2000:]
+
+
+# ---------------------------------------------------------------- benchmark catalog generator
+def test_generate_catalog_scales_with_consistent_products(ds):
+    from benchmarks.gen_catalog import generate_catalog
+
+    base = ds["products"]
+    products = generate_catalog(base, 3000, seed=1)
+    assert len(products) == 3000
+    assert products[: len(base)] == base
+    assert _unique(p["sku"] for p in products) and _unique(p["name"] for p in products)
+    base_families = {p["family"] for p in base}
+    for p in products:
+        assert SKU_PATTERN.match(p["sku"]) and p["family"] in base_families
+        assert p["units"][0] == {"unit": p["base_unit"], "per_base": 1}
+        assert all(u["per_base"] > 0 for u in p["units"]) and p["unit_price"] > 0
+    assert generate_catalog(base, 3000, seed=1) == products
+    assert generate_catalog(base, 10) == base[:10]
+
+
+def test_generated_roll_units_follow_the_name():
+    from benchmarks.gen_catalog import generate_catalog
+
+    base = [{"sku": "06-0104-0100", "name": "ORACAL® 751C High Performance Cast 010 wit 1000 mm x 50 M 60 µ",
+             "base_unit": "mtr", "units": [{"unit": "mtr", "per_base": 1}, {"unit": "rol", "per_base": 50},
+                                           {"unit": "m2", "per_base": 1}, {"unit": "pallet", "per_base": 1200}],
+             "unit_price": 8.0, "family": "vinyl-cast", "active": True}]
+    for p in generate_catalog(base, 200, seed=2)[1:]:
+        width, length = map(int, re.search(r"(\d{3,4}) mm x (\d+) M", p["name"]).groups())
+        units = {u["unit"]: u["per_base"] for u in p["units"]}
+        assert units["rol"] == length
+        assert units["m2"] == pytest.approx(1000 / width, rel=1e-6)
+        assert p["sku"].startswith("06-0104-")
