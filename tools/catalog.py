@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import heapq
 import logging
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 
 from rapidfuzz import fuzz, process
 
@@ -216,10 +218,10 @@ class Group:
     features: list[str]
     weight: float
     explicit: bool = True  # explicit groups penalise products with a different value
+    category: str = field(init=False)
 
-    @property
-    def category(self) -> str:
-        return self.features[0].split(":", 1)[0]
+    def __post_init__(self) -> None:
+        self.category = self.features[0].split(":", 1)[0]
 
 
 def find_skus(text: str) -> list[str]:
@@ -254,6 +256,7 @@ class CatalogIndex:
         n = max(len(products), 1)
         self._idf = {f: math.log(1 + n / len(ids)) for f, ids in self._postings.items()}
         self._words = sorted(f[2:] for f in self._postings if f.startswith("w:"))
+        self._profiles: dict[int, dict[str, tuple[str, ...]]] = {}
         self._lookup_word = lru_cache(maxsize=20000)(self._closest_word)
 
     @classmethod
@@ -392,10 +395,9 @@ class CatalogIndex:
             return min(14.0, max(3.0, 3.0 * self._idf.get(feature, 1.0)))
         return WEIGHTS.get(category, 5.0)
 
-    def _shortlist(self, groups: list[Group], cap: int = 120) -> set[int]:
-        """Candidates by greedy intersection (strongest first) plus top partial scores."""
-        posting = {id(g): frozenset().union(*(self._postings.get(f, frozenset())
-                                             for f in g.features)) for g in groups}
+    def _shortlist(self, groups: list[Group], cap: int = 60) -> set[int]:
+        """Candidates by greedy intersection (strongest first, rarest first) plus top partial scores."""
+        posting = {id(g): self._group_postings(g) for g in groups}
         live = [g for g in groups if posting[id(g)]]
         if not live:
             return set()
@@ -404,32 +406,54 @@ class CatalogIndex:
                       sorted(live, key=lambda g: len(posting[id(g)]))):
             current = posting[id(order[0])]
             for g in order[1:]:
+                if len(current) <= cap // 2:
+                    break
                 narrowed = current & posting[id(g)]
                 if narrowed:
                     current = narrowed
-                if len(current) <= cap // 4:
-                    break
-            picked.update(list(current)[:cap])
+            picked.update(islice(current, cap))
         acc: dict[int, float] = {}
-        budget = 12000
+        budget = 6000
         for g in sorted(live, key=lambda g: len(posting[id(g)])):
             ids = posting[id(g)]
-            if budget <= 0:
+            if len(ids) > budget:
                 break
             budget -= len(ids)
+            weight = g.weight
             for i in ids:
-                acc[i] = acc.get(i, 0.0) + g.weight
-        best = sorted(acc.items(), key=lambda kv: -kv[1])[:cap]
-        picked.update(i for i, _ in best)
+                acc[i] = acc.get(i, 0.0) + weight
+        picked.update(heapq.nlargest(cap, acc, key=acc.__getitem__))
         return picked
+
+    def _group_postings(self, group: Group) -> frozenset[int]:
+        lists = [self._postings[f] for f in group.features if f in self._postings]
+        if len(lists) == 1:
+            return lists[0]
+        return frozenset().union(*lists) if lists else frozenset()
+
+    def _profile(self, i: int) -> dict[str, tuple[str, ...]]:
+        """Features of product i by category (cached for products that get scored)."""
+        profile = self._profiles.get(i)
+        if profile is None:
+            grouped: dict[str, list[str]] = {}
+            for f in self._feats[i]:
+                grouped.setdefault(f.split(":", 1)[0], []).append(f)
+            profile = {k: tuple(v) for k, v in grouped.items()}
+            if len(self._profiles) > 50_000:
+                self._profiles.clear()
+            self._profiles[i] = profile
+        return profile
 
     def _score(self, i: int, groups: list[Group], text: str) -> tuple[float, list[str]]:
         feats = self._feats[i]
+        profile = self._profile(i)
         product = self.products[i]
         total = matched = 0.0
         reasons: list[str] = []
+        query_feats: set[str] = set()
         for g in groups:
             total += g.weight
+            query_feats.update(g.features)
             hit = next((f for f in g.features if f in feats), None)
             label = CATEGORY_LABEL.get(g.category, g.category)
             if hit:
@@ -437,16 +461,16 @@ class CatalogIndex:
                 if g.category != "w":
                     reasons.append(f"{label} {hit.split(':', 1)[1]}")
             elif g.explicit and g.category != "w":
-                own = {f for f in feats if f.startswith(g.category + ":")}
+                own = profile.get(g.category)
                 if own:
                     matched -= g.weight / 2
-                    reasons.append(f"{label} differs ({', '.join(sorted(x.split(':', 1)[1] for x in own))})")
+                    values = ", ".join(sorted(x.split(":", 1)[1] for x in own))
+                    reasons.append(f"{label} differs ({values})")
         coverage = max(0.0, matched) / total if total else 0.0
-        query_feats = {f for g in groups for f in g.features}
-        extra_words = sum(1 for f in feats if f.startswith("w:") and f not in query_feats)
-        extra_colours = sum(1 for f in feats if f.startswith("c:") and f not in query_feats)
-        penalty = min(6.0, 0.7 * extra_words) + 4.0 * extra_colours * (
-            any(g.category == "c" for g in groups))
+        extra_words = sum(1 for f in profile.get("w", ()) if f not in query_feats)
+        asks_colour = any(g.category == "c" for g in groups)
+        extra_colours = sum(1 for f in profile.get("c", ()) if f not in query_feats) if asks_colour else 0
+        penalty = min(6.0, 0.7 * extra_words) + 4.0 * extra_colours
         similarity = fuzz.token_set_ratio(text, self._folded[i])
         score = 88.0 * coverage + 12.0 * similarity / 100.0 - penalty
         if not product.active:
