@@ -1,8 +1,6 @@
 """The emails the agent sends, composed from stored state and sent through the outbox."""
 from __future__ import annotations
 
-from typing import Any
-
 from mail import compose, render, tokens
 from mail.message import ParsedEmail
 from tools.models import Draft
@@ -11,21 +9,24 @@ from agent import outbox
 from agent.context import Services
 
 
-def _thread_refs(original: ParsedEmail) -> list[str]:
-    return [*original.references, original.message_id]
+def review_address(services: Services, draft_id: int, version: int, rep: str) -> str:
+    """The plus-address carrying a fresh reply token for (draft, version, rep)."""
+    token = tokens.make_token(services.settings.secret, draft_id, version, rep, services.clock())
+    return tokens.plus_address(services.agent_address, token)
 
 
 async def send_summary(services: Services, *, email_id: int, draft_id: int, version: int, draft: Draft,
-                       original: ParsedEmail, rep: str, changes: list[str] | None = None) -> None:
-    token = tokens.make_token(services.settings.secret, draft_id, version, rep, services.clock())
-    reply_address = tokens.plus_address(services.agent_address, token)
+                       original: ParsedEmail, rep: str, changes: list[str] | None = None,
+                       hints=None) -> None:
+    reply_address = review_address(services, draft_id, version, rep)
     rendered = render.render_summary(render.SummaryContext(
         draft_id=draft_id, version=version, draft=draft, original=original, rep=rep,
-        reply_address=reply_address, agent_address=services.agent_address, changes=changes or []))
+        reply_address=reply_address, agent_address=services.agent_address, changes=changes or [],
+        customer_hints=hints or []))
     message = compose.build_message(
         rendered, from_addr=services.agent_address, to=[rep], reply_to=reply_address,
         message_id=compose.make_message_id("summary", draft_id, f"v{version}", domain=services.mail_domain),
-        in_reply_to=original.message_id, references=_thread_refs(original))
+        in_reply_to=original.message_id, references=original.references, date=services.clock())
     await outbox.send(services, message, kind="summary", draft_id=draft_id, version=version, email_id=email_id)
 
 
@@ -37,19 +38,20 @@ async def send_confirmation(services: Services, *, email_id: int, draft_id: int,
     message = compose.build_message(
         rendered, from_addr=services.agent_address, to=[recipient],
         message_id=compose.make_message_id("confirmation", draft_id, domain=services.mail_domain),
-        in_reply_to=original.message_id, references=_thread_refs(original))
+        in_reply_to=original.message_id, references=original.references, date=services.clock())
     await outbox.send(services, message, kind="confirmation", draft_id=draft_id, version=version, email_id=email_id)
 
 
-async def send_notice(services: Services, kind: str, *, to: str, key: str, draft_id: int | None = None,
-                      version: int | None = None, in_reply_to: ParsedEmail | None = None,
-                      **details: Any) -> None:
+async def send_notice(services: Services, kind: str, *, to: str, key: str, draft_id: int, version: int,
+                      in_reply_to: ParsedEmail | None = None, with_review_address: bool = False,
+                      **fields) -> None:
     """A short note to a rep (never to an unknown sender). `key` makes the Message-ID unique per cause."""
+    reply_address = review_address(services, draft_id, version, to) if with_review_address else None
     rendered = render.render_notice(kind, render.NoticeContext(
-        draft_id=draft_id, version=version, agent_address=services.agent_address, details=details))
+        draft_id=draft_id, version=version, rep=to, reply_address=reply_address, **fields))
     message = compose.build_message(
-        rendered, from_addr=services.agent_address, to=[to],
+        rendered, from_addr=services.agent_address, to=[to], reply_to=reply_address,
         message_id=compose.make_message_id(f"notice-{kind}", key, domain=services.mail_domain),
         in_reply_to=in_reply_to.message_id if in_reply_to else None,
-        references=_thread_refs(in_reply_to) if in_reply_to else [])
+        references=in_reply_to.references if in_reply_to else (), date=services.clock())
     await outbox.send(services, message, kind=f"notice_{kind}", draft_id=draft_id, version=version)

@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import getaddresses
 
-from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential_jitter
+from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential, wait_random
 
 from agent.context import Services
 from store import repo
@@ -28,11 +28,8 @@ def _recipients(message: EmailMessage) -> list[str]:
 async def send(services: Services, message: EmailMessage, *, kind: str, draft_id: int | None = None,
                version: int | None = None, email_id: int | None = None) -> OutboxMessage:
     """Record and send one message; returns its outbox row (SENT, or PENDING for a later retry)."""
-    if "Bcc" in message:
-        recipients = _recipients(message)
-        del message["Bcc"]
-    else:
-        recipients = _recipients(message)
+    recipients = _recipients(message)
+    del message["Bcc"]  # never transmitted
     now = services.clock()
     with services.sessions.begin() as session:
         row = repo.enqueue_outbox(session, OutboxMessage(
@@ -56,7 +53,7 @@ async def deliver(services: Services, outbox_id: int, *, email_id: int | None = 
     attempts = 0
     try:
         async for attempt in AsyncRetrying(stop=stop_after_attempt(SEND_ATTEMPTS), reraise=False,
-                                           wait=wait_exponential_jitter(initial=0.2, max=2.0)):
+                                           wait=wait_exponential(multiplier=0.2, max=2.0) + wait_random(0, 0.2)):
             with attempt:
                 attempts += 1
                 await services.smtp.send(raw, sender, recipients)

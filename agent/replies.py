@@ -100,15 +100,15 @@ async def handle_reply(services: Services, graph, email_id: int, email: ParsedEm
         return "refused"  # never explain anything to an unknown sender
     if draft is None:
         record("refused", "no draft matches this reply")
-        await send_notice(services, "refused", to=sender, key=f"reply-{email_id}", in_reply_to=email,
-                          reason="This reply does not match any draft.")
         return "refused"
 
     if decision.kind == "status":
         record("status")
         await send_notice(services, "status", to=sender, key=f"reply-{email_id}", draft_id=draft.id,
-                          version=draft.version, in_reply_to=email, status=draft.status,
-                          erp_order_id=draft.erp_order_id)
+                          version=draft.version, in_reply_to=email, status=str(draft.status),
+                          erp_order_id=draft.erp_order_id, original_subject=email.subject,
+                          customer_name=draft.customer_name,
+                          with_review_address=DraftStatus(draft.status).is_open)
         return "status"
     ops = edit_ops(services, email, decision.text, draft, match.version)
     kind = decision.kind
@@ -119,7 +119,8 @@ async def handle_reply(services: Services, graph, email_id: int, email: ParsedEm
     if kind == "unknown":
         record("not_understood")
         await send_notice(services, "not_understood", to=sender, key=f"reply-{email_id}", draft_id=draft.id,
-                          version=draft.version, in_reply_to=email, received=decision.text[:500])
+                          version=draft.version, in_reply_to=email, received_text=decision.text[:500],
+                          original_subject=email.subject)
         return "not_understood"
 
     refusal = _refusal(services, match, draft, sender, email)
@@ -128,12 +129,13 @@ async def handle_reply(services: Services, graph, email_id: int, email: ParsedEm
     if refusal is not None:
         record("refused", refusal)
         await send_notice(services, "refused", to=sender, key=f"reply-{email_id}", draft_id=draft.id,
-                          version=draft.version, in_reply_to=email, reason=refusal)
+                          version=draft.version, in_reply_to=email, reason=refusal,
+                          current_version=draft.version, original_subject=email.subject)
         return "refused"
     if not record("accepted", token_used=match.token):
         await send_notice(services, "refused", to=sender, key=f"reply-{email_id}", draft_id=draft.id,
-                          version=draft.version, in_reply_to=email,
-                          reason="This reply's link was already used; nothing was changed.")
+                          version=draft.version, in_reply_to=email, original_subject=email.subject,
+                          reason="this reply's review link was already used; nothing was changed")
         return "replayed"
 
     config = thread_config(draft.email_id)
@@ -179,7 +181,7 @@ def _refusal(services: Services, match: ReplyMatch, draft: DraftRecord, sender: 
         claims = tokens.verify_token(services.settings.secret, match.token, now=services.clock(),
                                      max_age=timedelta(days=services.settings.token_max_age_days), rep=sender)
     except tokens.InvalidToken as exc:
-        return f"the review link is not valid ({exc})."
+        return render.refusal_reason(exc.reason)
     if claims.draft_id != draft.id:
         return "the review link belongs to another draft."
     if not DraftStatus(draft.status).is_open:

@@ -83,6 +83,8 @@ class Runner:
         elif not is_parseable(message.raw):
             error = "not a parseable email message"
         email = parse_email(message.raw)
+        if error is None and not email.sender:
+            error = "no sender address (not a usable email message)"
         with self.services.sessions.begin() as session:
             repo.save_mailbox_state(session, mailbox, uidvalidity, message.uid)
             duplicate = repo.find_email(session, message_id=email.message_id, mailbox=mailbox,

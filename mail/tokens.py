@@ -71,6 +71,12 @@ def verify_token(secret: str, token: str, *, now: datetime, rep: str,
                        issued_at=issued_at)
 
 
+def peek_token(token: str) -> tuple[int, int]:
+    """(draft id, version) a token names, WITHOUT verifying it: for routing and messages only."""
+    draft_id, version, _minute = _PAYLOAD.unpack(_decode(token)[:_PAYLOAD.size])
+    return draft_id, version
+
+
 def plus_address(address: str, token: str) -> str:
     """orders@example.com + token → orders+token@example.com."""
     local, _, domain = parseaddr(address)[1].rpartition("@")

@@ -97,8 +97,8 @@ class Loop:
     async def send_raw(self, raw: bytes, sender: str = "someone@customer.example") -> None:
         await self.smtp.send(raw, sender, [ORDERS])
 
-    def mailbox(self, account: str, password: str = PASSWORD) -> list[EmailMessage]:
-        inbox = ImapInbox("127.0.0.1", self.imap_port, account, password)
+    def mailbox(self, account: str, password: str = PASSWORD, folder: str = "INBOX") -> list[EmailMessage]:
+        inbox = ImapInbox("127.0.0.1", self.imap_port, account, password, folder=folder)
         try:
             result = inbox.fetch_new(0, None, max_bytes=100_000_000, batch=10_000)
         finally:

@@ -30,7 +30,7 @@ async def edit_node(state: State, runtime: Runtime[Services]) -> dict:
         if not result.changes:
             await send_notice(services, "not_understood", to=decision["rep"], key=f"edit-{decision['reply_email_id']}",
                               draft_id=record.id, version=record.version,
-                              received="; ".join(result.errors) or "no applicable changes")
+                              received_text="; ".join(result.errors) or "no applicable changes")
             return {"outcome": "no_changes"}
         now = services.clock()
         with services.sessions.begin() as session:

@@ -71,6 +71,9 @@ async def _failed(services: Services, state: State, record: DraftRecord, key: st
         repo.audit(session, now, "erp", outcome, email_id=state["email_id"], draft_id=record.id,
                    version=record.version, **details)
     log.warning("ERP post of draft %s failed: %s %s", record.id, outcome, details)
-    await send_notice(services, outcome, to=record.rep, key=f"{record.id}-v{record.version}-{outcome}-{now:%Y%m%d%H%M%S}",
-                      draft_id=record.id, version=record.version, **details)
+    kind = "erp_error" if status == DraftStatus.ERP_REJECTED else "erp_unavailable"
+    await send_notice(services, kind, to=record.rep, key=f"{record.id}-v{record.version}-{outcome}-{now:%Y%m%d%H%M%S}",
+                      draft_id=record.id, version=record.version, reason=str(details.get("error") or ""),
+                      attempts=details.get("attempts"), customer_name=record.customer_name,
+                      with_review_address=True)
     return {"outcome": outcome}
