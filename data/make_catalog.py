@@ -339,7 +339,7 @@ def packaging_tape(rng: random.Random) -> Iterator[dict]:
                 yield _product("05-0400", "packaging-tape", name,
                                [{"unit": "rol", "per_base": 1}, {"unit": "doos", "per_base": per_box}],
                                width / 48 * rng.uniform(1.1, 1.6))
-    name = "Papieren tape 50 mm x 50 mtr bruin"
+    name = "Papiertape 50 mm x 50 mtr bruin"
     yield _product("05-0400", "packaging-tape", name, [{"unit": "rol", "per_base": 1}, {"unit": "doos", "per_base": 24}], 2.15)
 
 
@@ -347,13 +347,13 @@ def stretch_film(rng: random.Random) -> Iterator[dict]:
     for width in (450, 500):
         for micron, length in ((17, 300), (20, 300), (23, 300), (23, 250), (30, 250)):
             for colour in ("transparant",) + (("zwart",) if micron == 23 and length == 300 else ()):
-                name = f"Handwikkelfolie {width} x 0,0{micron} mm x {length} mtr {colour}"
+                name = f"Handstretchfolie {width} mm {micron} µ x {length} mtr {colour}"
                 yield _product("05-0500", "stretch-film", name,
                                [{"unit": "rol", "per_base": 1}, {"unit": "doos", "per_base": 6},
                                 {"unit": "pallet", "per_base": 180}],
                                width / 500 * micron / 20 * length / 300 * rng.uniform(6.2, 7.0))
     for micron in (17, 23):
-        name = f"Machinestretchfolie 500 x 0,0{micron} mm x 1500 mtr transparant"
+        name = f"Machinestretchfolie 500 mm {micron} µ x 1500 mtr transparant"
         yield _product("05-0500", "stretch-film", name, [{"unit": "rol", "per_base": 1}, {"unit": "pallet", "per_base": 40}],
                        micron / 20 * rng.uniform(27, 31))
 
@@ -370,11 +370,11 @@ def foam_profile(rng: random.Random) -> Iterator[dict]:
 
 
 def cutting_tools(rng: random.Random) -> Iterator[dict]:
-    items = ("Olfa afbreekmesjes 9 mm AB-10 (VE=10)", "Olfa afbreekmesjes 9 mm AB-50 (VE=50)",
-             "Olfa afbreekmesjes 18 mm LB-10 (VE=10)", "Olfa afbreekmesjes 18 mm LB-50 (VE=50)",
-             "Olfa afbreekmesjes 25 mm HB-5 (VE=5)", "Olfa afbreekmesjes 9 mm 30° zwart ABB-10 (VE=10)",
-             "Olfa cutter 18 mm L-1", "Olfa cutter 9 mm A-1", "NT Cutter A-300GR 9 mm",
-             "NT Cutter afbreekmesjes 9 mm BA-160 (VE=10)", "Stanley trapeziummesjes 1992 (VE=10)",
+    items = ("Olfa afbreekmesjes AB-10 9 mm, koker 10 st.", "Olfa afbreekmesjes AB-50 9 mm, koker 50 st.",
+             "Olfa afbreekmesjes LB-10 18 mm, koker 10 st.", "Olfa afbreekmesjes LB-50 18 mm, koker 50 st.",
+             "Olfa afbreekmesjes HB-5 25 mm, koker 5 st.", "Olfa afbreekmesjes ABB-10 9 mm 30° zwart, koker 10 st.",
+             "Olfa cutter L-1 18 mm", "Olfa cutter A-1 9 mm", "NT Cutter A-300GR 9 mm",
+             "NT Cutter afbreekmesjes BA-170 9 mm, koker 10 st.", "Stanley trapeziummesjes 1992, dispenser 10 st.",
              "Snijmat groen 600 x 900 mm", "Snijmat groen 900 x 1200 mm", "Rakel vilt 100 mm",
              "Rakel teflon 100 mm")
     for name in items:
@@ -386,8 +386,20 @@ FAMILY_BUILDERS = (vinyl_cast, vinyl_calendered, vinyl_print, inkjet_media, lami
                    stretch_film, foam_profile, cutting_tools)
 
 
-def build_catalog(seed: int = SEED, inactive_share: float = 0.015) -> list[dict]:
-    """All products, SKUs assigned per range from a seeded shuffle; a few marked inactive."""
+# discontinued articles: still in the catalog (customers still ask for them), no longer orderable
+DISCONTINUED = {
+    "ORACAL® 641 Economy Cal 070M zwart mat 1260 mm x 50 M 75 µ",
+    "ORACAL® 651 Intermediate Cal 031 rood glanzend 1260 mm x 50 M 70 µ",
+    "ORACAL® 951 Premium Cast 049 koningsblauw glanzend 1520 mm x 50 M 50 µ",
+    "ORAJET® 3640 wit glanzend 1050 mm x 50 M 80 µ",
+    "ORAJET® 3551 wit mat 1260 mm x 50 M 70 µ",
+    "PLEXIGLAS® GS helder 1250 mm x 2050 mm 5 mm",
+    "Mimaki LUS-150 inkt White 600ml pack (LUS150-W-BD)",
+}
+
+
+def build_catalog(seed: int = SEED) -> list[dict]:
+    """All products, SKUs drawn per range from a seeded generator; discontinued ones inactive."""
     rng = random.Random(seed)
     drafts = [p for builder in FAMILY_BUILDERS for p in builder(rng)]
     used: dict[str, set[str]] = {}
@@ -395,14 +407,14 @@ def build_catalog(seed: int = SEED, inactive_share: float = 0.015) -> list[dict]
     for draft in drafts:
         prefix = draft["prefix"]
         taken = used.setdefault(prefix, set())
-        suffix = f"{rng.randrange(10, 1000):04d}"
+        suffix = f"{rng.randrange(1000, 10000):04d}"
         while suffix in taken:
-            suffix = f"{rng.randrange(10, 1000):04d}"
+            suffix = f"{rng.randrange(1000, 10000):04d}"
         taken.add(suffix)
         products.append({
             "sku": f"{prefix}-{suffix}", "name": draft["name"], "base_unit": draft["base_unit"],
             "units": draft["units"], "unit_price": draft["unit_price"], "family": draft["family"],
-            "active": rng.random() >= inactive_share,
+            "active": draft["name"] not in DISCONTINUED,
         })
     products.sort(key=lambda p: p["sku"])
     return products
