@@ -82,7 +82,8 @@ def received_at(record: dict) -> datetime | None:
 def prediction(email_id: str, analysis: Analysis) -> dict:
     """One JSONL record in the README's prediction format."""
     is_order = analysis.triage.label == TriageLabel.ORDER
-    customer = analysis.customer.customer
+    # only a known contact is an identified customer; a domain match is a suggestion for the rep
+    customer = analysis.customer.customer if analysis.customer.method == "contact" else None
     record = {"email_id": email_id, "is_order": is_order,
               "customer": {"company_id": customer.company_id if customer else None,
                            "contact_email": customer.contact_email if customer else None},

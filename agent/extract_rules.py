@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from mail.clean import CleanBody
+from mail.clean import CleanBody, has_order_lines
 from mail.message import ParsedEmail
 from tools.catalog import SKU_RX, CatalogIndex
 from tools.models import Candidate, Extraction, LineRequest
@@ -29,6 +29,12 @@ _REFERENCE = re.compile(
     r"(?:uw |onze |order ?|project ?)?(?:referentie|ref|kenmerk|ordernummer|ordernr|order nr|"
     r"po(?:[- ]?(?:nummer|number|nr))?|inkoopnummer|inkoopordernummer|bestelnummer|bestelnr)"
     r"\.?\s*[:#]\s*(?P<ref>[A-Za-z0-9][\w\-/.]{1,40})", re.I)
+_QTY_ALONE = re.compile(
+    rf"^\s*(?:[-•*·]\s*)?(?P<qty>{_NUM}|halve)\s*(?P<x>[xX×]|ex)?\s*(?P<unit>{_UNIT})?\.?\s*$", re.I)
+_SEGMENT_SPLIT = re.compile(
+    rf"\s*(?:,|;|\+|\ben\b|\band\b|\bund\b)\s+(?=(?:{_NUM}|een|één)\s*(?:[xX×]\s|ex\s|{_UNIT}\s))",
+    re.I)
+_CONTEXT_LINE = re.compile(r"graag|volgende|bestel|order|voor (?:de|onze)|:\s*$|liefern", re.I)
 _DELIVERY_WORDS = re.compile(r"lever|bezorg|aflever|delivery|deliver|nodig|graag op|uiterlijk", re.I)
 _DATE = re.compile(r"(?<!\d)(\d{1,2})[-/.](\d{1,2})(?:[-/.](\d{2,4}))?(?!\d)")
 _WEEKDAYS = {"maandag": 0, "dinsdag": 1, "woensdag": 2, "donderdag": 3, "vrijdag": 4,
@@ -53,22 +59,44 @@ class _Found:
     unit: str | None
     source: str
     reference: str | None = None
+    context: str = ""  # the sentence introducing the list ("voor de Mimaki SS21 graag:")
 
 
 def extract_rules(email: ParsedEmail, body: CleanBody, toolbox_or_catalog, *,
                   received: datetime) -> Extraction:
     """Read lines, reference and delivery date; the richer of both body versions wins."""
     lookup = _lookup_function(toolbox_or_catalog)
-    best = _lines_from(body.text, lookup)
+    best, best_text = _lines_from(body.text, lookup), body.text
     if body.alt_text:
         alternative = _lines_from(body.alt_text, lookup)
         if _identified(alternative) > _identified(best):
-            best = alternative
+            best, best_text = alternative, body.alt_text
     text_for_fields = "\n".join([email.subject or "", body.text, body.alt_text])
-    return Extraction(lines=best, reference=find_reference(text_for_fields),
-                      delivery_date=find_delivery_date(body.text + "\n" + body.alt_text,
-                                                       received.date()),
-                      method=METHOD)
+    extraction = Extraction(lines=best, reference=find_reference(text_for_fields),
+                            delivery_date=find_delivery_date(body.text + "\n" + body.alt_text,
+                                                             received.date()),
+                            method=METHOD)
+    if body.includes_quote and any(l.source_text and l.source_text in body.quoted_taken
+                                   for l in best):
+        for line in best:
+            if line.source_text and line.source_text in body.quoted_taken:
+                line.confidence = min(line.confidence, 0.85)
+        extraction.notes.append("review: lines taken from the quoted message below the new text")
+    unread = unread_order_text(best_text, best)
+    if unread:
+        extraction.notes.append(f"review: order-like text not turned into a line: {unread[0]!r}")
+    return extraction
+
+
+def unread_order_text(text: str, lines: list[LineRequest]) -> list[str]:
+    """Lines that look like order lines (qty + unit, Nx, SKU) but no extracted line came from."""
+    used = "\n".join(l.source_text for l in lines)
+    unread = []
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if line and has_order_lines(line) and line not in used:
+            unread.append(line)
+    return unread
 
 
 def _lookup_function(tool):
@@ -86,12 +114,19 @@ def _lines_from(text: str, lookup) -> list[LineRequest]:
 
 
 def find_line_texts(text: str) -> list[_Found]:
-    """Candidate order lines by shape: table rows, qty-first/last lines, inline 'N unit product'."""
+    """Candidate order lines by shape: table rows, qty-first/last lines, inline 'N unit product',
+    and Outlook-flattened pairs (a product line followed by a line holding only its quantity)."""
     found: list[_Found] = []
     header: list[str] | None = None
-    for raw in text.split("\n"):
+    context = ""
+    pending_text: str | None = None  # a short line that may be followed by its quantity
+    pending_qty: _Found | None = None  # a quantity line whose product follows on next lines
+    for raw in text.split("\n") + [""]:
         line = raw.strip()
         if not line:
+            if pending_qty is not None and pending_qty.query:
+                found.append(pending_qty)
+            pending_qty, pending_text = None, None
             continue
         if " | " in line:
             cells = [c.strip() for c in line.split(" | ")]
@@ -100,13 +135,42 @@ def find_line_texts(text: str) -> list[_Found]:
                 continue
             row = _table_row(cells, header)
             if row:
+                row.context = context
                 found.append(row)
             continue
         header = None
-        item = _plain_line(line)
-        if item:
-            found.append(item)
+        if pending_qty is not None:
+            pending_qty.query = (pending_qty.query + " " + line).strip()
+            pending_qty.source += "\n" + line
+            continue
+        alone = _QTY_ALONE.match(line)
+        if alone:
+            qty, unit = _qty(alone.group("qty")), _unit(alone.group("unit"), alone.group("x"), "")
+            if pending_text:
+                found.append(_Found(query=pending_text, qty=qty, unit=unit, context=context,
+                                    source=pending_text + "\n" + line))
+                pending_text = None
+            elif alone.group("unit") or alone.group("x"):
+                pending_qty = _Found(query="", qty=qty, unit=unit, source=line, context=context)
+            continue
+        items = [item for segment in _SEGMENT_SPLIT.split(line) if (item := _plain_line(segment))]
+        for item in items:
+            item.context = context
+            item.source = line
+        found.extend(items)
+        if items:
+            pending_text = None
+            continue
+        if _CONTEXT_LINE.search(line):
+            context = line
+        pending_text = line if _looks_like_item(line) else None
     return found
+
+
+def _looks_like_item(line: str) -> bool:
+    """A short label line (no sentence), e.g. 'Cyan' or 'Forex wit 5mm' in a flattened table."""
+    words = line.split()
+    return 0 < len(words) <= 8 and not re.search(r"[.?!:,]$", line) and not _NOISE_LINE.match(line)
 
 
 def _is_header(cells: list[str]) -> bool:
@@ -181,18 +245,28 @@ def _unit(unit: str | None, x: str | None, qty_text: str) -> str | None:
 
 def _resolve(found: _Found, lookup) -> LineRequest | None:
     candidates = lookup(found.query)
+    confidence = _confidence(candidates)
+    if found.context and confidence < 0.9 and not SKU_RX.search(found.query):
+        with_context = lookup(found.context + " " + found.query)
+        if _confidence(with_context) > confidence or (
+                with_context and candidates and with_context[0].score > candidates[0].score + 5):
+            candidates, confidence = with_context, _confidence(with_context)
     if not candidates or candidates[0].score < MIN_SCORE:
-        if SKU_RX.search(found.query) or found.unit not in (None, "stuks"):
+        if found.qty is not None and (SKU_RX.search(found.query) or found.unit not in (None, "stuks")):
             return LineRequest(sku=None, qty=found.qty, unit=found.unit, source_text=found.source,
                                reference=found.reference, confidence=0.0, candidates=candidates[:3])
         return None
+    return LineRequest(sku=candidates[0].sku, qty=found.qty, unit=found.unit,
+                       source_text=found.source, reference=found.reference, confidence=confidence,
+                       candidates=candidates[:3] if confidence < 0.9 else [])
+
+
+def _confidence(candidates: list[Candidate]) -> float:
+    if not candidates or candidates[0].score < MIN_SCORE:
+        return 0.0
     top = candidates[0]
     runner_up = next((c for c in candidates[1:] if c.sku != top.sku), None)
-    margin = top.score - runner_up.score if runner_up else 100.0
-    confidence = line_confidence(top.score, margin)
-    return LineRequest(sku=top.sku, qty=found.qty, unit=found.unit, source_text=found.source,
-                       reference=found.reference, confidence=confidence,
-                       candidates=candidates[:3] if confidence < 0.9 else [])
+    return line_confidence(top.score, top.score - runner_up.score if runner_up else 100.0)
 
 
 def line_confidence(score: float, margin: float) -> float:

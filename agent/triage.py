@@ -29,6 +29,9 @@ _STATUS = re.compile(
     r"wanneer (?:wordt|komt|kunnen we|kan ik).{0,40}(?:geleverd|verwachten|bezorgd)|"
     r"(?:is|zijn) .{0,30}al verzonden|nog niet (?:geleverd|ontvangen|binnen)|where is my order|"
     r"order status|leverstatus", re.I)
+_CHANGE = re.compile(
+    r"annuler|annulering|schrappen|cancel|stornier|niet meer nodig|no longer need|"
+    r"(?:bestelling|order) (?:intrekken|wijzigen|aanpassen)", re.I)
 _QUOTE = re.compile(
     r"prijsaanvraag|offerte|prijsopgave|prijsindicatie|wat (?:kost|kosten)|wat is de prijs|"
     r"prijs van|prijzen van|quotation|request for quote|price request|\bquote\b", re.I)
@@ -36,7 +39,11 @@ _ORDER = re.compile(
     r"bestel|bestelling|order\b|opdracht|graag (?:leveren|ontvangen|afleveren|bezorgen)|"
     r"(?:kunnen|kun|kan) (?:jullie|je|u) .{0,60}(?:leveren|afleveren|sturen|verwerken|bezorgen)|"
     r"wil(?:len)? (?:ik|wij|we) graag|zou(?:den)? (?:ik|wij|we) graag|please (?:send|supply|deliver)|"
-    r"we (?:would like|need) to order|purchase order|inkooporder|afroep", re.I)
+    r"we (?:would like|need) to order|purchase order|inkooporder|afroep|"
+    r"graag (?:de|het) volgende|(?:de|het) volgende (?:artikelen|producten|bestellen)|"
+    r"bitte liefern|bestellen|bestellung", re.I)
+_NOT_ORDERING = re.compile(r"(?:nog )?niet (?:te )?bestellen|not (?:yet )?(?:to )?order|"
+                           r"nicht bestellen", re.I)
 
 
 def triage(email: ParsedEmail, body: CleanBody) -> Triage:
@@ -56,8 +63,10 @@ def triage(email: ParsedEmail, body: CleanBody) -> Triage:
     lines = has_order_lines(body.text)
     ordering = bool(_ORDER.search(new_text) or _ORDER.search(subject))
     if _QUOTE.search(new_text) or _QUOTE.search(subject):
-        if not re.search(r"bestel|order", new_text, re.I):
+        if _NOT_ORDERING.search(new_text) or not _ORDER.search(_QUOTE.sub(" ", new_text)):
             return Triage(label=TriageLabel.QUOTE_REQUEST, reason="asks for a price or quote")
+    if _CHANGE.search(new_text) or _CHANGE.search(subject):
+        return Triage(label=TriageLabel.OTHER, reason="cancels or changes an existing order")
     if _COMPLAINT.search(new_text) and not (lines and _ORDER.search(new_text)):
         return Triage(label=TriageLabel.COMPLAINT, reason="reports a problem with a delivery")
     if _STATUS.search(new_text) and not lines:

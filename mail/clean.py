@@ -34,11 +34,22 @@ _DISCLAIMER = re.compile(
 _POINTS_BELOW = re.compile(
     r"onderstaand|hieronder|hier onder|zie onder|below|beneden|volgende bestelling|"
     r"doorgestuurd|forward|fw:|fwd:|zie mail|bijgaande|in de mail", re.I)
+_QUOTE_IS_OLD = re.compile(
+    r"al geleverd|al gefactureerd|already (?:delivered|invoiced|sent)|niet nog een keer|"
+    r"niet opnieuw|not again|ter info|ter referentie|for reference|alleen mee|blijft hetzelfde|"
+    r"stays the same|ter kennisgeving|nicht nochmal", re.I)
+_ADD_TO_BELOW = re.compile(
+    r"(?:toevoegen|voeg|bij (?:de|het)|ook|samen met|add|plus|erbij)\b.{0,60}"
+    r"(?:onderstaand|hieronder|below)|(?:onderstaand|hieronder|below).{0,60}"
+    r"(?:toevoegen|aanvullen|erbij|add|too|ook)", re.I)
 _ORDER_LINE = re.compile(
     r"(?<![\w-])\d{2}-?\d{4}-?\d{4}(?![\w-])|"
     r"^\s*[-•*]?\s*\d+(?:[.,]\d+)?\s*(?:x|ex|st|stk|stuks|rol|rollen|mtr|meter|m|platen|plaat|"
     r"pallet|pallets|doos|dozen|pak|pakken|riem|vel|vellen|halve|pcs)\b|"
-    r"\b\d+\s*[xX]\s+\S|\bhalve\s+pallet", re.I | re.M)
+    r"\b\d+\s*[xX]\s+\S|\bhalve\s+pallet|"
+    r"(?<![\w.,])\d+\s+(?:rollen|rol|platen|plaat|dozen|doos|pakken|stuks|meter|vellen|pallets?)\s+\w",
+    re.I | re.M)
+_FORWARD_SUBJECT = re.compile(r"^\s*(?:fw|fwd|doorst|wg|tr)\s*:", re.I)
 
 
 class CleanBody(BaseModel):
@@ -49,6 +60,7 @@ class CleanBody(BaseModel):
     alt_text: str = ""  # the same cleaning applied to the other body version
     source: str = "text"  # which body version `text` came from: text | html
     includes_quote: bool = False  # True when the quoted message was taken along
+    quoted_taken: str = ""  # the part of `text` that came from the quoted message
 
 
 def has_order_lines(text: str) -> bool:
@@ -58,8 +70,9 @@ def has_order_lines(text: str) -> bool:
 
 def clean_order_body(email: ParsedEmail) -> CleanBody:
     """Split the email into new text, quoted history and signature; pick the richer version."""
-    plain = _clean_version(_normalise(email.text)) if email.text.strip() else None
-    html = _clean_version(_normalise(email.html_text)) if email.html_text.strip() else None
+    forward = bool(_FORWARD_SUBJECT.match(email.subject or ""))
+    plain = _clean_version(_normalise(email.text), forward) if email.text.strip() else None
+    html = _clean_version(_normalise(email.html_text), forward) if email.html_text.strip() else None
     if plain is None and html is None:
         return CleanBody(text="")
     primary, other, source = _choose(plain, html)
@@ -92,18 +105,23 @@ def _normalise(text: str) -> str:
     return "\n".join(out).strip()
 
 
-def _clean_version(text: str) -> CleanBody:
+def _clean_version(text: str, forward: bool = False) -> CleanBody:
+    """A reply's quoted order was already sent to us: only a forward, or new text that points
+    below and orders nothing itself, takes the quoted message along."""
     new, quoted = split_quoted(text)
     own, signature = strip_signature(new)
     own = strip_disclaimers(own)
     body = own
     includes_quote = False
-    if quoted and not has_order_lines(own) and (not own.strip() or _POINTS_BELOW.search(own)):
+    points_below = bool(_POINTS_BELOW.search(own)) and not _QUOTE_IS_OLD.search(own)
+    own_lines = has_order_lines(own)
+    adds_to_forward = forward and bool(_ADD_TO_BELOW.search(own))
+    if quoted and (not own.strip() or (points_below and (not own_lines or adds_to_forward))):
         first = first_quoted_message(quoted)
         body = (own + "\n\n" + first).strip()
         includes_quote = True
     return CleanBody(text=body, new_text=own, quoted=quoted, signature=signature,
-                     includes_quote=includes_quote)
+                     includes_quote=includes_quote, quoted_taken=first if includes_quote else "")
 
 
 def split_quoted(text: str) -> tuple[str, str]:

@@ -71,6 +71,9 @@ _GRAM_RX = re.compile(r"(\d+)\s*(?:g/m2|g/m²|gr/m2|grams?|gr\b|g\b)", re.I)
 _TOKEN_RX = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _SERIES_RX = re.compile(r"^(\d{2,5})([a-z]{0,3})$")
 _CODE_RX = re.compile(r"^(\d{3})([a-z]?)$")
+_CODE_HEAD_RX = re.compile(r"^([a-z]{1,4}\d{2,4})(?=[a-z])")
+_FINISH_CODE_RX = re.compile(r"(?<![\w-])(\d{3,5})([gm])(?![\w-])")
+_NEGATION_RX = re.compile(r"\b(?:zonder|without|ohne|geen|no)\s+([a-z]{3,})")
 _SHORTHAND_RX = re.compile(r"(?<![\w-])(\d{3,4})([a-z]{0,3})[-/](\d{3})([a-z]?)(?![\w-])")
 
 
@@ -176,6 +179,9 @@ def _token_features(token: str, feats: Features, *, catalog: bool, seen_series: 
     joined = token.replace("-", "")
     if any(ch.isdigit() for ch in joined) and any(ch.isalpha() for ch in joined):
         feats.add(f"a:{joined}")
+        head = _CODE_HEAD_RX.match(joined)
+        if head and head.group(1) != joined:
+            feats.add(f"a:{head.group(1)}")  # IJ180Cv3 is asked for as "ij180"
     series = _SERIES_RX.match(joined)
     code = _CODE_RX.match(joined)
     if catalog and seen_series and code:
@@ -218,6 +224,7 @@ class Group:
     features: list[str]
     weight: float
     explicit: bool = True  # explicit groups penalise products with a different value
+    negative: bool = False  # the customer said "without" this
     category: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -319,6 +326,7 @@ class CatalogIndex:
         def add(features: list[str], explicit: bool = True) -> None:
             known = [f for f in features if f in self._postings]
             category = features[0].split(":", 1)[0] if features else ""
+            features = features[:1] if not known else features
             if known:
                 weight = max(self._weight(f) for f in known)
                 groups.append(Group(known, weight, explicit))
@@ -334,6 +342,14 @@ class CatalogIndex:
                 if letter in FINISH_LETTERS:
                     add([f"f:{FINISH_LETTERS[letter]}"])
         text = _SHORTHAND_RX.sub(" ", text)
+        for m in _FINISH_CODE_RX.finditer(text):  # "3164G" = series 3164, glossy
+            add([f"f:{FINISH_LETTERS[m.group(2)]}"])
+        for m in _NEGATION_RX.finditer(text):  # "zonder slit": products with it rank lower
+            feature = f"w:{m.group(1)}"
+            if feature in self._postings:
+                groups.append(Group([feature], self._weight(feature), explicit=False,
+                                    negative=True))
+        text = _NEGATION_RX.sub(" ", text)
         text = _CM_RX.sub(lambda m: f" {fmt(to_number(m.group(1)) * 10)} mm ", text)
         text = _METRE_WIDTH_RX.sub(lambda m: f" {fmt(to_number(m.group(1)) * 1000)} mm ", text)
         for m in _FORMAT_RX.finditer(text):
@@ -342,7 +358,10 @@ class CatalogIndex:
         dims, rest = dimensions(text)
         for category, values in dims.items():
             for value in values:
-                add([f"{category}:{value}"])
+                if category in ("wd", "th"):  # "48mm" is a tape width or a sheet thickness
+                    add([f"{category}:{value}", f"{'th' if category == 'wd' else 'wd'}:{value}"])
+                else:
+                    add([f"{category}:{value}"])
         seen: set[str] = {f for g in groups for f in g.features}
         for token in _TOKEN_RX.findall(rest):
             for group in self._token_groups(token):
@@ -386,6 +405,9 @@ class CatalogIndex:
         for length in range(len(word) - 1, 3, -1):  # papieren -> papier
             if f"w:{word[:length]}" in self._postings and length >= len(word) - 3:
                 return word[:length]
+        for start in range(1, len(word) - 3):  # breekslit -> slit (Dutch compounds)
+            if f"w:{word[start:]}" in self._postings:
+                return word[start:]
         match = process.extractOne(word, self._words, scorer=fuzz.ratio, score_cutoff=84)
         return match[0] if match else None
 
@@ -398,7 +420,7 @@ class CatalogIndex:
     def _shortlist(self, groups: list[Group], cap: int = 60) -> set[int]:
         """Candidates by greedy intersection (strongest first, rarest first) plus top partial scores."""
         posting = {id(g): self._group_postings(g) for g in groups}
-        live = [g for g in groups if posting[id(g)]]
+        live = [g for g in groups if posting[id(g)] and not g.negative]
         if not live:
             return set()
         picked: set[int] = set()
@@ -452,6 +474,11 @@ class CatalogIndex:
         reasons: list[str] = []
         query_feats: set[str] = set()
         for g in groups:
+            if g.negative:
+                if g.features[0] in feats:
+                    matched -= g.weight
+                    reasons.append(f"has {g.features[0][2:]} (not wanted)")
+                continue
             total += g.weight
             query_feats.update(g.features)
             hit = next((f for f in g.features if f in feats), None)

@@ -44,6 +44,14 @@ def draft_order(extraction: Extraction, customer: CustomerMatch, catalog: Catalo
                             message="sender is not a known contact; choose the customer"))
     if not lines:
         issues.append(Issue(code=IssueCode.NO_LINES, message="no order lines found"))
+    if customer.customer is not None and customer.method != "contact":
+        issues.append(Issue(code=IssueCode.LOW_CONFIDENCE, blocking=False,
+                            message=f"customer matched by {customer.method} only; sender is not "
+                                    "a known contact"))
+    for note in extraction.notes:
+        if note.startswith("review:"):
+            issues.append(Issue(code=IssueCode.LOW_CONFIDENCE, blocking=False,
+                                message=note.removeprefix("review:").strip()))
     if any("fell back" in note or "failed" in note for note in extraction.notes):
         issues.append(Issue(code=IssueCode.EXTRACTION_FALLBACK, blocking=False,
                             message="; ".join(extraction.notes)))

@@ -12,16 +12,17 @@ from tools.models import Product
 CANONICAL_UNITS = ("mtr", "rol", "m2", "plaat", "stuks", "vel", "riem", "doos", "pallet")
 
 _SYNONYMS: dict[str, tuple[str, ...]] = {
-    "rol": ("rol", "rollen", "roll", "rolls", "rl", "rolletje", "rolletjes"),
+    "rol": ("rol", "rollen", "roll", "rolls", "rl", "rolletje", "rolletjes", "rolle"),
     "mtr": ("mtr", "meter", "meters", "m", "m1", "mt", "strekkende meter", "strekkende meters",
             "str m", "lm", "metre", "metres"),
     "stuks": ("stuks", "st", "st.", "stuk", "stk", "x", "ex", "pcs", "pc", "piece", "pieces",
               "exemplaren", "exemplaar", "flessen", "fles", "bottle", "bottles", "cartridge",
-              "cartridges", "panelen", "paneel"),
-    "plaat": ("plaat", "platen", "plate", "plates", "board", "boards"),
+              "cartridges", "panelen", "paneel", "stück", "stueck", "losse", "los"),
+    "plaat": ("plaat", "platen", "plate", "plates", "board", "boards", "platte", "platten"),
     "vel": ("vel", "vellen", "sheet", "sheets"),
-    "doos": ("doos", "dozen", "ds", "box", "boxes", "karton", "kartons", "omdoos"),
-    "riem": ("riem", "riemen", "pak", "pakken", "pakje", "ream", "reams"),
+    "doos": ("doos", "dozen", "ds", "box", "boxes", "karton", "kartons", "omdoos", "schachtel"),
+    "riem": ("riem", "riemen", "pak", "pakken", "pakje", "ream", "reams", "packung", "packungen",
+             "pack", "packs"),
     "pallet": ("pallet", "pallets", "pal", "pallet(s)"),
     "m2": ("m2", "m²", "vierkante meter", "vierkante meters", "sqm", "m^2"),
 }
@@ -84,6 +85,8 @@ def resolve_unit(product: Product, written: str | None) -> tuple[str, bool]:
     if unit == "stuks":
         # "3x" / "3 stuks" of plates or rolls counts packages; of paper it is a guess
         return natural_unit(product), not ("plaat" in names or "rol" in names)
+    if len(names) == 1:
+        return product.base_unit, True  # sold one way only: the customer's word was loose
     if unit == "plaat" and "stuks" in names:
         return "stuks", False
     if unit == "vel" and "plaat" in names:
