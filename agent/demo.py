@@ -7,6 +7,7 @@ that cannot be posted (or, with --interactive, you decide at the terminal).
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import shutil
 import socket
@@ -24,6 +25,7 @@ from rich.table import Table
 from agent.config import Settings
 from agent.dataset import default_dataset_dir, load_emails, record_to_message
 from agent.service import open_runner
+from mail.edits import find_block
 from mail.imap import ImapInbox
 from mail.smtp import SmtpSender
 from store import repo
@@ -47,11 +49,69 @@ def _fresh_workdir(workdir: Path) -> Path:
     return workdir
 
 
-class Rep:
-    """The rep's side: reads summaries from the rep's mailbox and answers them by email."""
+class Truth:
+    """What a careful rep would book for each sample email (the dataset's ground truth)."""
 
-    def __init__(self, inbox: ImapInbox, smtp: SmtpSender, console: Console, interactive: bool) -> None:
+    def __init__(self, dataset: Path) -> None:
+        def load(name: str) -> list[dict]:
+            path = dataset / name
+            return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+
+        self.per_base = {p["sku"]: {u["unit"]: u["per_base"] for u in p["units"]} for p in load("products.json")}
+        self.base_unit = {p["sku"]: p["base_unit"] for p in load("products.json")}
+        companies = {c["id"]: c["company_id"] for c in load("companies.json")}
+        contacts = {c["id"]: companies.get(c["company_id"]) for c in load("contacts.json")}
+        orders = {o["id"]: o for o in load("orders.json")}
+        lines: dict[int, list[dict]] = {}
+        for line in load("order_lines.json"):
+            lines.setdefault(line["order_id"], []).append(line)
+        self.by_message_id: dict[str, dict | None] = {}
+        linked = {link["email_id"]: link["order_id"] for link in load("order_emails.json")}
+        for record in load_emails(dataset):
+            message_id = str(record_to_message(record)["Message-ID"])
+            order = orders.get(linked.get(record["email_id"], -1))
+            self.by_message_id[message_id] = None if order is None else {
+                "customer": contacts.get(order["contact_id"]), "lines": lines.get(order["id"], [])}
+
+    def base_qty(self, sku: str, qty: float, unit: str | None) -> float | None:
+        per = self.per_base.get(sku, {}).get(unit or self.base_unit.get(sku, ""))
+        return None if per is None else qty * per
+
+    def corrections(self, block, truth: dict) -> list[str]:
+        """Reply commands that turn the drafted block into the true order."""
+        want = {}
+        for line in truth["lines"]:
+            want.setdefault(line["sku"], [0.0, line["qty"], line["unit"]])
+            want[line["sku"]][0] += self.base_qty(line["sku"], line["qty"], line["unit"]) or 0
+        commands, kept = [], set()
+        for n, line in sorted(block.lines.items()):
+            goal = want.get(line.sku or "")
+            if goal is None or line.sku in kept:
+                commands.append(f"remove {n}")
+                continue
+            kept.add(line.sku)
+            have = self.base_qty(line.sku, line.qty or 0, line.unit) if line.qty else None
+            if have is None or abs(have - goal[0]) > 1e-6 * max(1.0, goal[0]):
+                commands.append(f"line {n} qty {goal[1]:g} {goal[2]}")
+        for sku, (_, qty, unit) in want.items():
+            if sku not in kept:
+                commands.append(f"add {qty:g} {unit} {sku}")
+        if truth["customer"] and block.customer != truth["customer"]:
+            commands.insert(0, f"customer {truth['customer']}")
+        return commands
+
+
+class Rep:
+    """The rep's side: reads summaries from the rep's mailbox and answers them by email.
+
+    The scripted rep checks each draft against what a careful rep would book (the dataset's
+    ground truth): it approves a correct draft, corrects a wrong one by reply commands (the
+    agent then sends version n+1), and rejects what it cannot book."""
+
+    def __init__(self, inbox: ImapInbox, smtp: SmtpSender, console: Console, interactive: bool,
+                 truth: Truth | None = None) -> None:
         self.inbox, self.smtp, self.console, self.interactive = inbox, smtp, console, interactive
+        self.truth = truth
         self.last_uid, self.uidvalidity = 0, None
         self.answered = 0
 
@@ -72,7 +132,8 @@ class Rep:
             await self.smtp.send(self._reply(message, verdict).as_bytes(policy=policy.SMTP), REP,
                                  [self._reply_to(message)])
             replies += 1
-            self.console.print(f"  [cyan]rep[/] answers {subject.split(']')[0]}]: [bold]{verdict.splitlines()[0]}[/]")
+            shown = "; ".join(verdict.splitlines())
+            self.console.print(f"  [cyan]rep[/] answers {subject.split(']')[0]}]: [bold]{shown[:90]}[/]")
         self.answered += replies
         return replies
 
@@ -87,9 +148,19 @@ class Rep:
             if choice.lower().startswith("r"):
                 return "REJECT " + (choice[1:].strip() or "rejected at the terminal")
             return "APPROVE"
-        if "BLOCKING" in text.upper() or "Unknown customer" in text:
-            return "REJECT cannot book this as drafted; I will call the customer."
-        return "APPROVE"
+        block = find_block(text)
+        known = self.truth.by_message_id if self.truth else {}
+        original = str(message["In-Reply-To"] or "")
+        if block is None or original not in known:
+            return "APPROVE" if "Unknown customer" not in str(message["Subject"]) else \
+                "REJECT unknown sender; I will call them before booking."
+        truth = known[original]
+        if truth is None:
+            return "REJECT this is not an order; I will answer the customer myself."
+        if truth["customer"] is None:
+            return "REJECT unknown sender; I will call them to confirm the account first."
+        commands = self.truth.corrections(block, truth)
+        return "\n".join(commands) if commands else "APPROVE"
 
     @staticmethod
     def _reply_to(message: EmailMessage) -> str:
@@ -133,7 +204,7 @@ async def run_demo(console: Console, *, workdir: Path, interactive: bool = False
         settings = Settings(imap_port=imap_port, smtp_port=smtp_port, imap_user=ORDERS, imap_password=PASSWORD,
                             from_address=ORDERS, erp_url=erp_server.url, reps=[REP], poll_seconds=1,
                             database_url=f"sqlite:///{workdir / 'mailorder.db'}", secret=secrets.token_hex(16))
-        rep = Rep(ImapInbox("127.0.0.1", imap_port, REP, PASSWORD), smtp, console, interactive)
+        rep = Rep(ImapInbox("127.0.0.1", imap_port, REP, PASSWORD), smtp, console, interactive, Truth(dataset))
         async with open_runner(settings) as runner:
             sessions = runner.services.sessions
             console.print(f"agent running: extraction by "
@@ -173,7 +244,7 @@ def _print_services(console: Console, smtp_port: int, imap_port: int, erp_url: s
 
 
 def _print_events(console: Console, sessions, after: int) -> int:
-    shown = {"ingested", "triaged", "drafted", "summary_sent", "reply_refused", "approved", "rejected", "posted",
+    shown = {"ingested", "triaged", "drafted", "summary_sent", "reply_refused", "approved", "rejected", "posted", "edited",
              "confirmation_sent", "erp_rejected", "erp_unavailable", "failed", "ignored"}
     with sessions() as session:
         events = session.query(AuditEvent).filter(AuditEvent.id > after).order_by(AuditEvent.id).all()
@@ -195,6 +266,10 @@ def _detail(e: AuditEvent) -> str:
         issues = d.get("issues") or []
         return f"{d.get('customer') or 'unknown customer'}, {d.get('lines')} lines, EUR {d.get('total', 0):.2f}" + \
             (f", {len(issues)} issue(s)" if issues else "")
+    if e.action == "edited":
+        return f"v{d.get('version')}: " + "; ".join(d.get("changes") or [])[:100]
+    if e.action == "summary_sent":
+        return f"v{d.get('version')} to {', '.join(d.get('to') or [])}"
     if e.action == "posted":
         return f"ERP order {d.get('erp_order_id')}"
     if e.action in ("rejected", "reply_refused"):
