@@ -62,7 +62,7 @@ async def apply_edits(draft: Draft, ops: list[EditOp], toolbox: Toolbox) -> Edit
             added = LineRequest(sku=op.sku, qty=op.qty, unit=canonical_unit(op.unit) if op.unit else None,
                                 source_text="added by the rep", confidence=1.0)
             lines.append(added)
-            result.changes.append(f"line {len(lines)} added: {_describe(added)}")
+            result.changes.append(f"added: {_describe(added)}")
         elif op.op == "customer":
             found = await toolbox.erp.get_customer(op.value)
             if found is None:

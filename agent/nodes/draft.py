@@ -1,15 +1,18 @@
 """Draft: price and validate the extracted lines into a stored draft version 1."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from langgraph.runtime import Runtime
+from sqlalchemy import select
 
 from agent.context import Services
 from agent.emails import load_email
 from agent.pipeline import build_draft
 from agent.state import State
 from store import repo
-from store.models import EmailRecord, EmailStatus
-from tools.models import Extraction
+from store.models import DraftRecord, DraftStatus, EmailRecord, EmailStatus
+from tools.models import Draft, Extraction
 
 
 def pick_rep(services: Services, customer_rep: str | None) -> str:
@@ -17,6 +20,16 @@ def pick_rep(services: Services, customer_rep: str | None) -> str:
     if customer_rep and customer_rep.lower() in services.settings.reps:
         return customer_rep.lower()
     return services.settings.default_rep
+
+
+def recent_drafts(services: Services, company_id: str, days: int = 14) -> list[Draft]:
+    """The customer's drafts of the last days (for the duplicate-order check)."""
+    since = services.clock() - timedelta(days=days)
+    with services.sessions() as session:
+        rows = session.scalars(select(DraftRecord).where(DraftRecord.customer_id == company_id,
+                                                         DraftRecord.created_at >= since)).all()
+        return [Draft.model_validate(repo.draft_version(session, r.id, r.version).payload) for r in rows
+                if r.status != DraftStatus.REJECTED]
 
 
 async def draft_node(state: State, runtime: Runtime[Services]) -> dict:
@@ -27,7 +40,10 @@ async def draft_node(state: State, runtime: Runtime[Services]) -> dict:
         if existing is not None:  # re-run after a crash: the draft was stored already
             return {"draft_id": existing.id, "version": existing.version}
     _, email = load_email(services, email_id)
-    draft = await build_draft(email, Extraction.model_validate(state["extraction"]), services.toolbox)
+    customer_match = await services.toolbox.customer_lookup(email.sender, email.body)
+    recent = recent_drafts(services, customer_match.customer.company_id) if customer_match.customer else []
+    draft = await build_draft(email, Extraction.model_validate(state["extraction"]), services.toolbox,
+                              customer=customer_match, recent_orders=recent)
     customer = draft.customer
     rep = pick_rep(services, customer.rep_email if customer else None)
     now = services.clock()

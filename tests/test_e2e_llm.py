@@ -1,0 +1,59 @@
+"""The model path through the whole loop: real ChatOpenAI client against the fake server on loopback."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from store.models import DraftStatus
+from tests.fake_openai import BROKEN_JSON, FakeOpenAI, ToolCall
+from tests.loop_harness import Loop, catalog, known_contact, order_email
+
+pytestmark = pytest.mark.e2e
+
+
+def answer(sku: str, qty: float, unit: str, source: str) -> str:
+    return json.dumps({"is_order": True, "reference": "PO-77", "delivery_date": None,
+                       "lines": [{"sku": sku, "qty": qty, "unit": unit, "source_text": source, "reference": None}]})
+
+
+@pytest.fixture
+def fake():
+    with FakeOpenAI() as server:
+        yield server
+
+
+async def test_model_drafts_through_the_tools_and_the_rep_sees_which_model(tmp_path, clock, fake):
+    sender, _ = known_contact()
+    product = next(p for p in catalog() if p.get("active", True) and p["base_unit"] == "mtr")
+    source = f"graag 12 meter van {product['name']}"
+    fake.enqueue([ToolCall("catalog_lookup", {"query": product["name"], "limit": 3})],
+                 answer(product["sku"], 12, "mtr", source))
+    async with Loop(tmp_path, clock, openai_api_key="test-key", openai_base_url=fake.base_url,
+                    model="fake-model", llm_timeout=5) as loop:
+        await loop.send(order_email(sender, "bestelling", f"Hallo,\n\n{source}\n\nGroet, Piet"))
+        summary = (await loop.poll_until(loop.rep_mail))[0]
+        plain = summary.get_body(("plain",)).get_content()
+        assert "fake-model" in plain and "rules, no AI model configured" not in plain
+        assert product["sku"] in plain
+        assert len(fake.history) == 2  # a tool call round, then the answer
+        assert product["sku"] in fake.history[1].messages[-1]["content"]  # catalog results went back
+        await loop.reply(summary, "APPROVE")
+        await loop.poll_until(lambda: loop.drafts()[0].status == DraftStatus.CONFIRMED)
+        order = loop.erp_orders()[0]
+        assert [(l["sku"], l["quantity"]) for l in order["products"]] == [(product["sku"], 12)]
+        assert order["products"][0]["unit_price"] == pytest.approx(product["unit_price"])  # catalog price
+
+
+async def test_model_garbage_falls_back_to_rules_and_says_so(tmp_path, clock, fake):
+    sender, _ = known_contact()
+    product = next(p for p in catalog() if p.get("active", True))
+    fake.responder = lambda body: BROKEN_JSON
+    async with Loop(tmp_path, clock, openai_api_key="test-key", openai_base_url=fake.base_url,
+                    model="fake-model", llm_timeout=5) as loop:
+        await loop.send(order_email(sender, "bestelling", f"Graag:\n3x {product['sku']}\n"))
+        summary = (await loop.poll_until(loop.rep_mail))[0]
+        plain = summary.get_body(("plain",)).get_content()
+        assert "fell back to rules" in plain
+        assert product["sku"] in plain
+        assert loop.drafts()[0].status == DraftStatus.AWAITING_REVIEW
