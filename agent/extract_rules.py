@@ -24,7 +24,7 @@ _QTY_FIRST = re.compile(
     rf"^\s*(?:[-•*·>]\s*)?(?P<qty>{_NUM}|halve|half)\s*(?P<x>[xX×]|ex\b|x\b)?\s*(?P<unit>{_UNIT})?\.?\s+(?P<rest>.+)$",
     re.I)
 _QTY_LAST = re.compile(rf"^(?P<rest>.+?)[\s:,-]+(?P<qty>{_NUM})\s*(?P<unit>[xX×]|{_UNIT})\.?\s*$", re.I)
-_QTY_INLINE = re.compile(rf"(?<![\w.,])(?P<qty>{_NUM}|halve|een|één)\s+(?P<unit>{_UNIT})\s+(?P<rest>[^,.;?!\n]+)", re.I)
+_QTY_INLINE = re.compile(rf"(?<![\w.,-])(?P<qty>{_NUM}|halve|een|één)\s*(?P<unit>{_UNIT})\s+(?P<rest>[^,.;?!\n]+)", re.I)
 _REFERENCE = re.compile(
     r"(?:uw |onze |order ?|project ?)?(?:referentie|ref|kenmerk|ordernummer|ordernr|order nr|"
     r"po(?:[- ]?(?:nummer|number|nr))?|inkoopnummer|inkoopordernummer|bestelnummer|bestelnr)"
@@ -158,11 +158,11 @@ def find_line_texts(text: str) -> list[_Found]:
             item.context = context
             item.source = line
         found.extend(items)
+        if _CONTEXT_LINE.search(line) and not SKU_RX.search(line):
+            context = line
         if items:
             pending_text = None
             continue
-        if _CONTEXT_LINE.search(line):
-            context = line
         pending_text = line if _looks_like_item(line) else None
     return found
 
@@ -213,7 +213,7 @@ def _plain_line(line: str) -> _Found | None:
         return _Found(query=m.group("rest"), qty=_qty(m.group("qty")), source=line,
                       unit=_unit(m.group("unit"), None, m.group("qty")))
     m = _QTY_INLINE.search(line)
-    if m:
+    if m and (re.search(r"[^\W\d_]{3,}", m.group("rest")) or SKU_RX.search(m.group("rest"))):
         rest = " ".join(m.group("rest").split()[:6])
         return _Found(query=rest, qty=_qty(m.group("qty")), source=line,
                       unit=_unit(m.group("unit"), None, m.group("qty")))
@@ -248,9 +248,9 @@ def _resolve(found: _Found, lookup) -> LineRequest | None:
     confidence = _confidence(candidates)
     if found.context and confidence < 0.9 and not SKU_RX.search(found.query):
         with_context = lookup(found.context + " " + found.query)
-        if _confidence(with_context) > confidence or (
-                with_context and candidates and with_context[0].score > candidates[0].score + 5):
-            candidates, confidence = with_context, _confidence(with_context)
+        if with_context and (_confidence(with_context) > confidence
+                             or _refines(with_context[0], candidates)):
+            candidates, confidence = with_context, max(_confidence(with_context), confidence)
     if not candidates or candidates[0].score < MIN_SCORE:
         if found.qty is not None and (SKU_RX.search(found.query) or found.unit not in (None, "stuks")):
             return LineRequest(sku=None, qty=found.qty, unit=found.unit, source_text=found.source,
@@ -259,6 +259,14 @@ def _resolve(found: _Found, lookup) -> LineRequest | None:
     return LineRequest(sku=candidates[0].sku, qty=found.qty, unit=found.unit,
                        source_text=found.source, reference=found.reference, confidence=confidence,
                        candidates=candidates[:3] if confidence < 0.9 else [])
+
+
+def _refines(better: Candidate, candidates: list[Candidate]) -> bool:
+    """The context match keeps everything the line itself matched (and adds to it)."""
+    if not candidates or better.score < MIN_SCORE:
+        return False
+    own = {r for r in candidates[0].reasons if "differs" not in r}
+    return own <= set(better.reasons) and len(better.reasons) > len(own)
 
 
 def _confidence(candidates: list[Candidate]) -> float:

@@ -27,8 +27,12 @@ _COMPLAINT = re.compile(
 _STATUS = re.compile(
     r"track\s*(?:&|and|en)?\s*trace|waar blijft|status van (?:mijn|onze|de) (?:bestelling|order)|"
     r"wanneer (?:wordt|komt|kunnen we|kan ik).{0,40}(?:geleverd|verwachten|bezorgd)|"
-    r"(?:is|zijn) .{0,30}al verzonden|nog niet (?:geleverd|ontvangen|binnen)|where is my order|"
+    r"(?:is|zijn) .{0,30}al verzonden|(?:nog )?(?:steeds )?niet (?:geleverd|binnen)|where is my order|"
     r"order status|leverstatus", re.I)
+_NEW_ORDER = re.compile(
+    r"graag (?:bestellen|leveren|ontvangen)|wil(?:len)? .{0,25}bestellen|hierbij bestel|"
+    r"bestellen\s*[:;]|volgende bestellen|nieuwe bestelling|please (?:send|supply)|bitte liefern",
+    re.I)
 _CHANGE = re.compile(
     r"annuler|annulering|schrappen|cancel|stornier|niet meer nodig|no longer need|"
     r"(?:bestelling|order) (?:intrekken|wijzigen|aanpassen)", re.I)
@@ -69,7 +73,7 @@ def triage(email: ParsedEmail, body: CleanBody) -> Triage:
         return Triage(label=TriageLabel.OTHER, reason="cancels or changes an existing order")
     if _COMPLAINT.search(new_text) and not (lines and _ORDER.search(new_text)):
         return Triage(label=TriageLabel.COMPLAINT, reason="reports a problem with a delivery")
-    if _STATUS.search(new_text) and not lines:
+    if _STATUS.search(new_text) and not (lines and _NEW_ORDER.search(new_text)):
         return Triage(label=TriageLabel.ORDER_STATUS, reason="asks about an existing order")
     if lines and ordering:
         return Triage(label=TriageLabel.ORDER, reason="order wording and order lines")

@@ -83,3 +83,28 @@ def test_order_line_shapes():
     assert has_order_lines("halve pallet A4")
     assert has_order_lines("zie 10-0001-0001")
     assert not has_order_lines("Hoe gaat het? Groeten")
+
+
+def test_reply_adding_a_line_does_not_reorder_the_quoted_order():
+    text = ("Kun je hier nog 2 rollen tape 1260 aan toevoegen? De rest hieronder blijft hetzelfde.\n\n"
+            "Van: Inkoop <i@klant.nl>\nVerzonden: maandag\nAan: orders@x.nl\nOnderwerp: Bestelling\n\n"
+            "8x 10-0001-0001\n")
+    body = clean_order_body(ParsedEmail(message_id="<r@x>", subject="RE: Bestelling", text=text))
+    assert "8x 10-0001-0001" not in body.text and not body.includes_quote
+
+
+def test_forward_adding_to_the_order_below_takes_both():
+    text = ("Voeg hier nog 2 rollen tape 1260 aan toe, bij onderstaande bestelling.\n\n"
+            "Van: Inkoop <i@klant.nl>\nVerzonden: maandag\nAan: orders@x.nl\nOnderwerp: Bestelling\n\n"
+            "8x 10-0001-0001\n")
+    body = clean_order_body(ParsedEmail(message_id="<f@x>", subject="FW: Bestelling", text=text))
+    assert "2 rollen tape" in body.text and "8x 10-0001-0001" in body.text
+    assert body.quoted_taken.startswith("8x")
+
+
+def test_forward_of_an_already_delivered_order_stays_out():
+    text = ("Graag 6 dozen papier A4.\nDe bestelling hieronder is al geleverd, niet nog een keer sturen.\n\n"
+            "Van: Inkoop <i@klant.nl>\nVerzonden: maandag\nAan: orders@x.nl\nOnderwerp: Bestelling\n\n"
+            "12 dozen papier A4\n")
+    body = clean_order_body(ParsedEmail(message_id="<g@x>", subject="FW: papier", text=text))
+    assert "12 dozen" not in body.text

@@ -135,3 +135,31 @@ async def test_pipeline_on_synthetic_emails(tmp_path):
         assert await toolbox.refresh() is False
     finally:
         await erp.aclose()
+
+
+def test_flattened_name_quantity_pairs_use_the_list_context():
+    result = extract("Voor de printer graag de volgende JX-100 flessen:\n\nCyan\n2\nYellow\n1\n\nGroet")
+    assert lines(result) == [("10-0003-0001", 2, None), ("10-0003-0003", 1, None)]
+
+
+def test_quantity_block_followed_by_description_lines():
+    result = extract("Hierbij onze bestelling.\n\n4 platen\nPlaatx wit\n2050x3050\n5mm\n\n"
+                     "2 platen\nPlaatx zwart\n10 mm\n")
+    assert lines(result) == [("10-0002-0002", 4, "plaat"), ("10-0002-0003", 2, "plaat")]
+
+
+def test_several_items_on_one_line_and_negation():
+    result = extract("kan je me 25 meter 500-070 mat zwart sturen en 1 rol jx200 cyan?")
+    assert lines(result) == [("10-0001-0003", 25, "mtr"), ("10-0003-0004", 1, "rol")]
+    assert find_line_texts("2 rollen lamifol 210 1370 mm (zonder glans)")[0].query.endswith("(zonder glans)")
+    assert extract("2 rollen lamifol 210 1370 mm zonder glanzend").lines[0].sku == "10-0005-0001"
+
+
+def test_unread_order_text_is_noted_for_review():
+    result = extract("Graag:\n2x 10-0003-0001\n3 stuks onbekend spul")
+    assert any(n.startswith("review:") for n in result.notes)
+
+
+def test_phone_numbers_and_po_numbers_are_not_skus():
+    result = extract("Graag 2x 10-0003-0001\nPO 4500012873\nTel 06-00001234")
+    assert lines(result) == [("10-0003-0001", 2, "stuks")]

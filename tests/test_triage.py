@@ -34,3 +34,12 @@ def test_quote_status_complaint_other():
         == TriageLabel.ORDER_STATUS
     assert label("Ik heb 5 van de 6 flessen ontvangen, er mist er nog een.") == TriageLabel.COMPLAINT
     assert label("Ons e-mailadres is gewijzigd.") == TriageLabel.OTHER
+
+
+def test_cancellations_and_status_questions_mentioning_products_are_not_orders():
+    assert label("Kunnen jullie de 2 rollen tape van gisteren nog schrappen?",
+                 subject="Annuleren") == TriageLabel.OTHER
+    assert label("Onze bestelling (3 rollen 3551 glans) is nog steeds niet binnen. "
+                 "Kunnen jullie een track & trace sturen?") == TriageLabel.ORDER_STATUS
+    assert label("We willen graag een prijsopgave voor:\n- 20 platen wit 3 mm\n"
+                 "Nog niet bestellen.") == TriageLabel.QUOTE_REQUEST

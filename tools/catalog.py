@@ -67,7 +67,7 @@ _NUM = r"\d+(?:[.,]\d+)?"
 _SIZE_RX = re.compile(rf"({_NUM})\s*(?:mm|cm)?\s*[x×\*]\s*({_NUM})\s*(mm|cm|mtr|m)?\b", re.I)
 _THICK_RX = re.compile(rf"(?<![\w.,])({_NUM})\s*mm\b", re.I)
 _MICRON_RX = re.compile(r"(\d+)\s*(?:µ|μ|mu|micron)", re.I)
-_GRAM_RX = re.compile(r"(\d+)\s*(?:g/m2|g/m²|gr/m2|grams?|gr\b|g\b)", re.I)
+_GRAM_RX = re.compile(r"(?<![\d.,])(\d{2,3})\s*(?:g/m2|g/m²|gr/m2|grams?|gr\b|g\b)", re.I)
 _TOKEN_RX = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _SERIES_RX = re.compile(r"^(\d{2,5})([a-z]{0,3})$")
 _CODE_RX = re.compile(r"^(\d{3})([a-z]?)$")
@@ -345,9 +345,8 @@ class CatalogIndex:
         for m in _FINISH_CODE_RX.finditer(text):  # "3164G" = series 3164, glossy
             add([f"f:{FINISH_LETTERS[m.group(2)]}"])
         for m in _NEGATION_RX.finditer(text):  # "zonder slit": products with it rank lower
-            feature = f"w:{m.group(1)}"
-            if feature in self._postings:
-                groups.append(Group([feature], self._weight(feature), explicit=False,
+            for group in self._token_groups(m.group(1)):
+                groups.append(Group(group.features[:1], group.weight, explicit=False,
                                     negative=True))
         text = _NEGATION_RX.sub(" ", text)
         text = _CM_RX.sub(lambda m: f" {fmt(to_number(m.group(1)) * 10)} mm ", text)
