@@ -64,6 +64,9 @@ class DevMailServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._store: AccountStore | None = None
+        # set when the server thread ends; waited on instead of Thread.join(), which Ctrl-C
+        # can break (an interrupted join may report a live thread as finished)
+        self._finished = threading.Event()
 
     # --- public API ----------------------------------------------------------------------------
     @property
@@ -76,13 +79,14 @@ class DevMailServer:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._thread is not None and not self._finished.is_set()
 
     def start(self) -> DevMailServer:
         """Start both servers; returns once both accept connections (raises if either fails)."""
         if self.running:
             return self
         ready: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._finished.clear()
         self._thread = threading.Thread(target=self._thread_main, args=(ready,),
                                         name="dev-mail-server", daemon=True)
         self._thread.start()
@@ -105,8 +109,9 @@ class DevMailServer:
                 loop.call_soon_threadsafe(stop.set)
             except RuntimeError:
                 pass  # loop already finished
-        thread.join(STOP_TIMEOUT_S)
-        if thread.is_alive():
+        if self._finished.wait(STOP_TIMEOUT_S):
+            thread.join(STOP_TIMEOUT_S)
+        else:
             log.error("dev mail server thread did not stop within %.0f s", STOP_TIMEOUT_S)
         self._thread = self._loop = self._stop = None
         self._ports = self._requested_ports
@@ -114,7 +119,7 @@ class DevMailServer:
     def wait(self, timeout: float | None = None) -> None:
         """Block until the server thread ends (after stop() or a crash) or timeout passes."""
         if self._thread is not None:
-            self._thread.join(timeout)
+            self._finished.wait(timeout)
 
     def accounts(self) -> list[str]:
         """All account names currently in the users file (needs a running server)."""
@@ -143,6 +148,8 @@ class DevMailServer:
                 ready.set_exception(exc)
             else:
                 log.exception("dev mail server crashed")
+        finally:
+            self._finished.set()
 
     async def _serve(self, ready: concurrent.futures.Future[None]) -> None:
         self._loop = asyncio.get_running_loop()

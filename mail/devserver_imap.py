@@ -66,12 +66,12 @@ class DevLogin(Login):
 
     async def authenticate(self, credentials: ServerCredentials) -> Identity:
         if isinstance(credentials, PlainCredentials):
+            name = normalize_address(credentials.authcid)
             secret = _plain_secret(credentials)
-            credentials = PlainCredentials(normalize_address(credentials.authcid), secret,
-                                           normalize_address(credentials.authzid))
-            name = credentials.authcid
             if self._auto_accounts() and secret.lower() == name and is_plausible_address(name):
+                secret = name  # auto accounts: the password is the (lower-cased) address
                 await self._accounts.ensure(name, secret)
+            credentials = PlainCredentials(name, secret, normalize_address(credentials.authzid))
         return await super().authenticate(credentials)
 
     async def authorize(self, authenticated: IdentityInterface, authzid: str) -> Identity:

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import email
+import os
 import select
+import signal
 import smtplib
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -80,7 +84,7 @@ def test_delivery_to_inbox_visible_at_once(server: DevMailServer) -> None:
 
 def test_auto_account_login_with_address_as_password(server: DevMailServer) -> None:
     send(server, ["New.Customer@Example.org"], make_message("new.customer@example.org"))
-    with imap(server, "new.customer@example.org", "new.customer@example.org") as client:
+    with imap(server, "New.Customer@example.org", "New.Customer@Example.org") as client:
         client.select_folder("INBOX")
         assert len(client.search("ALL")) == 1
     # first LOGIN with password == address creates an empty account
@@ -263,7 +267,9 @@ def test_stop_releases_ports_and_threads(tmp_path: Path) -> None:
     before = {t.ident for t in threading.enumerate()}
     srv = DevMailServer(tmp_path, smtp_port=0, imap_port=0).start()
     smtp_port, imap_port = srv.smtp_port, srv.imap_port
-    idle_client = imap(srv, "orders@example.com", "dev")  # left open on purpose
+    idle_client = imap(srv, "orders@example.com", "dev")  # left open, IDLE-ing, on purpose
+    idle_client.select_folder("INBOX")
+    idle_client.idle()
     srv.stop()
     srv.stop()  # idempotent
     assert {t.ident for t in threading.enumerate()} <= before
@@ -272,3 +278,44 @@ def test_stop_releases_ports_and_threads(tmp_path: Path) -> None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((HOST, port))  # nobody listens there any more
     idle_client.socket().close()
+
+
+def test_start_fails_cleanly_when_port_is_taken(tmp_path: Path) -> None:
+    before = {t.ident for t in threading.enumerate()}
+    with socket.socket() as taken:
+        taken.bind((HOST, 0))
+        taken.listen()
+        srv = DevMailServer(tmp_path, smtp_port=taken.getsockname()[1], imap_port=0)
+        with pytest.raises(OSError):
+            srv.start()
+    assert not srv.running
+    assert {t.ident for t in threading.enumerate()} <= before
+
+
+def test_run_mailserver_in_foreground_stops_on_ctrl_c(tmp_path: Path) -> None:
+    smtp_port, imap_port = free_port(), free_port()
+    code = ("import logging, sys; from pathlib import Path; "
+            "logging.basicConfig(level=logging.INFO, stream=sys.stdout); "
+            "from mail.devserver import run_mailserver; "
+            f"run_mailserver(Path({str(tmp_path)!r}), smtp_port={smtp_port}, "
+            f"imap_port={imap_port}, accounts=['x@shop.test'], auto_accounts=False)")
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=root, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONPATH": str(root)})
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # wait for the readiness log line, no sleeps
+            if "ready; Ctrl-C to stop" in line:
+                break
+        else:
+            pytest.fail("mail server exited before it was ready")
+        with IMAPClient(HOST, port=imap_port, ssl=False, timeout=10) as client:
+            client.login("x@shop.test", "dev")
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=15)
+        assert proc.returncode == 0, rest
+        assert "dev mail server stopped" in rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
