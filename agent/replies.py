@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from langgraph.types import Command
+from sqlalchemy import select
 
 from agent.context import Services
 from agent.graph import thread_config
@@ -74,13 +75,14 @@ async def handle_reply(services: Services, graph, email_id: int, email: ParsedEm
     sender = email.sender
     now = services.clock()
 
-    def record(outcome: str, reason: str | None = None, token_used: str | None = None) -> bool:
+    def record(outcome: str, reason: str | None = None, token_used: str | None = None,
+               payload: dict | None = None) -> bool:
         with services.sessions.begin() as session:
             session.get(EmailRecord, email_id).status = EmailStatus.REPLY
             claimed = repo.claim_reply(session, ReplyRecord(
                 email_id=email_id, draft_id=match.draft_id if _draft_exists(session, match.draft_id) else None,
                 version=match.version, sender=sender, decision=decision.kind, reason=decision.reason,
-                outcome=outcome, token_used=token_used, created_at=now))
+                outcome=outcome, token_used=token_used, payload=payload, created_at=now))
             action = "reply_received" if outcome in ("accepted", "status", "not_understood") else "reply_refused"
             if not claimed:
                 action, outcome = "reply_refused", "replayed"
@@ -132,24 +134,51 @@ async def handle_reply(services: Services, graph, email_id: int, email: ParsedEm
                           version=draft.version, in_reply_to=email, reason=refusal,
                           current_version=draft.version, original_subject=email.subject)
         return "refused"
-    if not record("accepted", token_used=match.token):
+    config = thread_config(draft.email_id)
+    if not await _waiting_for_review(services, graph, config):
+        log.error("draft %s thread is not waiting for a review", draft.id)
+        record("refused", "the draft is not waiting for a decision right now")
+        with services.sessions.begin() as session:
+            repo.audit(session, services.clock(), "agent", "resume_skipped", draft_id=draft.id, email_id=email_id)
+        return "not_waiting"
+    payload = {"kind": kind, "reason": decision.reason, "rep": sender, "reply_email_id": email_id,
+               "version": match.version, "ops": [op.model_dump(mode="json") for op in ops]}
+    if not record("accepted", token_used=match.token, payload=payload):
         await send_notice(services, "refused", to=sender, key=f"reply-{email_id}", draft_id=draft.id,
                           version=draft.version, in_reply_to=email, original_subject=email.subject,
                           reason="this reply's review link was already used; nothing was changed")
         return "replayed"
-
-    config = thread_config(draft.email_id)
-    snapshot = await graph.aget_state(config)
-    if not snapshot.next or "review" not in snapshot.next:
-        log.error("draft %s thread is not waiting for a review (next=%s)", draft.id, snapshot.next)
-        with services.sessions.begin() as session:
-            repo.audit(session, services.clock(), "agent", "resume_skipped", draft_id=draft.id,
-                       email_id=email_id, next=list(snapshot.next or []))
-        return "not_waiting"
-    payload = {"kind": kind, "reason": decision.reason, "rep": sender, "reply_email_id": email_id,
-               "version": match.version, "ops": [op.model_dump(mode="json") for op in ops]}
-    await graph.ainvoke(Command(resume=payload), config, context=services)
+    await resume_with(services, graph, draft.email_id, email_id, payload)
     return "accepted"
+
+
+async def resume_with(services: Services, graph, thread_email_id: int, reply_email_id: int, payload: dict) -> None:
+    """Resume the draft's thread with a claimed decision, then mark the reply applied."""
+    await graph.ainvoke(Command(resume=payload), thread_config(thread_email_id), context=services)
+    with services.sessions.begin() as session:
+        reply = session.scalar(select(ReplyRecord).where(ReplyRecord.email_id == reply_email_id))
+        reply.applied = True
+
+
+async def resume_claimed_replies(services: Services, graph) -> int:
+    """After a crash between claiming a reply and resuming its thread: resume it now."""
+    with services.sessions() as session:
+        pending = [(r.email_id, r.draft_id, r.payload) for r in session.scalars(
+            select(ReplyRecord).where(ReplyRecord.outcome == "accepted", ReplyRecord.applied.is_(False)))]
+    resumed = 0
+    for reply_email_id, draft_id, payload in pending:
+        with services.sessions() as session:
+            draft = session.get(DraftRecord, draft_id)
+        if draft is None or payload is None:
+            continue
+        if await _waiting_for_review(services, graph, thread_config(draft.email_id)):
+            await resume_with(services, graph, draft.email_id, reply_email_id, payload)
+            resumed += 1
+        else:  # the decision was applied before the crash; only the bookkeeping was lost
+            with services.sessions.begin() as session:
+                session.scalar(select(ReplyRecord).where(ReplyRecord.email_id == reply_email_id)).applied = True
+    return resumed
+
 
 
 def edit_ops(services: Services, email: ParsedEmail, new_text: str, draft: DraftRecord,
@@ -164,6 +193,15 @@ def edit_ops(services: Services, email: ParsedEmail, new_text: str, draft: Draft
             sent = find_block(render.edit_block(draft.id, answered_version, Draft.model_validate(row.payload)))
             ops += diff_blocks(sent, edited)
     return ops
+
+
+async def _waiting_for_review(services: Services, graph, config: dict) -> bool:
+    """True when the thread sleeps in review; a thread a crash stopped on its way there is finished first."""
+    snapshot = await graph.aget_state(config)
+    if snapshot.next and not snapshot.interrupts:
+        await graph.ainvoke(None, config, context=services)  # complete the interrupted steps
+        snapshot = await graph.aget_state(config)
+    return bool(snapshot.interrupts) and "review" in (snapshot.next or ())
 
 
 def _draft_exists(session, draft_id: int | None) -> bool:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from agent import outbox
 from agent.context import Services
 from agent.graph import thread_config
-from agent.replies import handle_reply, looks_like_reply
+from agent.replies import handle_reply, looks_like_reply, resume_claimed_replies
 from mail.imap import FAILED_FOLDER, FetchedMessage, ImapInbox
 from mail.message import ParsedEmail
 from mail.parse import is_parseable, parse_email
@@ -161,7 +161,7 @@ class Runner:
                                at=list(snapshot.next))
                 await self.graph.ainvoke(None, thread_config(email_id), context=self.services)
                 resumed += 1
-        return resumed
+        return resumed + await resume_claimed_replies(self.services, self.graph)
 
     # --- helpers -------------------------------------------------------------------------------
     def _is_own_or_automatic(self, email: ParsedEmail) -> bool:

@@ -107,6 +107,8 @@ class ReplyRecord(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(String(32))  # accepted | refused | not_understood | status
     token_used: Mapped[str | None] = mapped_column(String(200), unique=True)  # single use
+    payload: Mapped[dict[str, Any] | None]  # the decision handed to the graph (accepted replies)
+    applied: Mapped[bool] = mapped_column(default=False)  # the graph was resumed with it
     created_at: Mapped[datetime]
 
 
