@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from agent import outbox
 from agent.context import Services
 from agent.graph import thread_config
+from agent.screening import ignore_reason
 from agent.replies import handle_reply, looks_like_reply, resume_claimed_replies
 from mail.imap import FAILED_FOLDER, FetchedMessage, ImapInbox
 from mail.message import ParsedEmail
@@ -128,8 +129,9 @@ class Runner:
             record = session.get(EmailRecord, email_id)
             raw = record.raw or b""
         email = parse_email(raw)
-        if self._is_own_or_automatic(email):
-            self._mark(email_id, EmailStatus.IGNORED, "ignored", reason=self._ignore_reason(email))
+        reason = ignore_reason(email, self.services.agent_address)
+        if reason is not None:
+            self._mark(email_id, EmailStatus.IGNORED, "ignored", reason=reason)
             return
         if looks_like_reply(self.services, email):
             await handle_reply(self.services, self.graph, email_id, email)
@@ -163,22 +165,7 @@ class Runner:
                 resumed += 1
         return resumed + await resume_claimed_replies(self.services, self.graph)
 
-    # --- helpers -------------------------------------------------------------------------------
-    def _is_own_or_automatic(self, email: ParsedEmail) -> bool:
-        return self._ignore_reason(email) is not None
-
-    def _ignore_reason(self, email: ParsedEmail) -> str | None:
-        agent = self.services.agent_address
-        local, _, domain = agent.partition("@")
-        if email.headers.get("x-mailorder"):
-            return "sent by mailorder itself"
-        if email.sender == agent or (email.sender.startswith(local + "+") and email.sender.endswith("@" + domain)):
-            return "sent from the agent's own address"
-        content_type = email.headers.get("content-type", "").lower()
-        if "report-type=delivery-status" in content_type or email.sender.startswith(("mailer-daemon@", "postmaster@")):
-            return "delivery status notification"
-        return None
-
+    # --- helpers ---------------------------------------------------------------------------------
     def _mark(self, email_id: int, status: EmailStatus, action: str, **details) -> None:
         with self.services.sessions.begin() as session:
             session.get(EmailRecord, email_id).status = status
