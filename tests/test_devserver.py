@@ -48,7 +48,11 @@ def send(server: DevMailServer, recipients: list[str], raw: bytes,
 
 def imap(server: DevMailServer, user: str, password: str) -> IMAPClient:
     client = IMAPClient(HOST, port=server.imap_port, ssl=False, timeout=10)
-    client.login(user, password)
+    try:
+        client.login(user, password)
+    except BaseException:
+        client.shutdown()
+        raise
     return client
 
 
@@ -319,3 +323,34 @@ def test_run_mailserver_in_foreground_stops_on_ctrl_c(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_delivery_headers_follow_the_message_line_endings() -> None:
+    from mail.devserver_smtp import with_delivery_headers
+
+    assert with_delivery_headers(b"Subject: a\r\n\r\nb\r\n", "<x+t@y.z>") == (
+        b"Delivered-To: x+t@y.z\r\nX-Original-To: x+t@y.z\r\nSubject: a\r\n\r\nb\r\n")
+    assert with_delivery_headers(b"Subject: a\n\nb\n", "x@y.z").startswith(
+        b"Delivered-To: x@y.z\nX-Original-To: x@y.z\nSubject: a\n")
+
+
+def test_imap_append_keeps_bytes_and_flags(server: DevMailServer) -> None:
+    raw = "Subject: Verzonden\r\nX-Long: " + "woord " * 40 + "\r\n\r\nGrüße\r\n"
+    with imap(server, "rep@example.com", "dev") as client:
+        client.create_folder("Sent")
+        client.append("Sent", raw.encode(), flags=[b"\\Seen"])  # Thunderbird saving a sent mail
+        client.select_folder("Sent")
+        data = client.fetch(client.search("ALL"), ["BODY.PEEK[]", "FLAGS"])
+    [(_, item)] = data.items()
+    assert item[b"BODY[]"] == raw.encode()
+    assert b"\\Seen" in item[b"FLAGS"]
+
+
+def test_start_removes_stale_locks_left_by_a_killed_server(tmp_path: Path) -> None:
+    with DevMailServer(tmp_path, smtp_port=0, imap_port=0) as srv:
+        send(srv, ["orders@example.com"], make_message("orders@example.com"))
+    (tmp_path / "pymap-etc-passwd.lock").touch()
+    (tmp_path / "orders@example.com" / "dovecot-uidlist.lock").touch()
+    with DevMailServer(tmp_path, smtp_port=0, imap_port=0) as srv:
+        with imap(srv, "orders@example.com", "dev") as client:
+            assert client.select_folder("INBOX")[b"EXISTS"] == 1
