@@ -22,7 +22,8 @@ console = Console()
 def _logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "apscheduler", "aiosmtplib", "imapclient", "mail.devserver", "pymap", "uvicorn.access"):
+    for noisy in ("httpx", "apscheduler", "aiosmtplib", "imapclient", "mail.devserver", "mail.devserver_accounts",
+                  "mail.devserver_smtp", "mail.devserver_imap", "mail.log", "pymap", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -34,6 +34,10 @@ ENV_KEYS = {
     "openai_base_url": "OPENAI_BASE_URL",
     "model": "MAILORDER_MODEL",
     "llm_timeout": "MAILORDER_LLM_TIMEOUT",
+    "concurrency": "MAILORDER_CONCURRENCY",
+    "llm_concurrency": "MAILORDER_LLM_CONCURRENCY",
+    "llm_rpm": "MAILORDER_LLM_RPM",
+    "llm_tpm": "MAILORDER_LLM_TPM",
 }
 
 DEV_SECRET = "dev-secret-change-me"
@@ -64,6 +68,10 @@ class Settings(BaseModel):
     openai_base_url: str | None = None
     model: str = "gpt-4o-mini"
     llm_timeout: float = 30.0
+    concurrency: int = 32  # email threads processed at once
+    llm_concurrency: int = 32  # model requests in flight at once
+    llm_rpm: int = 500  # model requests per minute
+    llm_tpm: int = 2_000_000  # model tokens per minute
 
     @field_validator("reps", mode="before")
     @classmethod

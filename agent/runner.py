@@ -19,6 +19,9 @@ from store.models import DraftRecord, EmailRecord, EmailStatus
 
 log = logging.getLogger(__name__)
 
+MAX_ATTEMPTS = 8  # processing errors before an email is failed instead of retried
+FETCH_BATCH = 200  # messages fetched per IMAP round trip
+
 
 @dataclass
 class PollReport:
@@ -31,7 +34,8 @@ class PollReport:
 
 
 class Runner:
-    def __init__(self, services: Services, graph, inbox: ImapInbox, *, concurrency: int = 8) -> None:
+    def __init__(self, services: Services, graph, inbox: ImapInbox, *, concurrency: int | None = None) -> None:
+        concurrency = concurrency or services.settings.concurrency
         self.services, self.graph, self.inbox = services, graph, inbox
         self._limit = asyncio.Semaphore(concurrency)
         self._lock = asyncio.Lock()
@@ -41,7 +45,8 @@ class Runner:
         async with self._lock:
             report = PollReport()
             try:
-                await self._ingest(report)
+                while await self._ingest(report) >= FETCH_BATCH:  # drain a backlog in batches
+                    await self.process_pending(report)
             except Exception as exc:  # noqa: BLE001 - the poller must survive a broken mailbox
                 log.exception("ingest failed")
                 report.errors.append(f"ingest: {exc!r}")
@@ -54,18 +59,19 @@ class Runner:
             return report
 
     # --- ingest --------------------------------------------------------------------------------
-    async def _ingest(self, report: PollReport) -> None:
+    async def _ingest(self, report: PollReport) -> int:
+        """Fetch and store one batch of new messages; returns how many were fetched."""
         settings, mailbox = self.services.settings, self.services.settings.imap_folder
         with self.services.sessions() as session:
             state = repo.mailbox_state(session, mailbox)
             last_uid, uidvalidity = (state.last_uid, state.uidvalidity) if state else (0, None)
         result = await asyncio.to_thread(self.inbox.fetch_new, last_uid, uidvalidity,
-                                         max_bytes=settings.max_message_bytes)
+                                         max_bytes=settings.max_message_bytes, batch=FETCH_BATCH)
         if uidvalidity is not None and result.uidvalidity != uidvalidity:
             with self.services.sessions.begin() as session:
                 repo.audit(session, self.services.clock(), "agent", "uidvalidity_changed", old=uidvalidity,
                            new=result.uidvalidity)
-        report.fetched = len(result.messages)
+        report.fetched += len(result.messages)
         seen, failed = [], []
         for message in result.messages:
             outcome = self._store(message, mailbox, result.uidvalidity)
@@ -74,6 +80,7 @@ class Runner:
         if result.messages:
             await asyncio.to_thread(self.inbox.mark_seen, seen)
             await asyncio.to_thread(self.inbox.move, failed, FAILED_FOLDER)
+        return len(result.messages)
 
     def _store(self, message: FetchedMessage, mailbox: str, uidvalidity: int) -> str:
         """Store one fetched message and advance the mailbox's last UID in the same transaction."""
@@ -110,36 +117,81 @@ class Runner:
 
     # --- processing ----------------------------------------------------------------------------
     async def process_pending(self, report: PollReport | None = None) -> None:
+        """Process stored emails: new orders concurrently (bounded), then replies in arrival order,
+        so a reply is never handled before the draft it answers."""
         report = report or PollReport()
         with self.services.sessions() as session:
             pending = [e.id for e in repo.emails_with_status(session, EmailStatus.RECEIVED)]
-        for email_id in pending:  # in arrival order: a reply is never handled before its draft
-            try:
-                await self.process_email(email_id)
-                report.processed += 1
-            except Exception as exc:  # noqa: BLE001 - one bad email must not stop the others
-                log.exception("processing email %s failed", email_id)
-                report.errors.append(f"email {email_id}: {exc!r}")
-                with self.services.sessions.begin() as session:
-                    repo.audit(session, self.services.clock(), "agent", "processing_error",
-                               email_id=email_id, error=repr(exc))
+        replies, threads = [], []
+        for email_id in pending:
+            kind = await self._guarded(email_id, self._classify, report)
+            if kind == "reply":
+                replies.append(email_id)
+            elif kind == "thread":
+                threads.append(email_id)
+        await asyncio.gather(*(self._guarded(i, self._run_thread, report) for i in threads))
+        for email_id in replies:
+            await self._guarded(email_id, self._handle_reply, report)
 
     async def process_email(self, email_id: int) -> None:
-        with self.services.sessions() as session:
-            record = session.get(EmailRecord, email_id)
-            raw = record.raw or b""
-        email = parse_email(raw)
+        """Process one stored email now (tests and tools)."""
+        kind = await self._classify(email_id)
+        if kind == "reply":
+            await self._handle_reply(email_id)
+        elif kind == "thread":
+            await self._run_thread(email_id)
+
+    async def _guarded(self, email_id: int, step, report: PollReport):
+        """Run one step for one email; an error is audited and retried on later polls, and after
+        MAX_ATTEMPTS the email is failed (visible, moved to the failed folder) instead of looping."""
+        try:
+            result = await step(email_id)
+            report.processed += 1
+            return result
+        except Exception as exc:  # noqa: BLE001 - one bad email must not stop the others
+            log.exception("processing email %s failed", email_id)
+            report.errors.append(f"email {email_id}: {exc!r}")
+            with self.services.sessions.begin() as session:
+                now = self.services.clock()
+                repo.audit(session, now, "agent", "processing_error", email_id=email_id, error=repr(exc))
+                errors = sum(1 for e in repo.audit_trail(session, email_id=email_id) if e.action == "processing_error")
+                record = session.get(EmailRecord, email_id)
+                if errors >= MAX_ATTEMPTS and record.status == EmailStatus.RECEIVED:
+                    record.status, record.error = EmailStatus.FAILED, repr(exc)
+                    repo.audit(session, now, "agent", "failed", email_id=email_id, error=repr(exc),
+                               attempts=errors, moved_to=FAILED_FOLDER)
+                    uid = record.uid
+                else:
+                    uid = None
+            if uid is not None:
+                try:
+                    await asyncio.to_thread(self.inbox.move, [uid], FAILED_FOLDER)
+                except Exception:  # noqa: BLE001 - the store already says failed
+                    log.warning("could not move email %s to %s", email_id, FAILED_FOLDER, exc_info=True)
+            return None
+
+    async def _classify(self, email_id: int) -> str:
+        """'ignored' (recorded here), 'reply' or 'thread'."""
+        email = self._load(email_id)
         reason = ignore_reason(email, self.services.agent_address)
         if reason is not None:
             self._mark(email_id, EmailStatus.IGNORED, "ignored", reason=reason)
-            return
-        if looks_like_reply(self.services, email):
-            await handle_reply(self.services, self.graph, email_id, email)
-            return
-        async with self._limit:
-            await self._run_thread(email_id)
+            return "ignored"
+        return "reply" if looks_like_reply(self.services, email) else "thread"
+
+    async def _handle_reply(self, email_id: int) -> None:
+        await handle_reply(self.services, self.graph, email_id, self._load(email_id))
+
+    def _load(self, email_id: int) -> ParsedEmail:
+        with self.services.sessions() as session:
+            record = session.get(EmailRecord, email_id)
+            return parse_email(record.raw or b"")
 
     async def _run_thread(self, email_id: int) -> None:
+        async with self._limit:
+            await self._run_thread_now(email_id)
+
+    async def _run_thread_now(self, email_id: int) -> None:
         config = thread_config(email_id)
         snapshot = await self.graph.aget_state(config)
         if snapshot.next and snapshot.interrupts:
