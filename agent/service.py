@@ -32,9 +32,12 @@ def make_llm_extractor(settings: Settings):
     if not settings.llm_enabled:
         return None
     from agent.llm import LlmExtractor, LlmSettings
+    from agent.ratelimit import LimitedExtractor, RateLimiter
 
-    return LlmExtractor(LlmSettings(api_key=settings.openai_api_key, base_url=settings.openai_base_url,
-                                    model=settings.model, timeout=settings.llm_timeout))
+    extractor = LlmExtractor(LlmSettings(api_key=settings.openai_api_key, base_url=settings.openai_base_url,
+                                         model=settings.model, timeout=settings.llm_timeout))
+    limiter = RateLimiter(concurrency=settings.llm_concurrency, rpm=settings.llm_rpm, tpm=settings.llm_tpm)
+    return LimitedExtractor(extractor, limiter)
 
 
 @asynccontextmanager
