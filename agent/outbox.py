@@ -11,6 +11,7 @@ from email.utils import getaddresses
 from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential, wait_random
 
 from agent.context import Services
+from agent.crashpoints import crash_point
 from store import repo
 from store.models import OutboxMessage, OutboxStatus
 
@@ -48,7 +49,8 @@ async def deliver(services: Services, outbox_id: int, *, email_id: int | None = 
         row = session.get(OutboxMessage, outbox_id)
         if row is None or row.status != OutboxStatus.PENDING:
             return row is not None and row.status == OutboxStatus.SENT
-        raw, sender, recipients = row.raw, row.sender, list(row.recipients)
+        raw, sender, recipients, kind = row.raw, row.sender, list(row.recipients), row.kind
+    crash_point(f"before_send:{kind}")
     error: str | None = None
     attempts = 0
     try:
@@ -57,6 +59,7 @@ async def deliver(services: Services, outbox_id: int, *, email_id: int | None = 
             with attempt:
                 attempts += 1
                 await services.smtp.send(raw, sender, recipients)
+        crash_point(f"after_send:{kind}")
     except RetryError as exc:
         error = repr(exc.last_attempt.exception())
     now = services.clock()

@@ -15,6 +15,7 @@ from langgraph.types import Command
 from sqlalchemy import select
 
 from agent.context import Services
+from agent.crashpoints import crash_point
 from agent.graph import thread_config
 from agent.mailing import send_notice
 from mail import render, tokens
@@ -148,6 +149,7 @@ async def handle_reply(services: Services, graph, email_id: int, email: ParsedEm
                           version=draft.version, in_reply_to=email, original_subject=email.subject,
                           reason="this reply's review link was already used; nothing was changed")
         return "replayed"
+    crash_point("after_reply_claim")
     await resume_with(services, graph, draft.email_id, email_id, payload)
     return "accepted"
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from agent import outbox
 from agent.context import Services
+from agent.crashpoints import crash_point
 from agent.graph import thread_config
 from agent.screening import ignore_reason
 from agent.replies import handle_reply, looks_like_reply, resume_claimed_replies
@@ -113,6 +114,7 @@ class Runner:
                 repo.audit(session, now, "agent", "failed", email_id=record.id, error=error,
                            moved_to=FAILED_FOLDER)
                 return "failed"
+        crash_point("after_ingest")
         return "stored"
 
     # --- processing ----------------------------------------------------------------------------

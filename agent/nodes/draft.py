@@ -7,6 +7,7 @@ from langgraph.runtime import Runtime
 from sqlalchemy import select
 
 from agent.context import Services
+from agent.crashpoints import crash_point
 from agent.emails import load_email
 from agent.pipeline import build_draft
 from agent.state import State
@@ -56,4 +57,6 @@ async def draft_node(state: State, runtime: Runtime[Services]) -> dict:
                    customer=record.customer_id, lines=len(draft.lines), total=draft.total,
                    issues=[f"{i.code}: {i.message}" for i in draft.issues], method=draft.extraction_method,
                    prompt_version=draft.prompt_version, rep=rep)
-        return {"draft_id": record.id, "version": 1}
+        draft_id = record.id
+    crash_point("after_draft")
+    return {"draft_id": draft_id, "version": 1}

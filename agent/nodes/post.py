@@ -11,6 +11,7 @@ import logging
 from langgraph.runtime import Runtime
 
 from agent.context import Services
+from agent.crashpoints import crash_point
 from agent.emails import load_draft
 from agent.mailing import send_notice
 from agent.state import State
@@ -41,6 +42,7 @@ async def post_node(state: State, runtime: Runtime[Services]) -> dict:
         repo.audit(session, now, decision["rep"], "approved", email_id=state["email_id"], draft_id=record.id,
                    version=record.version, reply_email_id=decision.get("reply_email_id"))
         repo.audit(session, now, "agent", "erp_post_started", draft_id=record.id, idempotency_key=key)
+    crash_point("before_erp_post")
     try:
         result = await services.erp.submit_order(request, idempotency_key=key)
     except ErpRejected as exc:
@@ -49,6 +51,7 @@ async def post_node(state: State, runtime: Runtime[Services]) -> dict:
     except ErpUnavailable as exc:
         return await _failed(services, state, record, key, DraftStatus.ERP_UNAVAILABLE, "erp_unavailable",
                              error=str(exc.last_error), attempts=exc.attempts)
+    crash_point("after_erp_post")
     now = services.clock()
     with services.sessions.begin() as session:
         submission = repo.erp_submission(session, key)

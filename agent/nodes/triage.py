@@ -4,6 +4,7 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from agent.context import Services
+from agent.crashpoints import crash_point
 from agent.emails import load_email
 from agent.pipeline import triage_email
 from agent.state import State
@@ -23,4 +24,5 @@ async def triage_node(state: State, runtime: Runtime[Services]) -> dict:
             record.status = EmailStatus.NOT_ORDER
         repo.audit(session, services.clock(), "agent", "triaged", email_id=record.id,
                    label=str(triage.label), reason=triage.reason, confidence=triage.confidence)
+    crash_point("after_triage")
     return {"triage": str(triage.label)}
