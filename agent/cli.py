@@ -188,7 +188,8 @@ def orders_show(draft: str = typer.Argument(..., help="Draft id, e.g. 12 or MO-1
         console.print(f"email #{email.id} from {email.sender}: {email.subject}")
         lines = Table("#", "SKU", "qty", "unit", "name", "unit price", "total", "conf")
         for n, line in enumerate(version.payload.get("lines", []), 1):
-            lines.add_row(str(n), line.get("sku") or "?", str(line.get("qty")), line.get("unit") or "",
+            qty = line.get("qty")
+            lines.add_row(str(n), line.get("sku") or "?", "?" if qty is None else f"{qty:g}", line.get("unit") or "",
                           (line.get("product_name") or "")[:50], f"{line.get('unit_price', 0):.2f}",
                           f"{line.get('line_total', 0):.2f}", f"{line.get('confidence', 0):.2f}")
         console.print(lines)

@@ -220,7 +220,7 @@ async def run_demo(console: Console, *, workdir: Path, interactive: bool = False
                 if quiet >= 2:
                     break
                 await asyncio.sleep(0.3)
-            summary = _print_outcome(console, sessions)
+            summary = _print_outcome(console, sessions, settings.database_url)
             rep.inbox.close()
         if keep_running:
             console.print("servers keep running; Ctrl-C to stop")
@@ -287,7 +287,7 @@ def _settled(sessions, expected_emails: int) -> bool:
     return emails >= expected_emails and pending == 0 and open_drafts == 0 and outbox == 0
 
 
-def _print_outcome(console: Console, sessions) -> dict:
+def _print_outcome(console: Console, sessions, database_url: str) -> dict:
     table = Table("draft", "status", "customer", "lines", "ERP order", "subject", title="outcome")
     counts: dict[str, int] = {}
     with sessions() as session:
@@ -304,6 +304,8 @@ def _print_outcome(console: Console, sessions) -> dict:
     console.print(table)
     console.print("emails by triage: " + ", ".join(f"{k} {v}" for k, v in sorted(labels.items())))
     console.print("drafts by status: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-    console.print("inspect: [bold]mailorder orders list[/] / [bold]mailorder orders show MO-1[/] "
-                  "(with MAILORDER_DATABASE_URL pointing at the demo's mailorder.db)")
+    console.print("inspect the queue and the audit trail:")
+    console.print(f"  export MAILORDER_DATABASE_URL={database_url}", soft_wrap=True, highlight=False)
+    console.print("  .venv/bin/mailorder orders list; .venv/bin/mailorder orders show MO-1; .venv/bin/mailorder stats",
+                  soft_wrap=True, highlight=False)
     return {"drafts": counts, "emails": labels}
