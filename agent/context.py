@@ -25,6 +25,7 @@ class Services:
     smtp: SmtpSender
     clock: Callable[[], datetime]
     llm_extractor: Callable[..., Awaitable[Any]] | None = None
+    edit_proposer: Callable[[str, str], Awaitable[list[Any]]] | None = None  # free-text edits (model)
 
     @property
     def agent_address(self) -> str:

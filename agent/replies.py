@@ -113,8 +113,13 @@ async def handle_reply(services: Services, graph, email_id: int, email: ParsedEm
                           customer_name=draft.customer_name,
                           with_review_address=DraftStatus(draft.status).is_open)
         return "status"
-    ops = edit_ops(services, email, decision.text, draft, match.version)
+    ops, rest = edit_ops(services, email, decision.text, draft, match.version)
     kind = decision.kind
+    proposed_by = None
+    if not ops and rest and kind in ("unknown", "approve") and services.edit_proposer is not None:
+        ops = await propose(services, rest, draft)
+        if ops:  # the model's reading is only a proposal: it becomes v(n+1), never an approval
+            kind, proposed_by = "edit", "model"
     if ops and kind == "unknown":
         kind = "edit"
     if kind == "reject":
@@ -143,7 +148,8 @@ async def handle_reply(services: Services, graph, email_id: int, email: ParsedEm
             repo.audit(session, services.clock(), "agent", "resume_skipped", draft_id=draft.id, email_id=email_id)
         return "not_waiting"
     payload = {"kind": kind, "reason": decision.reason, "rep": sender, "reply_email_id": email_id,
-               "version": match.version, "ops": [op.model_dump(mode="json") for op in ops]}
+               "version": match.version, "ops": [op.model_dump(mode="json") for op in ops],
+               "proposed_by": proposed_by}
     if not record("accepted", token_used=match.token, payload=payload):
         await send_notice(services, "refused", to=sender, key=f"reply-{email_id}", draft_id=draft.id,
                           version=draft.version, in_reply_to=email, original_subject=email.subject,
@@ -184,9 +190,10 @@ async def resume_claimed_replies(services: Services, graph) -> int:
 
 
 def edit_ops(services: Services, email: ParsedEmail, new_text: str, draft: DraftRecord,
-             answered_version: int | None) -> list[EditOp]:
-    """Commands in the new text, plus changes made to the quoted order block of the answered version."""
-    ops, _rest = parse_commands(new_text or "")
+             answered_version: int | None) -> tuple[list[EditOp], str]:
+    """Commands in the new text plus changes made to the quoted order block of the answered
+    version, and the rest of the new text (free text no command covered)."""
+    ops, rest = parse_commands(new_text or "")
     edited = find_block(email.body)
     if edited is not None and edited.draft_id == draft.id and answered_version and edited.version == answered_version:
         with services.sessions() as session:
@@ -194,7 +201,15 @@ def edit_ops(services: Services, email: ParsedEmail, new_text: str, draft: Draft
         if row is not None:
             sent = find_block(render.edit_block(draft.id, answered_version, Draft.model_validate(row.payload)))
             ops += diff_blocks(sent, edited)
-    return ops
+    return ops, "\n".join(rest)
+
+
+async def propose(services: Services, text: str, draft: DraftRecord) -> list[EditOp]:
+    """The model's reading of free-text edits against the answered version's block."""
+    from agent.emails import load_draft
+
+    _, payload = load_draft(services, draft.id)
+    return await services.edit_proposer(text, render.edit_block(draft.id, draft.version, payload))
 
 
 async def _waiting_for_review(services: Services, graph, config: dict) -> bool:

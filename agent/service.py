@@ -40,6 +40,17 @@ def make_llm_extractor(settings: Settings):
     return LimitedExtractor(extractor, limiter)
 
 
+def make_edit_proposer(settings: Settings):
+    """Free-text edits through the model when one is configured, else None (commands only)."""
+    if not settings.llm_enabled:
+        return None
+    from agent.free_edits import EditProposer
+    from agent.llm import LlmSettings
+
+    return EditProposer(LlmSettings(api_key=settings.openai_api_key, base_url=settings.openai_base_url,
+                                    model=settings.model, timeout=settings.llm_timeout))
+
+
 @asynccontextmanager
 async def open_runner(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                       erp_transport=None) -> AsyncIterator[Runner]:
@@ -59,7 +70,8 @@ async def open_runner(settings: Settings, *, clock: Callable[[], datetime] = utc
                           password=settings.smtp_password, use_tls=settings.smtp_port == 465,
                           start_tls=settings.smtp_tls)
         services = Services(settings=settings, sessions=sessions, erp=erp, toolbox=toolbox, smtp=smtp,
-                            clock=clock, llm_extractor=make_llm_extractor(settings))
+                            clock=clock, llm_extractor=make_llm_extractor(settings),
+                            edit_proposer=make_edit_proposer(settings))
         async with AsyncSqliteSaver.from_conn_string(str(checkpoint_path)) as checkpointer:
             runner = Runner(services, build_graph(checkpointer), inbox)
             await runner.recover()

@@ -36,6 +36,8 @@ async def edit_node(state: State, runtime: Runtime[Services]) -> dict:
         with services.sessions.begin() as session:
             current = session.get(DraftRecord, record.id)
             changes = result.changes + [f"not applied: {e}" for e in result.errors]
+            if decision.get("proposed_by"):
+                changes = [f"proposed by the AI model from your words: {c}" for c in changes]
             repo.add_version(session, now, current, result.draft.model_dump(mode="json"), changes, author)
             current.customer_id = result.draft.customer.company_id if result.draft.customer else None
             current.customer_name = result.draft.customer.company_name if result.draft.customer else None
