@@ -105,8 +105,12 @@ class Loop:
             inbox.close()
         return [message_from_bytes(m.raw, policy=policy.default) for m in result.messages]
 
-    def rep_mail(self, subject_prefix: str = "[MO-") -> list[EmailMessage]:
-        return [m for m in self.mailbox(REP) if str(m["Subject"]).startswith(subject_prefix)]
+    def rep_mail(self, kind: str = "summary") -> list[EmailMessage]:
+        """The rep's mail from the agent of one kind ("summary", "notice-refused", ...)."""
+        return [m for m in self.mailbox(REP) if str(m["Message-ID"]).startswith(f"<mo.{kind}.")]
+
+    def rep_notices(self) -> list[EmailMessage]:
+        return [m for m in self.mailbox(REP) if str(m["Message-ID"]).startswith("<mo.notice-")]
 
     async def reply(self, summary: EmailMessage, text: str, *, sender: str = REP, to: str | None = None,
                     quote: bool = True) -> EmailMessage:
@@ -124,6 +128,10 @@ class Loop:
         reply.set_content(body)
         await self.send(reply, sender=sender)
         return reply
+
+    async def reply_text(self, summary: EmailMessage, body: str, *, sender: str = REP) -> EmailMessage:
+        """A reply whose whole body the test writes (e.g. with an edited quote)."""
+        return await self.reply(summary, body, sender=sender, quote=False)
 
     # --- agent ---------------------------------------------------------------------------------
     async def poll_until(self, condition, timeout: float = 15.0):

@@ -1,0 +1,76 @@
+"""Edits by reply, end to end: commands, the edited block, APPROVE with edits."""
+from __future__ import annotations
+
+import pytest
+
+from store.models import DraftStatus
+from tests.loop_harness import Loop, catalog, known_contact, order_email
+
+pytestmark = pytest.mark.e2e
+
+
+def products():
+    active = [p for p in catalog() if p.get("active", True)]
+    return active[0], active[len(active) // 3], active[2 * len(active) // 3]
+
+
+async def test_commands_make_version_two_with_a_change_log_then_approve(tmp_path, clock):
+    sender, _ = known_contact()
+    a, b, c = products()
+    async with Loop(tmp_path, clock) as loop:
+        await loop.send(order_email(sender, "order", f"Graag:\n2x {a['sku']}\n3x {b['sku']}\n"))
+        v1 = (await loop.poll_until(loop.rep_mail))[0]
+        await loop.reply(v1, f"regel 1 aantal 5\nremove 2\nadd 1 {c['base_unit']} {c['sku']}\nref PO-991")
+        v2 = (await loop.poll_until(lambda: [m for m in loop.rep_mail() if " v2]" in str(m["Subject"])]))[0]
+        plain = v2.get_body(("plain",)).get_content()
+        assert "qty" in plain and "removed" in plain and "added" in plain and "PO-991" in plain
+        await loop.reply(v2, "APPROVE")
+        await loop.poll_until(lambda: loop.drafts()[0].status == DraftStatus.CONFIRMED)
+        order = loop.erp_orders()[0]
+        assert sorted((l["sku"], l["quantity"]) for l in order["products"]) == sorted([(a["sku"], 5), (c["sku"], 1)])
+        assert order["reference"] == "PO-991"
+        assert [e.details["version"] for e in loop.audit("edited")] == [2]
+
+
+async def test_edited_block_in_the_quote_is_applied(tmp_path, clock):
+    sender, _ = known_contact()
+    a, b, _ = products()
+    async with Loop(tmp_path, clock) as loop:
+        await loop.send(order_email(sender, "order", f"Graag:\n2x {a['sku']}\n3x {b['sku']}\n"))
+        v1 = (await loop.poll_until(loop.rep_mail))[0]
+        original = v1.get_body(("plain",)).get_content()
+        edited = "\n".join(l.replace(f"| {a['sku']} | 2 |", f"| {a['sku']} | 7 |") for l in original.splitlines())
+        assert edited != original
+        await loop.reply_text(v1, "See my change below\n\n" + "\n".join("> " + l for l in edited.splitlines()))
+        v2 = (await loop.poll_until(lambda: [m for m in loop.rep_mail() if " v2]" in str(m["Subject"])]))[0]
+        assert "7" in v2.get_body(("plain",)).get_content()
+        assert loop.erp_orders() == []
+
+
+async def test_approve_with_edits_posts_the_new_version_when_clean(tmp_path, clock):
+    sender, _ = known_contact()
+    a, b, _ = products()
+    async with Loop(tmp_path, clock) as loop:
+        await loop.send(order_email(sender, "order", f"Graag:\n2x {a['sku']}\n3x {b['sku']}\n"))
+        v1 = (await loop.poll_until(loop.rep_mail))[0]
+        await loop.reply(v1, "APPROVE\nremove 2")
+        await loop.poll_until(lambda: loop.drafts()[0].status == DraftStatus.CONFIRMED)
+        draft = loop.drafts()[0]
+        assert draft.version == 2
+        assert [l["sku"] for l in loop.erp_orders()[0]["products"]] == [a["sku"]]
+
+
+async def test_approving_an_old_version_is_refused_with_a_pointer(tmp_path, clock):
+    sender, _ = known_contact()
+    a, b, _ = products()
+    async with Loop(tmp_path, clock) as loop:
+        await loop.send(order_email(sender, "order", f"Graag:\n2x {a['sku']}\n3x {b['sku']}\n"))
+        v1 = (await loop.poll_until(loop.rep_mail))[0]
+        await loop.reply(v1, "remove 2")
+        await loop.poll_until(lambda: [m for m in loop.rep_mail() if " v2]" in str(m["Subject"])])
+        await loop.reply(v1, "APPROVE")
+        await loop.poll_until(lambda: loop.audit("reply_refused"))
+        assert loop.erp_orders() == []
+        notices = loop.rep_notices()
+        assert len(notices) == 1 and "[MO-1 v2]" in str(notices[0]["Subject"])  # pointer to the current version
+        assert "v2" in notices[0].get_body(("plain",)).get_content()
