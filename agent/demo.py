@@ -141,13 +141,17 @@ class Rep:
         text = message.get_body(("plain",)).get_content()
         if self.interactive:
             self.console.print(Panel(text[:4000], title=str(message["Subject"]), expand=False))
-            choice = await asyncio.to_thread(typer.prompt, "APPROVE (a), REJECT (r <reason>), skip (s)", default="a")
+            choice = await asyncio.to_thread(
+                typer.prompt, "APPROVE (a), REJECT (r <reason>), skip (s), or edit commands (e.g. 'line 2 qty 5; remove 3')",
+                default="a")
             choice = choice.strip()
-            if choice.lower().startswith("s"):
+            if choice.lower() in ("s", "skip"):
                 return None
-            if choice.lower().startswith("r"):
+            if choice.lower() in ("a", "approve"):
+                return "APPROVE"
+            if choice.lower() == "r" or choice.lower().startswith("r "):
                 return "REJECT " + (choice[1:].strip() or "rejected at the terminal")
-            return "APPROVE"
+            return "\n".join(part.strip() for part in choice.split(";"))  # edits: the agent sends v(n+1)
         block = find_block(text)
         known = self.truth.by_message_id if self.truth else {}
         original = str(message["In-Reply-To"] or "")
