@@ -19,12 +19,11 @@ app.add_typer(orders_app, name="orders")
 console = Console()
 
 
-def _logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "apscheduler", "aiosmtplib", "imapclient", "mail.devserver", "mail.devserver_accounts",
-                  "mail.devserver_smtp", "mail.devserver_imap", "mail.log", "pymap", "uvicorn.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def _logging(verbose: bool, json_lines: bool = False) -> None:
+    """Root logging with email/draft ids on every line (agent.logs); JSON Lines when asked."""
+    from agent.logs import install
+
+    install(level=logging.DEBUG if verbose else logging.INFO, json_lines=json_lines)
 
 
 def _settings(config: Optional[Path]) -> Settings:
@@ -33,11 +32,12 @@ def _settings(config: Optional[Path]) -> Settings:
 
 @app.command()
 def serve(config: Optional[Path] = typer.Option(None, "--config", help="TOML file with the same keys as the environment."),
-          verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
+          verbose: bool = typer.Option(False, "--verbose", "-v"),
+          log_json: bool = typer.Option(False, "--log-json", help="One JSON object per log line (time, level, logger, message, email_id, draft_id).")) -> None:
     """Run the agent: poll the inbox, draft orders, handle rep replies."""
     from agent.service import serve as run_serve
 
-    _logging(verbose)
+    _logging(verbose, json_lines=log_json)
     settings = _settings(config)
     try:
         asyncio.run(run_serve(settings))
