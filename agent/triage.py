@@ -50,6 +50,13 @@ _NOT_ORDERING = re.compile(r"(?:nog )?niet (?:te )?bestellen|not (?:yet )?(?:to 
                            r"nicht bestellen", re.I)
 
 
+def _is_invitation(email: ParsedEmail) -> bool:
+    """A meeting request/response: a text/calendar part or Outlook's calendar content class."""
+    return any(a.content_type == "text/calendar" for a in email.attachments) \
+        or email.headers.get("content-type", "").lower().startswith("text/calendar") \
+        or "calendarmessage" in email.headers.get("content-class", "").lower()
+
+
 def triage(email: ParsedEmail, body: CleanBody) -> Triage:
     """Label the email; general cues only (headers, subject, the new text)."""
     headers = {k.lower(): v for k, v in email.headers.items()}
@@ -65,6 +72,8 @@ def triage(email: ParsedEmail, body: CleanBody) -> Triage:
             or "list-id" in headers or len(_MARKETING.findall(new_text)) >= 2:
         return Triage(label=TriageLabel.MARKETING, reason="bulk or newsletter mail")
     lines = has_order_lines(body.text)
+    if not lines and _is_invitation(email):
+        return Triage(label=TriageLabel.OTHER, reason="calendar invitation")
     ordering = bool(_ORDER.search(new_text) or _ORDER.search(subject))
     if _QUOTE.search(new_text) or _QUOTE.search(subject):
         if _NOT_ORDERING.search(new_text) or not _ORDER.search(_QUOTE.sub(" ", new_text)):

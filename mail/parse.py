@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 SYNTHETIC_DOMAIN = "mailorder.invalid"
 _MSGID = re.compile(r"<[^<>\s]+>")
 _SINGLE_BYTE_CHARSETS = {"ascii", "iso8859_1", "iso8859_15", "cp1252", "iso8859_2", "cp1250"}
+_WIDE_CHARSETS = {"utf_16", "utf_16_le", "utf_16_be", "utf_32", "utf_32_le", "utf_32_be"}
 _FALLBACK_CHARSETS = ("utf-8", "cp1252")
 _KNOWN_HEADERS = ("from", "to", "subject", "message-id", "date", "received", "mime-version",
                   "content-type", "cc", "reply-to", "in-reply-to", "references", "return-path")
@@ -209,6 +210,11 @@ def _take_part(part: Message, body: _Body, defects: list[str]) -> None:
     if part.is_multipart():
         return
     content_type = _content_type(part)
+    if content_type.startswith("multipart/"):  # a multipart whose boundary is missing or never used
+        if not body.text:
+            body.text = _salvage_broken_multipart(_decode_part(part, defects))
+            defects.append("broken multipart: body read as text")
+        return
     if content_type == "message/rfc822" or _is_attachment(part, content_type):
         payload = part.get_payload(decode=True) or b""
         body.attachments.append(Attachment(filename=_filename(part), content_type=content_type,
@@ -224,6 +230,14 @@ def _take_part(part: Message, body: _Body, defects: list[str]) -> None:
         payload = part.get_payload(decode=True) or b""
         body.attachments.append(Attachment(filename=_filename(part), content_type=content_type,
                                            size=len(payload)))
+
+
+_MIME_NOISE = re.compile(r"^(?:--\S+\s*|content-[\w-]+:.*|mime-version:.*)$", re.I)
+
+
+def _salvage_broken_multipart(text: str) -> str:
+    """The raw body of an unsplittable multipart, minus boundary lines and part headers."""
+    return "\n".join(line for line in text.split("\n") if not _MIME_NOISE.match(line.strip()))
 
 
 def _content_type(part: Message) -> str:
@@ -275,6 +289,9 @@ def _decode_bytes(data: bytes, declared: str | None, defects: list[str]) -> str:
     codec = _codec_name(declared)
     if declared and codec is None:
         defects.append(f"unknown charset {declared!r}")
+    if codec in _WIDE_CHARSETS and b"\x00" not in data:  # utf-16/32 text always holds NULs
+        defects.append(f"charset {declared!r} declared but body has no NUL bytes")
+        codec = None
     if codec in _SINGLE_BYTE_CHARSETS and _looks_like_utf8(data):
         defects.append(f"charset {declared!r} declared but body is utf-8")
         codec = "utf-8"
