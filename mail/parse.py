@@ -18,6 +18,7 @@ from mail.message import Attachment, ParsedEmail
 log = logging.getLogger(__name__)
 
 SYNTHETIC_DOMAIN = "mailorder.invalid"
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls except tab, LF, CR
 _MSGID = re.compile(r"<[^<>\s]+>")
 _SINGLE_BYTE_CHARSETS = {"ascii", "iso8859_1", "iso8859_15", "cp1252", "iso8859_2", "cp1250"}
 _WIDE_CHARSETS = {"utf_16", "utf_16_le", "utf_16_be", "utf_32", "utf_32_le", "utf_32_be"}
@@ -65,6 +66,7 @@ def _parse(raw: bytes) -> ParsedEmail:
     headers = _headers(modern, legacy, defects)
     body = _Body()
     _walk(modern, body, defects)
+    body.text, body.html = body.text.replace("\x00", ""), body.html.replace("\x00", "")  # NULs: noise
     defects.extend(_defect_names(legacy))
 
     message_id = _first_msgid(headers.get("message-id", "")) or synthetic_message_id(raw)
@@ -73,7 +75,7 @@ def _parse(raw: bytes) -> ParsedEmail:
         message_id=message_id,
         subject=_one_line(headers.get("subject", "")),
         sender=_addresses(headers.get("from", ""))[0] if _addresses(headers.get("from", "")) else "",
-        sender_name=_display_name(headers.get("from", "")),
+        sender_name=_one_line(_display_name(headers.get("from", ""))),
         to=_addresses(_all(modern, legacy, "to")),
         cc=_addresses(_all(modern, legacy, "cc")),
         reply_to=_addresses(headers.get("reply-to", "")),
@@ -99,7 +101,7 @@ def _headers(modern: Message, legacy: Message, defects: list[str]) -> dict[str, 
         key = str(name).strip().lower()
         if not key or key in result:
             continue
-        result[key] = _header_value(modern, key, raw_value, defects)
+        result[key] = _CONTROL_CHARS.sub("", _header_value(modern, key, raw_value, defects))
     return result
 
 
@@ -179,7 +181,8 @@ def _date(value: str) -> datetime | None:
 
 
 def _one_line(value: str) -> str:
-    return re.sub(r"\s+", " ", value).strip()
+    """One line without control characters (a NUL or CR in a subject must never reach a header)."""
+    return re.sub(r"\s+", " ", _CONTROL_CHARS.sub("", value)).strip()
 
 
 # ---- body ------------------------------------------------------------------------------------

@@ -8,21 +8,27 @@ import json
 import re
 import time
 from email import message_from_bytes, policy
-from email.utils import getaddresses
+from email.message import EmailMessage
+from email.utils import getaddresses, make_msgid
 
 import pytest
 
+from agent.pipeline import triage_email
 from agent.runner import PollReport
+from agent.screening import ignore_reason
+from mail.message import Attachment, ParsedEmail
+from mail.parse import is_parseable, parse_email
 from mail.imap import FAILED_FOLDER
-from store.models import DraftRecord, EmailRecord, EmailStatus, OutboxMessage, ReplyRecord
+from store.models import DraftRecord, DraftStatus, EmailRecord, EmailStatus, OutboxMessage, ReplyRecord
 from tests.conftest import ROOT
-from tests.loop_harness import ORDERS, REP, Loop
+from tests.loop_harness import ORDERS, REP, Loop, catalog, known_contact, order_email
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 CORPUS = ROOT / "tests" / "fixtures" / "hostile"
 EXPECTED: dict[str, dict] = json.loads((CORPUS / "expected.json").read_text(encoding="utf-8"))
 LIMIT = 200_000  # max_message_bytes for this run (make_corpus.LIMIT)
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 FINAL_ACTION = {"failed": "failed", "ignored": "ignored", "not_order": "triaged", "drafted": "drafted"}
 
 
@@ -31,6 +37,60 @@ def test_corpus_is_big_and_covers_every_outcome():
     assert {spec["status"] for spec in EXPECTED.values()} == set(FINAL_ACTION)
     assert all((CORPUS / name).is_file() for name in EXPECTED)
     assert sorted(p.name for p in CORPUS.glob("*.eml")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_each_message_parses_and_screens_as_expected(name):
+    """The pure half of the loop per message (fast, and names the culprit when the loop test fails)."""
+    spec = EXPECTED[name]
+    raw = (CORPUS / name).read_bytes()
+    email = parse_email(raw)
+    assert not CONTROL.search(email.subject + email.sender_name)
+    assert "\x00" not in email.text + email.html
+    if spec["status"] == "failed":
+        assert len(raw) > LIMIT or not is_parseable(raw) or not email.sender
+        return
+    reason = ignore_reason(email, ORDERS)
+    if spec["status"] == "ignored":
+        assert reason is not None and spec["reason"].lower() in reason.lower()
+        return
+    assert reason is None
+    triage, _ = triage_email(email)
+    assert triage.label == spec["label"]
+
+
+def test_broken_multipart_is_read_as_text():
+    raw = (b"From: a@klant.example\r\nContent-Type: multipart/mixed\r\n\r\n--x\r\n"
+           b"Content-Type: text/plain\r\n\r\nGraag 3x 02-0001-1049\r\n--x--\r\n")
+    email = parse_email(raw)
+    assert email.text.strip() == "Graag 3x 02-0001-1049"
+    assert "broken multipart: body read as text" in email.defects
+
+
+def test_wide_charset_label_on_a_narrow_body_is_ignored():
+    raw = b"From: a@klant.example\r\nContent-Type: text/plain; charset=utf-16\r\n\r\nGraag 3 dozen\r\n"
+    assert parse_email(raw).text.strip() == "Graag 3 dozen"
+    real = "Graag 3 dozen".encode("utf-16")
+    raw = b"From: a@klant.example\r\nContent-Type: text/plain; charset=utf-16\r\n\r\n" + real
+    assert parse_email(raw).text.strip() == "Graag 3 dozen"
+
+
+def test_control_characters_never_survive_into_subject_or_name():
+    raw = (b"From: =?utf-8?q?Piet=0D=0ABcc=3A_x=40y?= <p@klant.example>\r\n"
+           b"Subject: =?utf-8?q?Best=00elling=0D=0ABcc=3A_x=40y?=\r\n\r\nhoi\x00\r\n")
+    email = parse_email(raw)
+    assert email.subject == "Bestelling Bcc: x@y" and not CONTROL.search(email.sender_name)
+    assert email.sender == "p@klant.example"
+    assert email.text.strip() == "hoi"
+
+
+def test_calendar_invitation_is_not_an_order():
+    invite = ParsedEmail(message_id="<i@x>", sender="a@klant.example", subject="Overleg bestelling",
+                         text="Overleg over de bestelling. Wanneer: 5 maart 10:00",
+                         attachments=[Attachment(content_type="text/calendar")])
+    assert triage_email(invite)[0].label == "other"
+    plain = invite.model_copy(update={"attachments": []})
+    assert triage_email(plain)[0].label == "order"  # the same words without an invitation
 
 
 async def poll_until_final(loop: Loop, count: int, timeout: float = 90.0) -> list[PollReport]:
@@ -109,6 +169,7 @@ def check_nothing_to_senders(loop: Loop, by_file: dict[str, EmailRecord]) -> Non
     assert sorted(summary_emails) == sorted(drafted_ids)
     for message in outbox:
         assert message.recipients == [REP]
+        assert b"\x00" not in message.raw
         parsed = message_from_bytes(message.raw, policy=policy.default)
         addressed = getaddresses([str(v) for k in ("To", "Cc", "Bcc") for v in parsed.get_all(k) or []])
         assert [a for _, a in addressed] == [REP]
@@ -121,3 +182,74 @@ def check_nothing_to_senders(loop: Loop, by_file: dict[str, EmailRecord]) -> Non
 def header_block(raw: bytes) -> bytes:
     end = raw.find(b"\r\n\r\n")
     return raw[: end if end >= 0 else len(raw)]
+
+
+# ---- mail loops against real summaries and confirmations --------------------------------------
+
+def auto_reply(sender: str, to: str, subject: str, answering: str, **headers: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, to, subject
+    message["Message-ID"] = make_msgid(domain="autoresponder.example")
+    message["In-Reply-To"] = message["References"] = answering
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content("Ik ben afwezig tot en met 16 maart. Voor dringende zaken: bel 010-1234567.\n")
+    return message
+
+
+def bounce_of(original: EmailMessage, reporter: str) -> tuple[str, bytes]:
+    """(Message-ID, raw) of a delivery status notification returning `original`."""
+    message_id = make_msgid(domain="mx.example")
+    raw = (f"From: {reporter}\r\nTo: {ORDERS}\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+           f"Message-ID: {message_id}\r\nMIME-Version: 1.0\r\n"
+           'Content-Type: multipart/report; report-type=delivery-status; boundary="dsn"\r\n\r\n'
+           "--dsn\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+           "--dsn\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n"
+           "Final-Recipient: rfc822; x@y\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+           "--dsn\r\nContent-Type: message/rfc822\r\n\r\n").encode() \
+        + original.as_bytes(policy=policy.SMTP) + b"\r\n--dsn--\r\n"
+    return message_id, raw
+
+
+def statuses(loop: Loop, message_ids: list[str]) -> list[str]:
+    by_id = {e.message_id: e.status for e in loop.emails()}
+    return [by_id.get(m) for m in message_ids]
+
+
+async def test_auto_replies_to_our_summaries_and_confirmations_are_never_answered(tmp_path, clock):
+    customer, _ = known_contact()
+    product = next(p for p in catalog() if p.get("active", True))
+    async with Loop(tmp_path, clock) as loop:
+        original = order_email(customer, "Bestelling", f"Graag bestellen:\n\n3x {product['sku']}\n")
+        await loop.send(original)
+        summary = (await loop.poll_until(loop.rep_mail))[0]
+        review_address = getaddresses([str(summary["Reply-To"])])[0][1]
+        rep_auto = [
+            auto_reply(REP, review_address, "Automatic reply: " + str(summary["Subject"]), str(summary["Message-ID"]),
+                       Auto_Submitted="auto-replied"),
+            # Outlook style: no Auto-Submitted, only the subject says so
+            auto_reply(REP, review_address, "Automatisch antwoord: " + str(summary["Subject"]),
+                       str(summary["Message-ID"]), X_Auto_Response_Suppress="All"),
+        ]
+        for message in rep_auto:
+            await loop.send(message)
+        ids = [str(m["Message-ID"]) for m in rep_auto]
+        await loop.poll_until(lambda: statuses(loop, ids) == ["ignored", "ignored"])
+        assert len(loop.mailbox(REP)) == 1  # no "not understood" notice bounced back to the rep
+        assert loop.drafts()[0].status == DraftStatus.AWAITING_REVIEW
+
+        await loop.reply(summary, "APPROVE")
+        await loop.poll_until(lambda: loop.drafts()[0].status == DraftStatus.CONFIRMED)
+        confirmation = loop.mailbox(customer, customer)[0]
+        rep_count = len(loop.mailbox(REP))
+        out_of_office = auto_reply(customer, ORDERS, "Out of office: " + str(confirmation["Subject"]),
+                                   str(confirmation["Message-ID"]), Auto_Submitted="auto-replied")
+        await loop.send(out_of_office)
+        bounce_id, bounce = bounce_of(confirmation, "MAILER-DAEMON@mx.customer.example")
+        await loop.send_raw(bounce, sender="MAILER-DAEMON@mx.customer.example")
+        ids = [str(out_of_office["Message-ID"]), bounce_id]
+        await loop.poll_until(lambda: statuses(loop, ids) == ["ignored", "ignored"])
+        assert len(loop.mailbox(customer, customer)) == 1
+        assert len(loop.mailbox(REP)) == rep_count
+        assert len(loop.erp_orders()) == 1
+        assert loop.audit("processing_error") == []
