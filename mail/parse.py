@@ -74,7 +74,7 @@ def _parse(raw: bytes) -> ParsedEmail:
     return ParsedEmail(
         message_id=message_id,
         subject=_one_line(headers.get("subject", "")),
-        sender=_addresses(headers.get("from", ""))[0] if _addresses(headers.get("from", "")) else "",
+        sender=_sender(legacy, headers.get("from", "")),
         sender_name=_one_line(_display_name(headers.get("from", ""))),
         to=_addresses(_all(modern, legacy, "to")),
         cc=_addresses(_all(modern, legacy, "cc")),
@@ -148,6 +148,26 @@ def _addresses(value: str) -> list[str]:
     if not found:  # getaddresses gave up: pick anything that looks like an address
         found = [m.lower() for m in re.findall(r"[\w.+'-]+@[\w.-]+\w", value)]
     return _unique(found)
+
+
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\((?:[^()\\]|\\.)*\)')
+_ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s]+@[^<>\s]+?)\s*>")
+
+
+def _sender(legacy: Message, decoded: str) -> str:
+    """The From address, read from the raw header first: a display name (quoted, or an encoded
+    word that decodes to an address or a line break) must never become the sender."""
+    try:
+        raw = legacy.get("from")
+    except Exception:
+        raw = None
+    if raw is not None:
+        raw = str(raw).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        angle = _ANGLE_ADDRESS.search(_QUOTED.sub(" ", raw))
+        if angle:
+            return angle.group(1).lower()
+    found = _addresses(decoded)
+    return found[0] if found else ""
 
 
 def _display_name(value: str) -> str:

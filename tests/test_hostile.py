@@ -29,7 +29,8 @@ CORPUS = ROOT / "tests" / "fixtures" / "hostile"
 EXPECTED: dict[str, dict] = json.loads((CORPUS / "expected.json").read_text(encoding="utf-8"))
 LIMIT = 200_000  # max_message_bytes for this run (make_corpus.LIMIT)
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-FINAL_ACTION = {"failed": "failed", "ignored": "ignored", "not_order": "triaged", "drafted": "drafted"}
+FINAL_ACTION = {"failed": "failed", "ignored": "ignored", "not_order": "triaged", "drafted": "drafted",
+                "reply": "reply_refused"}
 
 
 def test_corpus_is_big_and_covers_every_outcome():
@@ -55,6 +56,8 @@ def test_each_message_parses_and_screens_as_expected(name):
         assert reason is not None and spec["reason"].lower() in reason.lower()
         return
     assert reason is None
+    if spec["status"] == "reply":
+        return  # matched to a summary by the runner, refused by agent.replies (checked in the loop)
     triage, _ = triage_email(email)
     assert triage.label == spec["label"]
 
@@ -80,8 +83,20 @@ def test_control_characters_never_survive_into_subject_or_name():
            b"Subject: =?utf-8?q?Best=00elling=0D=0ABcc=3A_x=40y?=\r\n\r\nhoi\x00\r\n")
     email = parse_email(raw)
     assert email.subject == "Bestelling Bcc: x@y" and not CONTROL.search(email.sender_name)
-    assert email.sender == "p@klant.example"
-    assert email.text.strip() == "hoi"
+    assert email.sender == "p@klant.example" and email.text.strip() == "hoi"
+
+
+@pytest.mark.parametrize("from_header, sender", [
+    (b"=?utf-8?q?rep=40example.com?= <attacker@evil.example>", "attacker@evil.example"),
+    (b'"rep@example.com" <attacker@evil.example>', "attacker@evil.example"),
+    (b"rep@example.com <attacker@evil.example>", "attacker@evil.example"),
+    (b'"Foo <boss@x.example>" <Att@Y.example>', "att@y.example"),
+    (b"Jansen, Piet <p@a.example>", "p@a.example"),
+    (b"plain@a.example", "plain@a.example"),
+    (b"plain@a.example (Piet <x@y.example>)", "plain@a.example"),
+])
+def test_a_display_name_never_becomes_the_sender(from_header, sender):
+    assert parse_email(b"From: " + from_header + b"\r\nSubject: x\r\n\r\nhi\r\n").sender == sender
 
 
 def test_calendar_invitation_is_not_an_order():
@@ -122,8 +137,9 @@ async def test_hostile_corpus_through_the_loop(tmp_path, clock):
 
         check_failed_folder(loop, [n for n, s in EXPECTED.items() if s["status"] == "failed"])
         check_nothing_to_senders(loop, by_file)
-        with loop.sessions() as session:
-            assert session.query(ReplyRecord).count() == 0  # nothing was taken as a review
+        with loop.sessions() as session:  # nothing was taken as a review
+            outcomes = [r.outcome for r in session.query(ReplyRecord)]
+        assert outcomes == ["refused"] * sum(s["status"] == "reply" for s in EXPECTED.values())
         assert loop.erp_orders() == []
         assert loop.audit("approved") == [] and loop.audit("posted") == []
 
@@ -142,9 +158,9 @@ def check_email(loop: Loop, name: str, spec: dict, record: EmailRecord) -> list[
     final = FINAL_ACTION[spec["status"]]
     if final not in actions:
         problems.append(f"{name}: no {final} in {actions}")
-    if spec["status"] in ("ignored", "failed") and spec.get("reason"):
+    if spec.get("reason"):
         detail = next((e.details for e in trail if e.action == final), {})
-        text = str(detail.get("reason") or detail.get("error") or "")
+        text = str(detail.get("reason") or detail.get("error") or detail.get("why") or "")
         if spec["reason"].lower() not in text.lower():
             problems.append(f"{name}: {final} because {text!r}, expected {spec['reason']!r}")
     return problems
