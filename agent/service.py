@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from langgraph._internal._constants import CONFIG_KEY_DURABILITY  # the default for every invocation
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agent.config import DEV_SECRET, Settings
@@ -51,6 +52,15 @@ def make_edit_proposer(settings: Settings):
                                     model=settings.model, timeout=settings.llm_timeout))
 
 
+def durable(graph):
+    """The graph with every step's checkpoint written before the next step starts.
+
+    LangGraph's default durability ("async") writes checkpoints in the background: a crash can
+    lose a thread's checkpoints although its side effects (draft row, outbox row) are stored, and
+    recovery then finds nothing to resume. "sync" makes each step boundary a durable restart point."""
+    return graph.with_config(configurable={CONFIG_KEY_DURABILITY: "sync"})
+
+
 @asynccontextmanager
 async def open_runner(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                       erp_transport=None) -> AsyncIterator[Runner]:
@@ -73,7 +83,7 @@ async def open_runner(settings: Settings, *, clock: Callable[[], datetime] = utc
                             clock=clock, llm_extractor=make_llm_extractor(settings),
                             edit_proposer=make_edit_proposer(settings))
         async with AsyncSqliteSaver.from_conn_string(str(checkpoint_path)) as checkpointer:
-            runner = Runner(services, build_graph(checkpointer), inbox)
+            runner = Runner(services, durable(build_graph(checkpointer)), inbox)
             await runner.recover()
             yield runner
     finally:

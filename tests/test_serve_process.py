@@ -1,12 +1,6 @@
 """`mailorder serve` as a real process: configured by environment, killed with SIGKILL, restarted."""
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-from email import policy
 
 import httpx
 import pytest
@@ -15,41 +9,10 @@ from mail.devserver import DevMailServer
 from mail.smtp import SmtpSender
 from mock_erp.server import ErpServer
 from tests.conftest import ROOT, free_port
+from tests.serve_process import Serve, serve_env, wait_for
 from tests.loop_harness import ORDERS, PASSWORD, REP, Loop, known_contact, order_email
 
 pytestmark = pytest.mark.e2e
-
-
-def wait_for(condition, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what} not met within {timeout}s")
-
-
-class Serve:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env, self.proc = env, None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "agent.cli", "serve"], cwd=ROOT, env=self.env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        return self.proc.stdout.read().decode(errors="replace")
 
 
 async def test_serve_process_survives_sigkill_between_summary_and_reply(tmp_path):
@@ -59,14 +22,12 @@ async def test_serve_process_survives_sigkill_between_summary_and_reply(tmp_path
     with DevMailServer(tmp_path / "mail", smtp_port=smtp_port, imap_port=imap_port, accounts=[ORDERS, REP],
                        password=PASSWORD), \
          ErpServer(ROOT / "data", f"sqlite:///{tmp_path / 'erp.db'}", port=free_port()) as erp:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("MAILORDER_", "OPENAI_"))}
-        env.update({"MAILORDER_IMAP_PORT": str(imap_port), "MAILORDER_SMTP_PORT": str(smtp_port),
-                    "MAILORDER_ERP_URL": erp.url, "MAILORDER_DATABASE_URL": f"sqlite:///{tmp_path / 'mo.db'}",
-                    "MAILORDER_REPS": REP, "MAILORDER_POLL_SECONDS": "0.3", "MAILORDER_SECRET": "s3cret"})
+        env = serve_env(imap_port=imap_port, smtp_port=smtp_port, erp_url=erp.url, database=tmp_path / "mo.db",
+                        reps=REP, imap_user=ORDERS, imap_password=PASSWORD)
         # a Loop object only for its mailbox helpers (no agent inside)
         helper = Loop(tmp_path, clock=None)
         helper.imap_port, helper.smtp_port, helper.smtp = imap_port, smtp_port, SmtpSender("127.0.0.1", smtp_port)
-        serve = Serve(env)
+        serve = Serve(env, tmp_path / "serve.log")
         serve.start()
         try:
             await helper.send(order_email(sender, "proces test", f"Graag 2x {product['sku']}\n"))

@@ -31,6 +31,11 @@ async def post_node(state: State, runtime: Runtime[Services]) -> dict:
     decision = state["decision"]
     record, draft = load_draft(services, state["draft_id"])
     key = idempotency_key(record.id, record.version)
+    if record.status in (DraftStatus.POSTED, DraftStatus.CONFIRMED):
+        # re-run after a crash whose checkpoint of this step was lost: the order is in the ERP
+        # already; do not step the draft back to approved or audit the approval again
+        log.info("draft %s v%s already posted (%s); not posting again", record.id, record.version, record.erp_order_id)
+        return {"outcome": "posted"}
     request = build_order_request(draft)
     now = services.clock()
     with services.sessions.begin() as session:
