@@ -360,7 +360,8 @@ class LlmExtractor:
         start = {"messages": [SystemMessage(prompt.text), HumanMessage(user)]}
         try:
             async with asyncio.timeout(self.settings.deadline):
-                final = await graph.ainvoke(start, config={"recursion_limit": step_limit(self.settings)})
+                final = await graph.ainvoke(start, config={"recursion_limit": step_limit(self.settings)},
+                                            durability="exit")  # no checkpointer: never inherit "sync"
         except (openai.APIError, httpx.HTTPError) as exc:
             raise self._failed(email, f"model API error ({type(exc).__name__}): {exc}") from exc
         except GraphRecursionError as exc:
