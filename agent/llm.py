@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -152,6 +153,9 @@ class HasText(Protocol):
 
 # --- pure helpers ------------------------------------------------------------------------------
 _DELIMITER = re.compile(r"<\s*/?\s*email\s*>", re.IGNORECASE)
+# durability="exit" on the checkpointer-less sub-graph is what keeps a parent's "sync" from reaching
+# it; LangGraph warns that it "has no effect", which here is the point.
+warnings.filterwarnings("ignore", message="`durability` has no effect", category=UserWarning)
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
 
 
