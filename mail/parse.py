@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 SYNTHETIC_DOMAIN = "mailorder.invalid"
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls except tab, LF, CR
+_LARGE_HEADER = 4000  # characters; longer header values skip the stdlib's structured parser
 _MSGID = re.compile(r"<[^<>\s]+>")
 _SINGLE_BYTE_CHARSETS = {"ascii", "iso8859_1", "iso8859_15", "cp1252", "iso8859_2", "cp1250"}
 _WIDE_CHARSETS = {"utf_16", "utf_16_le", "utf_16_be", "utf_32", "utf_32_le", "utf_32_be"}
@@ -63,7 +64,7 @@ def _parse(raw: bytes) -> ParsedEmail:
     modern = BytesParser(policy=policy.default).parsebytes(raw)
     legacy = BytesParser(policy=policy.compat32).parsebytes(raw)
     defects: list[str] = []
-    headers = _headers(modern, legacy, defects)
+    headers = _headers(modern, defects)
     body = _Body()
     _walk(modern, body, defects)
     body.text, body.html = body.text.replace("\x00", ""), body.html.replace("\x00", "")  # NULs: noise
@@ -94,25 +95,25 @@ def _parse(raw: bytes) -> ParsedEmail:
 
 # ---- headers ---------------------------------------------------------------------------------
 
-def _headers(modern: Message, legacy: Message, defects: list[str]) -> dict[str, str]:
-    """lower-case name → first value, decoded; falls back to compat32 per header."""
+def _headers(modern: Message, defects: list[str]) -> dict[str, str]:
+    """lower-case name → first value, decoded; falls back to compat32 per header. One pass over
+    the headers (a per-name lookup is quadratic in the header count: thousands of headers)."""
     result: dict[str, str] = {}
-    for name, raw_value in legacy.raw_items():
+    for name, raw_value in modern.raw_items():
         key = str(name).strip().lower()
         if not key or key in result:
             continue
-        result[key] = _CONTROL_CHARS.sub("", _header_value(modern, key, raw_value, defects))
+        result[key] = _CONTROL_CHARS.sub("", _header_value(modern, name, raw_value, defects))
     return result
 
 
-def _header_value(modern: Message, key: str, raw_value: object,
-                  defects: list[str]) -> str:
+def _header_value(modern: Message, name: str, raw_value: object, defects: list[str]) -> str:
+    if len(str(raw_value)) > _LARGE_HEADER:  # the stdlib's structured parsers are superlinear
+        return _decode_legacy(raw_value)
     try:
-        value = modern.get(key)
-        if value is not None:
-            return str(value)
+        return str(modern.policy.header_fetch_parse(name, raw_value))
     except Exception as exc:
-        defects.append(f"header {key}: {type(exc).__name__}")
+        defects.append(f"header {name.strip().lower()}: {type(exc).__name__}")
     return _decode_legacy(raw_value)
 
 
@@ -129,11 +130,13 @@ def _decode_legacy(value: object) -> str:
 
 def _all(modern: Message, legacy: Message, key: str) -> str:
     """All occurrences of an address header, comma-joined (To/Cc may repeat)."""
-    values: list[str] = []
+    raw_values = legacy.get_all(key) or []
+    if sum(len(str(v)) for v in raw_values) > _LARGE_HEADER:
+        return ", ".join(_decode_legacy(v) for v in raw_values)
     try:
         values = [str(v) for v in (modern.get_all(key) or [])]
     except Exception:
-        values = [_decode_legacy(v) for v in (legacy.get_all(key) or [])]
+        values = [_decode_legacy(v) for v in raw_values]
     return ", ".join(values)
 
 
