@@ -9,7 +9,7 @@ second from the first poll to the last summary.
 
     .venv/bin/python benchmarks/bench_throughput.py                    # rules, ERP 0 ms and 50 ms
     .venv/bin/python benchmarks/bench_throughput.py --n 200 --runs 1   # a quick run
-    .venv/bin/python benchmarks/bench_throughput.py --llm              # fake model, 1.5 s per answer
+    .venv/bin/python benchmarks/bench_throughput.py --only llm         # fake model, 1.5 s per answer
     .venv/bin/python benchmarks/bench_throughput.py --profile          # cProfile of one run
 """
 from __future__ import annotations
@@ -22,6 +22,7 @@ import io
 import json
 import logging
 import multiprocessing as mp
+import os
 import pstats
 import random
 import re
@@ -135,7 +136,9 @@ def serve_children(conn, workdir: str, with_llm: bool) -> None:
                "llm": fake.base_url if fake else None})
     while True:
         command = conn.recv()
-        if command == "tokens":
+        if command == "cpu":
+            conn.send(time.process_time())
+        elif command == "tokens":
             conn.send([r.prompt_tokens for r in fake.history] if fake else [])
         elif command == "stop":
             break
@@ -157,6 +160,10 @@ class Servers:
 
     def prompt_tokens(self) -> list[int]:
         self.conn.send("tokens")
+        return self.conn.recv()
+
+    def cpu(self) -> float:
+        self.conn.send("cpu")
         return self.conn.recv()
 
     def stop(self) -> None:
@@ -211,6 +218,9 @@ class RunResult:
     prompt_tokens: list[int] = field(default_factory=list)
     latency_p50: float = 0.0  # ingest -> summary sent, seconds (queueing included)
     latency_p95: float = 0.0
+    agent_cpu_s: float = 0.0  # CPU seconds of the agent process (all threads) while draining
+    load: float = 0.0  # 1-minute load average at the end (other work on the machine = noise)
+    servers_cpu_s: float = 0.0  # CPU seconds of the server process (mail, ERP, fake model)
 
     @property
     def rate(self) -> float:
@@ -238,7 +248,7 @@ async def drain(settings: Settings, n: int, profile: cProfile.Profile | None) ->
         polls, idle = 0, 0
         if profile:
             profile.enable()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         while True:
             report = await runner.poll_once()
             polls += 1
@@ -253,11 +263,11 @@ async def drain(settings: Settings, n: int, profile: cProfile.Profile | None) ->
         with sessions() as s:
             last_sent = max((o.sent_at for o in s.query(OutboxMessage).filter(OutboxMessage.kind == "summary")),
                             default=None)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         if profile:
             profile.disable()
         counts = outcome_counts(sessions)
-        counts["last_sent"] = last_sent
+        counts["last_sent"], counts["cpu"] = last_sent, cpu
         return elapsed, polls, counts
 
 
@@ -287,15 +297,17 @@ def run_once(label: str, args: argparse.Namespace, raws: list[bytes], *, erp_lat
             deliver(raws, servers.smtp)
             wait_for_inbox(servers.imap, len(raws))
             settings = settings_for(servers, workdir, args)
+            servers_cpu = servers.cpu()
             # the catalog load at start-up is not timed; the latency applies to calls while draining
             elapsed, polls, counts = asyncio.run(drain_with_latency(settings, servers, len(raws), profile,
                                                                     erp_latency_ms))
+            servers_cpu = servers.cpu() - servers_cpu  # includes the untimed catalog load
             tokens = servers.prompt_tokens() if with_llm else []
         finally:
             servers.stop()
     lat = counts["latencies"]
     return RunResult(label, len(raws), elapsed, counts["summaries"], counts["ignored"], counts["failed"], polls,
-                     tokens, _pct(lat, 0.5), _pct(lat, 0.95))
+                     tokens, _pct(lat, 0.5), _pct(lat, 0.95), counts["cpu"], os.getloadavg()[0], servers_cpu)
 
 
 async def drain_with_latency(settings: Settings, servers: Servers, n: int, profile, erp_latency_ms: float):
@@ -312,14 +324,64 @@ def _pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
+# --- what if: the proposed fixes, patched in to measure them (never used by the product) ------------
+def apply_what_if() -> list[str]:
+    """Monkeypatch the agent process with the fixes the report proposes; returns their names."""
+    import functools
+
+    from sqlalchemy import select
+
+    import agent.nodes.draft as draft_node
+    import mail.parse
+    import store.db
+    from store.models import DraftRecord, DraftStatus, DraftVersion
+    from tools.models import Draft
+
+    original_parse = mail.parse.parse_email
+
+    @functools.lru_cache(maxsize=256)
+    def parse_once(raw: bytes, *, strict: bool = False):
+        return original_parse(raw, strict=strict)
+
+    for module in list(sys.modules.values()):
+        if getattr(module, "parse_email", None) is original_parse:
+            module.parse_email = parse_once
+
+    original_pragmas = store.db._sqlite_pragmas
+
+    def pragmas(dbapi_conn, record) -> None:
+        original_pragmas(dbapi_conn, record)
+        dbapi_conn.execute("PRAGMA synchronous=NORMAL")  # WAL: no fsync per commit, still crash-safe
+
+    store.db._sqlite_pragmas = pragmas
+
+    def recent_drafts(services, company_id: str, days: int = 14, limit: int = 50) -> list[Draft]:
+        since = services.clock() - draft_node.timedelta(days=days)
+        with services.sessions() as session:
+            payloads = session.scalars(
+                select(DraftVersion.payload).join(DraftRecord, (DraftVersion.draft_id == DraftRecord.id)
+                                                  & (DraftVersion.version == DraftRecord.version))
+                .where(DraftRecord.customer_id == company_id, DraftRecord.created_at >= since,
+                       DraftRecord.status != DraftStatus.REJECTED)
+                .order_by(DraftRecord.created_at.desc()).limit(limit)).all()
+        return [Draft.model_validate(p) for p in payloads]
+
+    draft_node.recent_drafts = recent_drafts
+    return ["parse each raw email once (LRU)", "SQLite synchronous=NORMAL",
+            "recent_drafts: one joined query, newest 50"]
+
+
 # --- reporting -----------------------------------------------------------------------------------
 def report(label: str, results: list[RunResult]) -> None:
     rates = [r.rate for r in results]
     r0 = results[0]
     spread = f" (runs {', '.join(f'{x:.1f}' for x in rates)})" if len(rates) > 1 else ""
+    spread += f" load avg {', '.join(f'{r.load:.1f}' for r in results)}"
     print(f"{label:<34} {statistics.median(rates):6.1f} emails/s{spread}")
     print(f"{'':<34} {r0.summaries}/{r0.emails} summaries, {r0.ignored} ignored, {r0.failed} failed, "
-          f"{r0.polls} polls, {r0.seconds:.1f} s; ingest->summary p50 {r0.latency_p50:.1f} s p95 {r0.latency_p95:.1f} s")
+          f"{r0.polls} polls, {r0.seconds:.1f} s, agent CPU {r0.agent_cpu_s / r0.seconds:.0%} of a core "
+          f"({1000 * r0.agent_cpu_s / r0.emails:.0f} ms/email), servers {1000 * r0.servers_cpu_s / r0.emails:.0f} ms/email; "
+          f"ingest->summary p50 {r0.latency_p50:.1f} s p95 {r0.latency_p95:.1f} s")
     tokens = [t for r in results for t in r.prompt_tokens]
     if tokens:
         print(f"{'':<34} prompt tokens per model call: median {statistics.median(tokens):.0f}, "
@@ -341,10 +403,14 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000, help="emails in the backlog")
     parser.add_argument("--runs", type=int, default=3, help="repeats per scenario (median printed)")
     parser.add_argument("--concurrency", type=int, default=32, help="MAILORDER_CONCURRENCY")
-    parser.add_argument("--llm", action="store_true", help="only the fake-model scenario")
+    parser.add_argument("--only", choices=["rules", "erp50", "llm"], help="run one scenario")
+    parser.add_argument("--what-if", action="store_true",
+                        help="measure the proposed fixes: patch them into the agent process first")
     parser.add_argument("--llm-concurrency", type=int, default=32, help="MAILORDER_LLM_CONCURRENCY")
     parser.add_argument("--llm-rpm", type=int, default=100_000,
                         help="MAILORDER_LLM_RPM (the default 500 caps a long backlog at 8.3 calls/s)")
+    parser.add_argument("--fetch-batch", type=int, default=0,
+                        help="what if agent.runner.FETCH_BATCH were this (0 = as is)")
     parser.add_argument("--profile", action="store_true", help="one cProfile'd rules run instead")
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
@@ -358,12 +424,20 @@ def main() -> None:
         report("rules, ERP 0 ms (profiled)", [run_once("profile", args, raws, profile=profile)])
         print_profile(profile, args.top)
         return
-    if not args.llm:
+    if args.fetch_batch:
+        import agent.runner
+        agent.runner.FETCH_BATCH = args.fetch_batch
+        print(f"what-if: FETCH_BATCH={args.fetch_batch}")
+    if args.what_if:
+        print("what-if: " + "; ".join(apply_what_if()))
+    if args.only in (None, "rules"):
         report("rules, ERP 0 ms", [run_once("rules", args, raws) for _ in range(args.runs)])
+    if args.only in (None, "erp50"):
         report("rules, ERP +50 ms per call",
                [run_once("rules-erp50", args, raws, erp_latency_ms=50) for _ in range(args.runs)])
-    report(f"fake model {LLM_DELAY_S:g} s, llm_conc {args.llm_concurrency}",
-           [run_once("llm", args, raws, with_llm=True) for _ in range(args.runs)])
+    if args.only in (None, "llm"):
+        report(f"fake model {LLM_DELAY_S:g} s, llm_conc {args.llm_concurrency}",
+               [run_once("llm", args, raws, with_llm=True) for _ in range(args.runs)])
 
 
 if __name__ == "__main__":
