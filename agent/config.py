@@ -23,6 +23,10 @@ ENV_KEYS = {
     "smtp_tls": "MAILORDER_SMTP_TLS",
     "from_address": "MAILORDER_FROM",
     "erp_url": "MAILORDER_ERP_URL",
+    "erp_timeout": "MAILORDER_ERP_TIMEOUT",
+    "erp_attempts": "MAILORDER_ERP_ATTEMPTS",
+    "erp_backoff": "MAILORDER_ERP_BACKOFF",
+    "smtp_timeout": "MAILORDER_SMTP_TIMEOUT",
     "database_url": "MAILORDER_DATABASE_URL",
     "checkpoint_path": "MAILORDER_CHECKPOINT_PATH",
     "reps": "MAILORDER_REPS",
@@ -57,6 +61,10 @@ class Settings(BaseModel):
     smtp_tls: bool = False
     from_address: str = "orders@example.com"
     erp_url: str = "http://127.0.0.1:8001"
+    erp_timeout: float = 10.0  # seconds per ERP request
+    erp_attempts: int = 4  # per ERP call, 5xx/timeouts/connection errors retried with backoff
+    erp_backoff: float = 0.5  # first backoff in seconds (doubling, capped at 8 s)
+    smtp_timeout: float = 30.0  # seconds per SMTP send
     database_url: str = "sqlite:///var/mailorder.db"
     checkpoint_path: str | None = None  # default: beside the SQLite database
     reps: list[str] = Field(default_factory=lambda: ["rep@example.com"])

@@ -71,14 +71,15 @@ async def open_runner(settings: Settings, *, clock: Callable[[], datetime] = utc
     sessions = make_session_factory(engine)
     checkpoint_path = settings.resolved_checkpoint_path
     checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
-    erp = ErpClient(settings.erp_url, transport=erp_transport)
+    erp = ErpClient(settings.erp_url, transport=erp_transport, timeout=settings.erp_timeout,
+                    max_attempts=settings.erp_attempts, backoff_initial=settings.erp_backoff)
     inbox = ImapInbox(settings.imap_host, settings.imap_port, settings.imap_user, settings.imap_password,
                       ssl=settings.imap_ssl, folder=settings.imap_folder)
     try:
         toolbox = await Toolbox.create(erp)
         smtp = SmtpSender(settings.smtp_host, settings.smtp_port, user=settings.smtp_user,
                           password=settings.smtp_password, use_tls=settings.smtp_port == 465,
-                          start_tls=settings.smtp_tls)
+                          start_tls=settings.smtp_tls, timeout=settings.smtp_timeout)
         services = Services(settings=settings, sessions=sessions, erp=erp, toolbox=toolbox, smtp=smtp,
                             clock=clock, llm_extractor=make_llm_extractor(settings),
                             edit_proposer=make_edit_proposer(settings))

@@ -52,7 +52,7 @@ async def post_node(state: State, runtime: Runtime[Services]) -> dict:
         result = await services.erp.submit_order(request, idempotency_key=key)
     except ErpRejected as exc:
         return await _failed(services, state, record, key, DraftStatus.ERP_REJECTED, "erp_rejected",
-                             error=exc.error, code=exc.code, status=exc.status)
+                             error=exc.error, code=exc.code, http_status=exc.status)
     except ErpUnavailable as exc:
         return await _failed(services, state, record, key, DraftStatus.ERP_UNAVAILABLE, "erp_unavailable",
                              error=str(exc.last_error), attempts=exc.attempts)
