@@ -6,8 +6,9 @@ Ignored (recorded, never triaged, never answered):
   message/delivery-status part, MAILER-DAEMON / postmaster senders, X-Failed-Recipients,
   a null Return-Path;
 - mail loops: an X-Loop header naming us, or an automatic message (Auto-Submitted, X-Autoreply,
-  Precedence, auto-reply subjects) answering one of our own messages (its In-Reply-To /
-  References hold one of our Message-IDs, or it was sent to one of our review plus-addresses).
+  an Exchange inbox-rule forward, Precedence, auto-reply subjects) answering one of our own
+  messages (its In-Reply-To / References hold one of our Message-IDs, its subject carries our
+  [MO-n vN] tag, or it was sent to one of our review plus-addresses).
 
 Other auto-replies and newsletters go on to triage, which labels them auto_reply / marketing;
 the agent never answers customers except with a confirmation after a rep's approval, so they
@@ -22,6 +23,9 @@ from mail.message import ParsedEmail
 _BOUNCE_SENDERS = ("mailer-daemon@", "postmaster@", "mail-daemon@", "mailerdaemon@")
 _REPORT_TYPES = ("delivery-status", "disposition-notification", "feedback-report")
 _AUTO_PRECEDENCE = ("bulk", "junk", "list", "auto_reply")
+# vendor marks of auto-replies and of messages an inbox rule forwarded/redirected (Exchange)
+_AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-ms-exchange-inbox-rules-loop")
+_DRAFT_TAG = re.compile(r"\[MO-\d+\s+v\d+\]", re.I)  # our summary subject tag (agent.replies.SUBJECT_TAG)
 _AUTO_SUBJECT = re.compile(
     r"^\s*(?:automatic reply|auto(?:matic)?[- ]?(?:reply|response)|autoreply|out of (?:the )?office|"
     r"automatisch(?:e)? (?:antwoord|reply)|afwezig|abwesenheit|automatische antwort|"
@@ -73,6 +77,8 @@ def _mail_loop(email: ParsedEmail, agent_address: str) -> str | None:
         return None
     if any(is_our_message_id(ref, agent_address) for ref in [email.in_reply_to, *email.references] if ref):
         return "automatic reply to our own mail (mail loop)"
+    if _DRAFT_TAG.search(email.subject or ""):
+        return "automatic message about one of our summaries (mail loop)"
     addressed = [*email.to, *email.cc, email.headers.get("delivered-to", "").strip().lower(),
                  email.headers.get("x-original-to", "").strip().lower()]
     if any(a != agent_address and is_agent_address(a, agent_address) for a in addressed if a):
@@ -97,13 +103,13 @@ def is_our_message_id(message_id: str, agent_address: str) -> bool:
 
 
 def is_automatic(email: ParsedEmail) -> bool:
-    """Machine-sent: RFC 3834 Auto-Submitted, vendor auto-reply headers, bulk precedence,
-    or an auto-reply subject."""
+    """Machine-sent: RFC 3834 Auto-Submitted, vendor auto-reply / rule-forward headers, bulk
+    precedence, or an auto-reply subject."""
     headers = email.headers
     auto = headers.get("auto-submitted", "").strip().lower()
     if auto and not auto.startswith("no"):
         return True
-    if "x-autoreply" in headers or "x-autorespond" in headers:
+    if any(name in headers for name in _AUTO_HEADERS):
         return True
     if headers.get("precedence", "").strip().lower() in _AUTO_PRECEDENCE:
         return True

@@ -83,6 +83,16 @@ def test_auto_replies_to_our_mail_are_loops(headers, subject):
     assert "loop" in reason(headers=headers, subject=subject, to=["orders+tok@example.com"])
 
 
+def test_rule_forwards_of_our_summaries_are_loops():
+    rule = {"x-ms-exchange-inbox-rules-loop": "rep@example.com"}
+    assert "loop" in reason(sender="rep@example.com", headers=rule, subject="FW: [MO-4 v2] Bestelling")
+    assert "loop" in reason(headers={"auto-submitted": "auto-forwarded"}, subject="Fwd: [mo-4 v1] x")
+    # a person forwarding a summary is not automatic: agent.replies decides (and refuses)
+    assert reason(sender="rep@example.com", subject="FW: [MO-4 v2] Bestelling") is None
+    # a rule forwarding a customer's order (no tag, no reference) is still an order
+    assert reason(sender="rep@example.com", headers=rule, subject="FW: Bestelling") is None
+
+
 def test_x_loop_naming_us_is_a_loop():
     assert "X-Loop" in reason(headers={"x-loop": "Orders@example.com"})
 
