@@ -36,6 +36,7 @@ FINAL_ACTION = {"failed": "failed", "ignored": "ignored", "not_order": "triaged"
 def test_corpus_is_big_and_covers_every_outcome():
     assert len(EXPECTED) >= 50
     assert {spec["status"] for spec in EXPECTED.values()} == set(FINAL_ACTION)
+    assert all(spec["sends"] in ("nothing", "summary_to_rep") for spec in EXPECTED.values())
     assert all((CORPUS / name).is_file() for name in EXPECTED)
     assert sorted(p.name for p in CORPUS.glob("*.eml")) == sorted(EXPECTED)
 
@@ -192,7 +193,7 @@ def check_nothing_to_senders(loop: Loop, by_file: dict[str, EmailRecord]) -> Non
     """Only summaries, only to the rep, exactly one per drafted message, no injected headers."""
     with loop.sessions() as session:
         outbox = list(session.query(OutboxMessage))
-        drafted_ids = {r.id for n, r in by_file.items() if EXPECTED[n]["status"] == "drafted"}
+        drafted_ids = {r.id for n, r in by_file.items() if EXPECTED[n]["sends"] == "summary_to_rep"}
         summary_emails = sorted(session.get(DraftRecord, m.draft_id).email_id for m in outbox)
     assert {m.kind for m in outbox} == {"summary"}
     assert sorted(summary_emails) == sorted(drafted_ids)
