@@ -18,7 +18,7 @@ from agent.runner import PollReport
 from agent.screening import ignore_reason
 from mail.imap import FAILED_FOLDER
 from mail.message import Attachment, ParsedEmail
-from mail.parse import is_parseable, parse_email
+from mail.parse import SYNTHETIC_DOMAIN, is_parseable, parse_email
 from store.models import DraftRecord, DraftStatus, EmailRecord, EmailStatus, OutboxMessage, ReplyRecord
 from tests.conftest import ROOT
 from tests.loop_harness import ORDERS, REP, Loop, catalog, known_contact, order_email
@@ -145,6 +145,9 @@ async def test_hostile_corpus_through_the_loop(tmp_path, clock):
         emails = sorted(loop.emails(), key=lambda e: e.uid)
         assert len(emails) == len(EXPECTED)
         by_file = dict(zip(EXPECTED, emails))
+        for name, record in by_file.items():  # UID order is send order: check it where ids are real
+            message_id = parse_email((CORPUS / name).read_bytes()).message_id
+            assert message_id.endswith(f"@{SYNTHETIC_DOMAIN}>") or record.message_id == message_id, name
         problems = [problem for name, record in by_file.items()
                     for problem in check_email(loop, name, EXPECTED[name], record)]
         assert problems == []
