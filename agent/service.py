@@ -23,6 +23,8 @@ from tools.toolbox import Toolbox
 
 log = logging.getLogger(__name__)
 
+SHUTDOWN_GRACE_S = 20.0  # how long a stop waits for the poll in progress
+
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
@@ -97,8 +99,20 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     """Poll every poll_seconds until stop is set (or forever)."""
     stop = stop or asyncio.Event()
     async with open_runner(settings) as runner:
+        in_flight: set[asyncio.Task] = set()
+
+        async def poll() -> None:
+            task = asyncio.current_task()
+            in_flight.add(task)
+            try:
+                await runner.poll_once()
+            except asyncio.CancelledError:  # shutdown; like a crash, recovery resumes the work at start-up
+                log.warning("poll cancelled by shutdown")
+            finally:
+                in_flight.discard(task)
+
         scheduler = AsyncIOScheduler()
-        scheduler.add_job(runner.poll_once, "interval", seconds=settings.poll_seconds, max_instances=1,
+        scheduler.add_job(poll, "interval", seconds=settings.poll_seconds, max_instances=1,
                           coalesce=True, next_run_time=datetime.now())
         scheduler.add_job(runner.services.toolbox.refresh, "interval", minutes=10, max_instances=1, coalesce=True)
         scheduler.start()
@@ -109,3 +123,17 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             await stop.wait()
         finally:
             scheduler.shutdown(wait=False)
+            await _finish(in_flight, SHUTDOWN_GRACE_S)
+
+
+async def _finish(tasks: set[asyncio.Task], grace: float) -> None:
+    """Let a running poll finish (bounded) before the store and checkpointer close under it;
+    what is still running after the grace period is cancelled (recovery resumes it at start-up)."""
+    if not tasks:
+        return
+    log.info("waiting up to %.0fs for the running poll to finish", grace)
+    _, pending = await asyncio.wait(set(tasks), timeout=grace)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending, timeout=5)

@@ -123,7 +123,7 @@ class Scenario:
                 return condition()
             except (OSError, sqlite3.Error, httpx.HTTPError):
                 return None  # database/table not yet created, server busy
-        return wait_for(step, timeout=WAIT_S, what=f"{self.point}: {what}")
+        return wait_for(step, timeout=WAIT_S, what=f"{self.point}: {what}", interval=0.15)
 
     # --- observations --------------------------------------------------------------------------
     def _smtp(self, message: EmailMessage, sender: str, rcpt: list[str]) -> None:
@@ -168,7 +168,7 @@ def outcomes(tmp_path_factory) -> dict[str, Outcome | BaseException]:
                          accounts=[a for i in range(len(POINTS)) for a in accounts(i)], password=PASSWORD)
     with mail:
         scenarios = [Scenario(p, i, mail, tmp / f"s{i}") for i, p in enumerate(POINTS)]
-        with ThreadPoolExecutor(max_workers=5) as pool:
+        with ThreadPoolExecutor(max_workers=len(scenarios)) as pool:
             futures = {s.point: pool.submit(s.run) for s in scenarios}
         results: dict[str, Outcome | BaseException] = {}
         for point, future in futures.items():

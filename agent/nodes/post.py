@@ -65,7 +65,8 @@ async def post_node(state: State, runtime: Runtime[Services]) -> dict:
         repo.set_draft_status(session, now, session.get(DraftRecord, record.id), DraftStatus.POSTED,
                               erp_order_id=result.order_id)
         repo.audit(session, now, "agent", "posted", email_id=state["email_id"], draft_id=record.id,
-                   version=record.version, erp_order_id=result.order_id, idempotency_key=key)
+                   version=record.version, erp_order_id=result.order_id, idempotency_key=key,
+                   replayed=result.replayed)
     return {"outcome": "posted"}
 
 
