@@ -6,6 +6,7 @@ The ten scenarios run concurrently (each its own accounts on one dev mail server
 and database) in a module fixture; the parametrized tests assert on each scenario's outcome."""
 from __future__ import annotations
 
+import json
 import smtplib
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
@@ -55,6 +56,7 @@ class Outcome:
     drafts: list[tuple[int, str]] = field(default_factory=list)
     outbox: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, message_id, status)
     audit: list[str] = field(default_factory=list)
+    posted: list[dict] = field(default_factory=list)  # details of the "posted" audit rows
     log: str = ""
 
 
@@ -157,6 +159,7 @@ class Scenario:
             o.drafts = self._db("select id, status from drafts order by id")
             o.outbox = self._db("select kind, message_id, status from outbox order by id")
             o.audit = [a for (a,) in self._db("select action from audit_events order by id")]
+            o.posted = [json.loads(d) for (d,) in self._db("select details from audit_events where action = 'posted'")]
         except Exception as exc:  # noqa: BLE001 - reported by the assertions
             o.log += f"\ncollect failed: {exc!r}"
 
@@ -205,3 +208,5 @@ def test_crash_at_every_step_boundary_recovers(outcomes, point):
         else:
             assert len(received) == 1, (kind, received, context)
     assert o.audit.count("posted") == 1 and o.audit.count("confirmation_sent") == 1, (o.audit, context)
+    # a crash between the ERP's answer and its bookkeeping: the re-POST (same key) is a replay
+    assert o.posted[0]["replayed"] is (point == "after_erp_post"), (o.posted, context)
