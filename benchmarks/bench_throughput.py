@@ -411,7 +411,7 @@ def main() -> None:
                         help="MAILORDER_LLM_RPM (the default 500 caps a long backlog at 8.3 calls/s)")
     parser.add_argument("--fetch-batch", type=int, default=0,
                         help="what if agent.runner.FETCH_BATCH were this (0 = as is)")
-    parser.add_argument("--profile", action="store_true", help="one cProfile'd rules run instead")
+    parser.add_argument("--profile", action="store_true", help="one cProfile'd run instead (rules, or --only llm)")
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
@@ -419,17 +419,18 @@ def main() -> None:
     raws = backlog(args.n)
     print(f"backlog: {len(raws)} emails, {sum(map(len, raws)) / len(raws) / 1024:.1f} KiB average; "
           f"{mp.cpu_count()} CPUs; servers in a child process")
-    if args.profile:
-        profile = cProfile.Profile()
-        report("rules, ERP 0 ms (profiled)", [run_once("profile", args, raws, profile=profile)])
-        print_profile(profile, args.top)
-        return
     if args.fetch_batch:
         import agent.runner
         agent.runner.FETCH_BATCH = args.fetch_batch
         print(f"what-if: FETCH_BATCH={args.fetch_batch}")
     if args.what_if:
         print("what-if: " + "; ".join(apply_what_if()))
+    if args.profile:
+        profile, with_llm = cProfile.Profile(), args.only == "llm"
+        label = "fake model (profiled)" if with_llm else "rules, ERP 0 ms (profiled)"
+        report(label, [run_once("profile", args, raws, profile=profile, with_llm=with_llm)])
+        print_profile(profile, args.top)
+        return
     if args.only in (None, "rules"):
         report("rules, ERP 0 ms", [run_once("rules", args, raws) for _ in range(args.runs)])
     if args.only in (None, "erp50"):
