@@ -123,7 +123,7 @@ class Rep:
             self.last_uid = max(self.last_uid, fetched.uid)
             message = message_from_bytes(fetched.raw, policy=policy.default)
             subject = str(message["Subject"] or "")
-            if not str(message["Message-ID"] or "").startswith("<mo.summary."):
+            if not str(message["Message-ID"] or "").strip().startswith("<mo.summary."):
                 self.console.print(f"  [dim]rep inbox:[/] {subject}")
                 continue
             verdict = await self._decide(message)

@@ -1,7 +1,7 @@
 """Signed reply tokens carried in the plus-part of the agent's address (orders+<token>@…).
 
-Token = lower-case base32 (no padding) of 25 bytes:
-  draft_id u32 | version u16 | issued minute since epoch u32 | rep tag 4 B | MAC 11 B (88 bits)
+Token = lower-case base32 (no padding) of 30 bytes:
+  draft_id u32 | version u16 | issued minute since epoch u32 | rep tag 4 B | nonce 5 B | MAC 11 B (88 bits)
 rep tag = HMAC(secret, "rep|" + lower(rep))[:4]; MAC = HMAC-SHA256(secret, the first 14 bytes)[:11].
 The MAC therefore covers draft id, version, issue minute and (through the keyed tag) the rep,
 and everything needed for verification travels in the token: no DB lookup.
@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import os
 import struct
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -21,9 +22,10 @@ from mail.message import ParsedEmail
 
 _PAYLOAD = struct.Struct(">IHI")  # draft id, version, issued minute
 _REP_TAG_LEN = 4
+_NONCE_LEN = 5  # every issued token differs, so single use never blocks a later notice's token
 _MAC_LEN = 11
-_TOKEN_BYTES = _PAYLOAD.size + _REP_TAG_LEN + _MAC_LEN  # 25 bytes → 40 base32 chars
-TOKEN_LENGTH = 40
+_TOKEN_BYTES = _PAYLOAD.size + _REP_TAG_LEN + _NONCE_LEN + _MAC_LEN  # 30 bytes → 48 base32 chars
+TOKEN_LENGTH = 48
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ADDRESS_HEADERS = ("delivered-to", "x-original-to", "envelope-to", "x-envelope-to")
 
@@ -44,12 +46,14 @@ class TokenClaims:
     issued_at: datetime
 
 
-def make_token(secret: str, draft_id: int, version: int, rep: str, issued_at: datetime) -> str:
-    """A 40-char lower-case base32 token; issue time is kept to the minute (UTC)."""
+def make_token(secret: str, draft_id: int, version: int, rep: str, issued_at: datetime,
+               nonce: bytes | None = None) -> str:
+    """A 48-char lower-case base32 token; issue time is kept to the minute (UTC)."""
     if not (0 <= draft_id < 2**32 and 0 <= version < 2**16):
         raise ValueError("draft_id must fit 32 bits and version 16 bits")
     minute = _to_minute(issued_at)
-    head = _PAYLOAD.pack(draft_id, version, minute) + _rep_tag(secret, rep)
+    nonce = os.urandom(_NONCE_LEN) if nonce is None else nonce[:_NONCE_LEN].ljust(_NONCE_LEN, b"\0")
+    head = _PAYLOAD.pack(draft_id, version, minute) + _rep_tag(secret, rep) + nonce
     raw = head + _mac(secret, head)
     return base64.b32encode(raw).decode("ascii").lower()
 
@@ -65,7 +69,7 @@ def verify_token(secret: str, token: str, *, now: datetime, rep: str,
     issued_at = _EPOCH + timedelta(minutes=minute)
     if _aware(now) - issued_at > max_age:
         raise InvalidToken("expired")
-    if not hmac.compare_digest(head[_PAYLOAD.size:], _rep_tag(secret, rep)):
+    if not hmac.compare_digest(head[_PAYLOAD.size:_PAYLOAD.size + _REP_TAG_LEN], _rep_tag(secret, rep)):
         raise InvalidToken("wrong rep")
     return TokenClaims(draft_id=draft_id, version=version, rep=rep.strip().lower(),
                        issued_at=issued_at)

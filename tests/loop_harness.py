@@ -107,10 +107,10 @@ class Loop:
 
     def rep_mail(self, kind: str = "summary") -> list[EmailMessage]:
         """The rep's mail from the agent of one kind ("summary", "notice-refused", ...)."""
-        return [m for m in self.mailbox(REP) if str(m["Message-ID"]).startswith(f"<mo.{kind}.")]
+        return [m for m in self.mailbox(REP) if str(m["Message-ID"]).strip().startswith(f"<mo.{kind}.")]
 
     def rep_notices(self) -> list[EmailMessage]:
-        return [m for m in self.mailbox(REP) if str(m["Message-ID"]).startswith("<mo.notice-")]
+        return [m for m in self.mailbox(REP) if str(m["Message-ID"]).strip().startswith("<mo.notice-")]
 
     async def reply(self, summary: EmailMessage, text: str, *, sender: str = REP, to: str | None = None,
                     quote: bool = True) -> EmailMessage:

@@ -219,9 +219,6 @@ async def test_model_rate_limited_for_good_falls_back_to_rules_and_the_draft_say
             assert len(fake.history) >= 2  # the client retried before giving up
 
 
-@pytest.mark.xfail(strict=True, reason="review tokens are per (draft, version, rep, minute): a notice issued in "
-                   "the minute of the summary carries the summary's already-used token, so its APPROVE is "
-                   "refused as a replay")
 async def test_approve_from_an_erp_notice_issued_in_the_summarys_minute_is_accepted(tmp_path, clock):
     _, order = an_order()
     async with Loop(tmp_path, clock, **FAST_ERP) as loop:

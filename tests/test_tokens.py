@@ -22,7 +22,7 @@ def _token(**kw) -> str:
 
 def test_token_is_short_lowercase_and_address_safe():
     token = _token()
-    assert re.fullmatch(r"[a-z2-7]{40}", token)
+    assert re.fullmatch(r"[a-z2-7]{48}", token)
     assert len(plus_address("orders@example.com", token).split("@")[0]) <= 64
 
 
@@ -32,19 +32,21 @@ def test_roundtrip_claims_case_insensitive():
     assert claims.issued_at == T0.replace(second=0)
 
 
-def test_deterministic_and_distinct_per_field():
-    assert _token() == _token()
-    others = {_token(draft_id=13), _token(version=4), _token(rep="other@example.com"),
-              _token(issued_at=T0 + timedelta(minutes=1))}
-    assert _token() not in others and len(others) == 4
+def test_every_issued_token_differs_and_a_fixed_nonce_is_deterministic():
+    assert _token() != _token()  # a fresh nonce each time: single use never blocks a later token
+    assert _token(nonce=b"12345") == _token(nonce=b"12345")
+    others = {_token(draft_id=13, nonce=b"12345"), _token(version=4, nonce=b"12345"),
+              _token(rep="other@example.com", nonce=b"12345"),
+              _token(issued_at=T0 + timedelta(minutes=1), nonce=b"12345")}
+    assert _token(nonce=b"12345") not in others and len(others) == 4
 
 
-@pytest.mark.parametrize("bad", ["", "abc", "x" * 40, "0" * 40, "a" * 39, "a" * 41, "++" * 20])
+@pytest.mark.parametrize("bad", ["", "abc", "x" * 48, "0" * 48, "a" * 47, "a" * 49, "++" * 24])
 def test_malformed(bad: str):
     with pytest.raises(InvalidToken) as err:
         verify_token(SECRET, bad, now=T0, rep=REP)
     assert err.value.reason in {"malformed", "bad signature"}
-    if len(bad) != 40:
+    if len(bad) != 48:
         assert err.value.reason == "malformed"
 
 
