@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ class Services:
     clock: Callable[[], datetime]
     llm_extractor: Callable[..., Awaitable[Any]] | None = None
     edit_proposer: Callable[[str, str], Awaitable[list[Any]]] | None = None  # free-text edits (model)
+    parsed: dict[int, Any] = field(default_factory=dict)  # email id -> ParsedEmail (stored raw never changes)
 
     @property
     def agent_address(self) -> str:

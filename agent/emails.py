@@ -10,12 +10,22 @@ from tools.models import Draft
 from agent.context import Services
 
 
+PARSE_CACHE_SIZE = 512
+
+
 def load_email(services: Services, email_id: int) -> tuple[EmailRecord, ParsedEmail]:
+    """The stored record and its parsed form; parsed once per email (each node needs it)."""
     with services.sessions() as session:
         record = session.get(EmailRecord, email_id)
         if record is None:
             raise LookupError(f"email {email_id} is not stored")
-        return record, parse_email(record.raw or b"")
+        parsed = services.parsed.get(email_id)
+        if parsed is None:
+            parsed = parse_email(record.raw or b"")
+            if len(services.parsed) >= PARSE_CACHE_SIZE:
+                services.parsed.pop(next(iter(services.parsed)))
+            services.parsed[email_id] = parsed
+        return record, parsed
 
 
 def load_draft(services: Services, draft_id: int, version: int | None = None) -> tuple[DraftRecord, Draft]:

@@ -354,12 +354,20 @@ class LlmExtractor:
         self.prompt: Prompt = load_prompt("extract", prompt_version)
         self.method = f"{settings.model} via OpenAI-compatible API"
         self.last_usage = LlmUsage()  # convenience for single-threaded callers; see result.usage
+        self._graphs: dict[int, tuple[HasTools, Any]] = {}  # compiled once per toolbox
+
+    def _graph_for(self, toolbox: HasTools):
+        cached = self._graphs.get(id(toolbox))
+        if cached is None or cached[0] is not toolbox:
+            tools = [model_facing(t) for t in toolbox.langchain_tools() if t.name in self.settings.tool_names]
+            cached = (toolbox, build_graph(self.model, tools, self.settings))
+            self._graphs[id(toolbox)] = cached
+        return cached[1]
 
     async def __call__(self, email: ParsedEmail, body: HasText, toolbox: HasTools, *,
                        prompt_version: str | None = None) -> LlmExtraction:
         prompt = load_prompt("extract", prompt_version) if prompt_version else self.prompt
-        tools = [model_facing(t) for t in toolbox.langchain_tools() if t.name in self.settings.tool_names]
-        graph = build_graph(self.model, tools, self.settings)
+        graph = self._graph_for(toolbox)
         user = render_email(email, getattr(body, "text", "") or "", self.settings.max_body_chars)
         start = {"messages": [SystemMessage(prompt.text), HumanMessage(user)]}
         try:

@@ -12,7 +12,7 @@ from agent.emails import load_email
 from agent.pipeline import build_draft
 from agent.state import State
 from store import repo
-from store.models import DraftRecord, DraftStatus, EmailRecord, EmailStatus
+from store.models import DraftRecord, DraftStatus, DraftVersion, EmailRecord, EmailStatus
 from tools.models import Draft, Extraction
 
 
@@ -23,14 +23,17 @@ def pick_rep(services: Services, customer_rep: str | None) -> str:
     return services.settings.default_rep
 
 
-def recent_drafts(services: Services, company_id: str, days: int = 14) -> list[Draft]:
-    """The customer's drafts of the last days (for the duplicate-order check)."""
+def recent_drafts(services: Services, company_id: str, days: int = 14, limit: int = 50) -> list[Draft]:
+    """The customer's latest drafts of the last days (for the duplicate-order check), one query."""
     since = services.clock() - timedelta(days=days)
     with services.sessions() as session:
-        rows = session.scalars(select(DraftRecord).where(DraftRecord.customer_id == company_id,
-                                                         DraftRecord.created_at >= since)).all()
-        return [Draft.model_validate(repo.draft_version(session, r.id, r.version).payload) for r in rows
-                if r.status != DraftStatus.REJECTED]
+        payloads = session.scalars(
+            select(DraftVersion.payload)
+            .join(DraftRecord, (DraftRecord.id == DraftVersion.draft_id) & (DraftRecord.version == DraftVersion.version))
+            .where(DraftRecord.customer_id == company_id, DraftRecord.created_at >= since,
+                   DraftRecord.status != DraftStatus.REJECTED)
+            .order_by(DraftRecord.id.desc()).limit(limit)).all()
+    return [Draft.model_validate(p) for p in payloads]
 
 
 async def draft_node(state: State, runtime: Runtime[Services]) -> dict:
