@@ -19,6 +19,7 @@ from mail.imap import ImapInbox
 from mail.smtp import SmtpSender
 from store.db import make_engine, make_session_factory
 from tools.erp_client import ErpClient
+from agent.learning import load_aliases
 from tools.toolbox import Toolbox
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,8 @@ async def open_runner(settings: Settings, *, clock: Callable[[], datetime] = utc
                       ssl=settings.imap_ssl, folder=settings.imap_folder)
     try:
         toolbox = await Toolbox.create(erp)
+        with sessions() as session:  # learned per-customer aliases
+            toolbox.customer_aliases = load_aliases(session)
         smtp = SmtpSender(settings.smtp_host, settings.smtp_port, user=settings.smtp_user,
                           password=settings.smtp_password, use_tls=settings.smtp_port == 465,
                           start_tls=settings.smtp_tls, timeout=settings.smtp_timeout)

@@ -13,6 +13,7 @@ import re
 import unicodedata
 import heapq
 import logging
+from typing import Any
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -291,17 +292,18 @@ class CatalogIndex:
     # ------------------------------------------------------------ lookup
 
     def lookup(self, query: str, limit: int = 5, customer_id: str | None = None,
-               aliases: Mapping[str, str] | None = None) -> list[Candidate]:
+               aliases: Mapping[str, Any] | None = None) -> list[Candidate]:
         """Ranked candidates for free text: SKUs, shorthand codes, names with attributes.
 
         `aliases` (normalised source text -> sku) are consulted first. `customer_id` is
         accepted for customer-specific ranking (not used by the index itself yet).
         """
         results: list[Candidate] = []
-        if aliases:
-            sku = aliases.get(normalise_alias(query))
+        if aliases:  # flat {text: sku} or learned {text: (sku, unit, reason)} for this customer
+            hit = aliases.get(normalise_alias(query))
+            sku, reason = (hit, "learned alias") if isinstance(hit, str) else (hit[0], hit[2]) if hit else (None, "")
             if sku and sku in self.by_sku:
-                results.append(self._candidate(self.by_sku[sku], 100.0, ["learned alias"]))
+                results.append(self._candidate(self.by_sku[sku], 100.0, [reason if isinstance(hit, str) else f"alias {reason}"]))
         for sku in find_skus(query):
             product = self.by_sku.get(sku)
             if product and all(c.sku != sku for c in results):

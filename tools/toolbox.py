@@ -32,7 +32,9 @@ class Toolbox:
                  aliases: Mapping[str, str] | None = None) -> None:
         self.erp = erp
         self.catalog = catalog
-        self.aliases: dict[str, str] = dict(aliases or {})
+        self.aliases: dict[str, str] = dict(aliases or {})  # global text -> sku
+        # learned per customer: company_id -> normalised text -> (sku, unit, reason)
+        self.customer_aliases: dict[str, dict[str, tuple[str, str | None, str]]] = {}
 
     @classmethod
     async def create(cls, erp: ErpClient, aliases: Mapping[str, str] | None = None) -> "Toolbox":
@@ -49,8 +51,9 @@ class Toolbox:
 
     def catalog_lookup(self, query: str, limit: int = 5, customer_id: str | None = None
                        ) -> list[Candidate]:
-        return self.catalog.lookup(query, limit=limit, customer_id=customer_id,
-                                   aliases=self.aliases)
+        learned = self.customer_aliases.get(customer_id or "", {})
+        aliases = {**self.aliases, **learned} if learned else self.aliases
+        return self.catalog.lookup(query, limit=limit, customer_id=customer_id, aliases=aliases)
 
     async def customer_lookup(self, sender: str, body: str = "") -> CustomerMatch:
         return await customer_lookup(self.erp, sender, body)

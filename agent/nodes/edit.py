@@ -9,6 +9,7 @@ from sqlalchemy import select
 from agent.context import Services
 from agent.edits import apply_edits
 from agent.emails import load_draft
+from agent.learning import learn_corrections
 from agent.mailing import send_notice
 from agent.state import State
 from mail.edits import EditOp
@@ -41,6 +42,9 @@ async def edit_node(state: State, runtime: Runtime[Services]) -> dict:
             repo.add_version(session, now, current, result.draft.model_dump(mode="json"), changes, author)
             current.customer_id = result.draft.customer.company_id if result.draft.customer else None
             current.customer_name = result.draft.customer.company_name if result.draft.customer else None
+            learn_corrections(session, now, customer_id=current.customer_id, rep=decision["rep"],
+                              corrections=result.corrections, aliases=services.toolbox.customer_aliases,
+                              draft_id=record.id)
             repo.audit(session, now, decision["rep"], "edited", email_id=state["email_id"], draft_id=record.id,
                        version=current.version, changes=changes, reply_email_id=decision["reply_email_id"])
         new_draft = result.draft
