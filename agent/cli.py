@@ -16,6 +16,8 @@ from agent.config import Settings
 app = typer.Typer(help="mailorder: an email-native order desk.", no_args_is_help=True, add_completion=False)
 orders_app = typer.Typer(help="Inspect drafts and their audit trail.", no_args_is_help=True)
 app.add_typer(orders_app, name="orders")
+from agent.cli_aliases import aliases_app  # noqa: E402
+app.add_typer(aliases_app, name="aliases")
 console = Console()
 
 

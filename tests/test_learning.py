@@ -28,3 +28,24 @@ def test_learn_update_load_remove(tmp_path):
         assert remove_alias(s, alias.id) is not None
     with sessions() as s:
         assert list_aliases(s) == []
+
+
+def test_cli_list_and_remove(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+    from agent.cli import app
+    url = f"sqlite:///{tmp_path}/cli.db"
+    monkeypatch.setenv("MAILORDER_DATABASE_URL", url)
+    sessions = make_session_factory(make_engine(url))
+    with sessions.begin() as s:
+        [alias] = learn_corrections(s, datetime(2026, 3, 2), customer_id="COMP-9", rep="rep@x",
+                                    corrections=[("blauw tape", "B-7", "rol")])
+    runner = CliRunner()
+    listed = runner.invoke(app, ["aliases", "list", "--customer", "COMP-9"])
+    assert listed.exit_code == 0 and "B-7" in listed.output and "rep@x" in listed.output
+    assert "B-7" not in runner.invoke(app, ["aliases", "list", "--customer", "COMP-1"]).output
+    removed = runner.invoke(app, ["aliases", "remove", str(alias.id)])
+    assert removed.exit_code == 0
+    assert runner.invoke(app, ["aliases", "remove", str(alias.id)]).exit_code == 1
+    with sessions() as s:
+        assert list_aliases(s) == []
+        assert any(e.action == "alias_removed" for e in repo.audit_trail(s))
