@@ -63,9 +63,11 @@ class _Found:
 
 
 def extract_rules(email: ParsedEmail, body: CleanBody, toolbox_or_catalog, *,
-                  received: datetime) -> Extraction:
-    """Read lines, reference and delivery date; the richer of both body versions wins."""
-    lookup = _lookup_function(toolbox_or_catalog)
+                  received: datetime, customer_id: str | None = None) -> Extraction:
+    """Read lines, reference and delivery date; the richer of both body versions wins.
+
+    `customer_id` lets the lookup use that customer's learned aliases first."""
+    lookup = _lookup_function(toolbox_or_catalog, customer_id)
     best, best_text = _lines_from(body.text, lookup), body.text
     if body.alt_text:
         alternative = _lines_from(body.alt_text, lookup)
@@ -99,10 +101,10 @@ def unread_order_text(text: str, lines: list[LineRequest]) -> list[str]:
     return unread
 
 
-def _lookup_function(tool):
+def _lookup_function(tool, customer_id: str | None = None):
     if isinstance(tool, CatalogIndex):
         return lambda q: tool.lookup(q, limit=5)
-    return lambda q: tool.catalog_lookup(q, limit=5)
+    return lambda q: tool.catalog_lookup(q, limit=5, customer_id=customer_id)
 
 
 def _identified(lines: list[LineRequest]) -> int:

@@ -36,20 +36,24 @@ def triage_email(email: ParsedEmail) -> tuple[Triage, CleanBody]:
 
 
 async def extract_order(email: ParsedEmail, body: CleanBody, toolbox: Toolbox, now: datetime,
-                        llm_extractor: LlmExtractor | None = None) -> Extraction:
+                        llm_extractor: LlmExtractor | None = None, customer_id: str | None = None
+                        ) -> Extraction:
     """The model extractor when configured; on any failure the rules, with a note saying so."""
     received = email.date or now
+    if customer_id is None and getattr(toolbox, "customer_aliases", None):  # learned aliases need the customer
+        match = await toolbox.customer_lookup(email.sender, body.new_text)
+        customer_id = match.customer.company_id if match.customer else None
     if llm_extractor is not None:
         try:
             return await llm_extractor(email, body, toolbox)
         except Exception as exc:  # the model is optional; the order still gets a draft
             log.warning("model extraction failed for %s, using rules: %s", email.message_id, exc)
-            extraction = extract_rules(email, body, toolbox, received=received)
+            extraction = extract_rules(email, body, toolbox, received=received, customer_id=customer_id)
             extraction.notes.append(f"model extraction failed ({type(exc).__name__}); "
                                     "fell back to rules")
             extraction.method = "rules (model failed)"
             return extraction
-    return extract_rules(email, body, toolbox, received=received)
+    return extract_rules(email, body, toolbox, received=received, customer_id=customer_id)
 
 
 async def build_draft(email: ParsedEmail, extraction: Extraction, toolbox: Toolbox, *,
@@ -66,6 +70,7 @@ async def analyse_email(email: ParsedEmail, toolbox: Toolbox, *, now: datetime,
     customer = await toolbox.customer_lookup(email.sender, body.new_text)
     if label.label != TriageLabel.ORDER:
         return Analysis(triage=label, customer=customer, body=body)
-    extraction = await extract_order(email, body, toolbox, now, llm_extractor)
+    extraction = await extract_order(email, body, toolbox, now, llm_extractor,
+                                     customer_id=customer.customer.company_id if customer.customer else None)
     draft = await build_draft(email, extraction, toolbox, customer=customer)
     return Analysis(triage=label, customer=customer, extraction=extraction, draft=draft, body=body)
