@@ -74,3 +74,23 @@ async def test_approving_an_old_version_is_refused_with_a_pointer(tmp_path, cloc
         notices = loop.rep_notices()
         assert len(notices) == 1 and "[MO-1 v2]" in str(notices[0]["Subject"])  # pointer to the current version
         assert "v2" in notices[0].get_body(("plain",)).get_content()
+
+
+async def test_a_corrected_sku_is_learned_for_that_customer_only(tmp_path, clock):
+    sender, company = known_contact()
+    a, b, _ = products()
+    text = f"Graag bestellen:\n2x {a['name']} zoals altijd\n"
+    async with Loop(tmp_path, clock) as loop:
+        await loop.send(order_email(sender, "order 1", text))
+        v1 = (await loop.poll_until(loop.rep_mail))[0]
+        await loop.reply(v1, f"sku 1 {b['sku']}")
+        await loop.poll_until(lambda: loop.audit("alias_learned"))
+        await loop.send(order_email(sender, "order 2", text))
+        await loop.poll_until(lambda: len(loop.drafts()) == 2)
+        from agent.emails import load_draft
+
+        _, second = load_draft(loop.runner.services, loop.drafts()[1].id)
+        assert second.lines[0].sku == b["sku"]
+        assert loop.runner.services.toolbox.customer_aliases.get(company)
+        other = {k for k in loop.runner.services.toolbox.customer_aliases if k != company}
+        assert not other  # nobody else learned anything

@@ -242,6 +242,30 @@ def normalise_alias(text: str) -> str:
     return re.sub(r"\s+", " ", fold(text)).strip(" .,;:-")
 
 
+_QTY_WORDS = re.compile(r"^\s*-?\d+(?:[.,]\d+)?\s*(?:x|st|stuks?|rol(?:len)?|mtr|m|platen|plaat|vel(?:len)?|"
+                        r"doos|dozen|riem|pak|pallets?)?\b\.?\s*", re.IGNORECASE)
+
+
+def _near_alias(query: str, aliases: Mapping[str, Any]) -> Any:
+    """A learned alias whose text is the query with quantity or filler around it.
+
+    The extractor looks up the product part of a line ("Navigator A5 80 g"), while the alias
+    was stored under the whole source line ("2x Navigator A5 80 g zoals altijd"). Match when
+    the query's words are (nearly) all in the alias text and make up most of it."""
+    wanted = normalise_alias(_QTY_WORDS.sub("", query))
+    words = wanted.split()
+    if len(words) < 2:
+        return None
+    best, best_score = None, 0.0
+    for key, value in aliases.items():
+        stripped = normalise_alias(_QTY_WORDS.sub("", key))
+        coverage = len(words) / max(1, len(stripped.split()))
+        score = fuzz.token_set_ratio(wanted, stripped)
+        if score >= 95 and coverage >= 0.6 and score > best_score:
+            best, best_score = value, score
+    return best
+
+
 # ---------------------------------------------------------------- index
 
 class CatalogIndex:
@@ -300,7 +324,7 @@ class CatalogIndex:
         """
         results: list[Candidate] = []
         if aliases:  # flat {text: sku} or learned {text: (sku, unit, reason)} for this customer
-            hit = aliases.get(normalise_alias(query))
+            hit = aliases.get(normalise_alias(query)) or _near_alias(query, aliases)
             sku, reason = (hit, "learned alias") if isinstance(hit, str) else (hit[0], hit[2]) if hit else (None, "")
             if sku and sku in self.by_sku:
                 results.append(self._candidate(self.by_sku[sku], 100.0, [reason if isinstance(hit, str) else f"alias {reason}"]))
