@@ -95,10 +95,12 @@ def evaluate(dataset: Path = typer.Option(..., help="Dataset folder in the inter
     logging.getLogger().setLevel(logging.WARNING)
     settings = Settings.load()
     extractor = make_llm_extractor(settings)
-    kwargs = {"llm_extractor": extractor, "details": details, "prompt_version": prompt_version}
-    if learn:
-        kwargs["learn"] = True
-    report = asyncio.run(run_eval(dataset, out, **kwargs))
+    if extractor is not None and prompt_version:  # admins compare prompt versions on one dataset
+        from agent.prompts import load_prompt
+
+        extractor.extractor.prompt = load_prompt("extract", prompt_version)
+    report = asyncio.run(run_eval(dataset, out, llm_extractor=extractor, details=details,
+                                  prompt_version=prompt_version, learn=learn))
     console.print(format_report(report), markup=False, highlight=False)
 
 

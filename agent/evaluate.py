@@ -19,10 +19,11 @@ import httpx
 from pydantic import BaseModel, Field
 
 from agent.pipeline import Analysis, LlmExtractor, analyse_email
-from agent.scoring import load_truth, score
+from agent.scoring import Truth, TruthEmail, load_truth, score
 from mail.parse import parse_email
 from mock_erp.app import create_app
 from tools.erp_client import ErpClient
+from tools.catalog import normalise_alias
 from tools.models import TriageLabel
 from tools.toolbox import Toolbox
 
@@ -50,6 +51,8 @@ class EvalReport(BaseModel):
     per_email: list[dict] = Field(default_factory=list)
     latency_ms: dict[str, float] = Field(default_factory=dict)  # median, p95, max
     report_files: list[str] = Field(default_factory=list)
+    learning: dict = Field(default_factory=dict)  # --learn: line F1 on later emails without/with
+    tokens: dict = Field(default_factory=dict)  # model path: prompt tokens per email
 
 
 def email_to_mime(record: dict) -> bytes:
@@ -98,20 +101,20 @@ def prediction(email_id: str, analysis: Analysis) -> dict:
             reference=draft.reference,
             delivery_date=draft.delivery_date.isoformat() if draft.delivery_date else None,
             confidence=draft.confidence, needs_review=draft.needs_review)
+    usage = getattr(analysis.extraction, "usage", None)
+    if usage is not None and usage.prompt_tokens:
+        record["prompt_tokens"] = usage.prompt_tokens  # extra field: the scorer ignores it
     return record
 
 
-async def run_eval(dataset_dir: Path, out: Path, *, llm_extractor: LlmExtractor | None = None,
-                   details: bool = False, prompt_version: str | None = None,
-                   results_dir: Path | None = Path("results"),
-                   clock: Callable[[], float] = time.perf_counter) -> EvalReport:
-    """Predict every email of the dataset in received order, write JSONL, score, report."""
-    dataset_dir = Path(dataset_dir)
-    records = json.loads((dataset_dir / "emails.json").read_text(encoding="utf-8"))
-    records.sort(key=lambda r: str(r.get("received_date") or ""))
+async def _predict(dataset_dir: Path, records: list[dict], *, llm_extractor: LlmExtractor | None,
+                   clock: Callable[[], float], teacher: Truth | None = None) -> tuple[list[dict], list[float], int]:
+    """Predictions in received order; with a teacher, its truth plays the rep's corrections
+    after each email (taught as per-customer aliases, used for the later emails)."""
     erp = ErpClient("http://erp", transport=httpx.ASGITransport(app=create_app(dataset_dir)))
     latencies: list[float] = []
-    lines_out: list[str] = []
+    predictions: list[dict] = []
+    taught = 0
     try:
         toolbox = await Toolbox.create(erp)
         for record in records:
@@ -120,20 +123,74 @@ async def run_eval(dataset_dir: Path, out: Path, *, llm_extractor: LlmExtractor 
             started = clock()
             analysis = await analyse_email(email, toolbox, now=now, llm_extractor=llm_extractor)
             latencies.append((clock() - started) * 1000)
-            lines_out.append(json.dumps(prediction(record["email_id"], analysis), ensure_ascii=False))
+            predictions.append(prediction(record["email_id"], analysis))
+            if teacher is not None and analysis.draft is not None:
+                taught += _teach(toolbox, teacher.emails.get(record["email_id"]), analysis)
     finally:
         await erp.aclose()
+    return predictions, latencies, taught
+
+
+def _teach(toolbox: Toolbox, truth: TruthEmail | None, analysis: Analysis) -> int:
+    """The rep's corrections for one email: each wrongly identified line is paired, in order,
+    with a true SKU nobody predicted, and its source text becomes an alias for the customer."""
+    if truth is None or not truth.is_order or not truth.company_id:
+        return 0
+    predicted = {l.sku for l in analysis.draft.lines}
+    missing = [sku for sku in truth.lines if not sku.startswith("!") and sku not in predicted]
+    wrong = [l for l in analysis.draft.lines if l.sku not in truth.lines and l.source_text]
+    aliases = toolbox.customer_aliases.setdefault(truth.company_id, {})
+    for line, sku in zip(wrong, missing):
+        aliases[normalise_alias(line.source_text)] = (sku, None, "learned from the rep's correction (replay)")
+    return min(len(wrong), len(missing))
+
+
+async def run_eval(dataset_dir: Path, out: Path, *, llm_extractor: LlmExtractor | None = None,
+                   details: bool = False, prompt_version: str | None = None, learn: bool = False,
+                   results_dir: Path | None = Path("results"),
+                   clock: Callable[[], float] = time.perf_counter) -> EvalReport:
+    """Predict every email of the dataset in received order, write JSONL, score, report.
+
+    With learn=True the dataset is replayed twice, without and with the ground truth playing
+    the rep's corrections, and line F1 on the later half of the emails is compared."""
+    dataset_dir = Path(dataset_dir)
+    records = json.loads((dataset_dir / "emails.json").read_text(encoding="utf-8"))
+    records.sort(key=lambda r: str(r.get("received_date") or ""))
+    truth = load_truth(dataset_dir)
+    predictions, latencies, _ = await _predict(dataset_dir, records, llm_extractor=llm_extractor, clock=clock)
+    learning: dict = {}
+    if learn:
+        learned, _, taught = await _predict(dataset_dir, records, llm_extractor=llm_extractor, clock=clock,
+                                            teacher=truth)
+        later = [r["email_id"] for r in records[len(records) // 2:]]
+        later_truth = Truth(catalog=truth.catalog, emails={e: truth.emails[e] for e in later if e in truth.emails})
+
+        def later_f1(preds: list[dict]) -> float:
+            return score(later_truth, {p["email_id"]: p for p in preds if p["email_id"] in later_truth.emails})["line_f1"]
+
+        learning = {"aliases_taught": taught, "later_emails": len(later_truth.emails),
+                    "later_line_f1_without": later_f1(predictions), "later_line_f1_with": later_f1(learned),
+                    "line_f1_with": score(truth, {p["email_id"]: p for p in learned})["line_f1"]}
+    lines_out = [json.dumps(p, ensure_ascii=False) for p in predictions]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines_out) + "\n", encoding="utf-8")
-    metrics = score(load_truth(dataset_dir), {json.loads(l)["email_id"]: json.loads(l) for l in lines_out})
+    metrics = score(truth, {p["email_id"]: p for p in predictions})
     per_email = metrics.pop("per_email")
     report = EvalReport(dataset=str(dataset_dir), predictions=str(out), prompt_version=prompt_version,
                         method="model" if llm_extractor else "rules", metrics=metrics,
-                        per_email=per_email if details else [], latency_ms=_latency(latencies))
+                        per_email=per_email if details else [], latency_ms=_latency(latencies),
+                        learning=learning, tokens=_tokens(predictions))
     if results_dir is not None:
         report.report_files = write_report(report, results_dir)
     return report
+
+
+def _tokens(predictions: list[dict]) -> dict[str, float]:
+    counts = [p["prompt_tokens"] for p in predictions if p.get("prompt_tokens")]
+    if not counts:
+        return {}
+    return {"median": statistics.median(counts), "max": max(counts), "total": sum(counts)}
 
 
 def _latency(values: list[float]) -> dict[str, float]:
@@ -156,6 +213,15 @@ def format_report(report: EvalReport) -> str:
     if report.latency_ms:
         rows.append(f"{'latency median / p95':<24} {report.latency_ms['median']:.1f} / "
                     f"{report.latency_ms['p95']:.1f} ms")
+    if report.tokens:
+        rows.append(f"{'prompt tokens median/max':<24} {report.tokens['median']:.0f} / {report.tokens['max']:.0f}"
+                    f" (total {report.tokens['total']:.0f})")
+    if report.learning:
+        l = report.learning
+        rows += ["", f"learning replay: {l['aliases_taught']} aliases taught by the truth as the rep",
+                 f"{'later-half line F1':<24} {100 * l['later_line_f1_without']:6.1f}% without, "
+                 f"{100 * l['later_line_f1_with']:.1f}% with learning ({l['later_emails']} emails)",
+                 f"{'line F1 with learning':<24} {100 * l['line_f1_with']:6.1f}%"]
     if report.per_email:
         rows += ["", "email_id                              order  cust  tp/pred/truth  perfect  auto  ok"]
         for r in report.per_email:

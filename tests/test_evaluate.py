@@ -97,3 +97,14 @@ async def test_dev_targets(tmp_path):
     assert m["line_f1"] >= 0.75
     assert m["perfect_order_rate"] >= 0.5
     assert _shared_scores(out)["line_f1"] == pytest.approx(m["line_f1"])
+
+
+async def test_learning_replay_reports_later_f1_with_and_without(tmp_path):
+    from agent.evaluate import format_report, run_eval
+    from tests.conftest import ROOT
+
+    report = await run_eval(ROOT / "data", tmp_path / "p.jsonl", learn=True, results_dir=None)
+    learning = report.learning
+    assert set(learning) >= {"aliases_taught", "later_line_f1_without", "later_line_f1_with", "line_f1_with"}
+    assert learning["later_emails"] > 0
+    assert "later-half line F1" in format_report(report)
