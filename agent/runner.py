@@ -6,12 +6,12 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from agent import outbox
+from agent import claims, outbox
 from agent.context import Services
 from agent.crashpoints import crash_point
 from agent.graph import thread_config
 from agent.screening import ignore_reason
-from agent.replies import handle_reply, looks_like_reply, resume_claimed_replies
+from agent.replies import handle_reply, looks_like_reply, match_reply, resume_claimed_replies
 from mail.imap import FAILED_FOLDER, FetchedMessage, ImapInbox
 from mail.message import ParsedEmail
 from mail.parse import is_parseable, parse_email
@@ -35,11 +35,21 @@ class PollReport:
 
 
 class Runner:
-    def __init__(self, services: Services, graph, inbox: ImapInbox, *, concurrency: int | None = None) -> None:
+    def __init__(self, services: Services, graph, inbox: ImapInbox, *, concurrency: int | None = None,
+                 worker: str | None = None) -> None:
         concurrency = concurrency or services.settings.concurrency
         self.services, self.graph, self.inbox = services, graph, inbox
         self._limit = asyncio.Semaphore(concurrency)
+        self._batch = concurrency
         self._lock = asyncio.Lock()
+        self.worker = worker or claims.new_worker_id()  # several workers may share one inbox and store
+        self._held: set[int] = set()  # emails this worker has claimed and not yet released
+
+    def close(self) -> None:
+        """Release this worker's claims so other workers take its emails over at once."""
+        for email_id in list(self._held):
+            self._release(email_id)
+        claims.retire(self.worker)
 
     async def poll_once(self) -> PollReport:
         """One poll: fetch, store, process; never raises (errors are logged and audited)."""
@@ -53,7 +63,7 @@ class Runner:
                 report.errors.append(f"ingest: {exc!r}")
             await self.process_pending(report)
             try:
-                await outbox.flush(self.services)
+                await self._flush_outbox()
             except Exception as exc:  # noqa: BLE001
                 log.exception("outbox flush failed")
                 report.errors.append(f"outbox: {exc!r}")
@@ -120,20 +130,37 @@ class Runner:
     # --- processing ----------------------------------------------------------------------------
     async def process_pending(self, report: PollReport | None = None) -> None:
         """Process stored emails: new orders concurrently (bounded), then replies in arrival order,
-        so a reply is never handled before the draft it answers."""
+        so a reply is never handled before the draft it answers. Emails are claimed a batch at a
+        time, so workers sharing the store share a backlog instead of one taking all of it."""
         report = report or PollReport()
+        replies: list[int] = []
+        tried: set[int] = set()
+        while threads := await self._claim_batch(tried, replies, report):
+            await asyncio.gather(*(self._released_after(i, self._guarded(i, self._run_claimed_thread, report))
+                                   for i in threads))
+        for email_id in replies:
+            await self._released_after(email_id, self._guarded(email_id, self._handle_claimed_reply, report))
+
+    async def _claim_batch(self, tried: set[int], replies: list[int], report: PollReport) -> list[int]:
+        """Claim and classify pending emails not tried yet: up to `concurrency` order threads are
+        returned; replies are collected (claimed) for the end; ignored ones are done."""
         with self.services.sessions() as session:
-            pending = [e.id for e in repo.emails_with_status(session, EmailStatus.RECEIVED)]
-        replies, threads = [], []
+            pending = [i for i in repo.pending_email_ids(session) if i not in tried]
+        threads: list[int] = []
         for email_id in pending:
+            if len(threads) >= self._batch:
+                break
+            tried.add(email_id)
+            if not self._claim(email_id):
+                continue  # another worker has it
             kind = await self._guarded(email_id, self._classify, report)
             if kind == "reply":
                 replies.append(email_id)
             elif kind == "thread":
                 threads.append(email_id)
-        await asyncio.gather(*(self._guarded(i, self._run_thread, report) for i in threads))
-        for email_id in replies:
-            await self._guarded(email_id, self._handle_reply, report)
+            else:
+                self._release(email_id)
+        return threads
 
     async def process_email(self, email_id: int) -> None:
         """Process one stored email now (tests and tools)."""
@@ -184,6 +211,23 @@ class Runner:
     async def _handle_reply(self, email_id: int) -> None:
         await handle_reply(self.services, self.graph, email_id, self._load(email_id))
 
+    async def _handle_claimed_reply(self, email_id: int) -> None:
+        """A reply resumes its draft's thread: hold that thread's email too, so no other worker
+        runs or recovers the same thread meanwhile (tried again on a later poll when busy)."""
+        email = self._load(email_id)
+        match = match_reply(self.services, email)
+        with self.services.sessions() as session:
+            draft = session.get(DraftRecord, match.draft_id) if match.draft_id else None
+            thread_email_id = draft.email_id if draft is not None else None
+        if thread_email_id is not None and not self._claim(thread_email_id, pending_only=False):
+            log.info("reply %s waits: thread of email %s is busy on another worker", email_id, thread_email_id)
+            return
+        try:
+            await handle_reply(self.services, self.graph, email_id, email)
+        finally:
+            if thread_email_id is not None:
+                self._release(thread_email_id)
+
     def _load(self, email_id: int) -> ParsedEmail:
         with self.services.sessions() as session:
             record = session.get(EmailRecord, email_id)
@@ -192,6 +236,11 @@ class Runner:
     async def _run_thread(self, email_id: int) -> None:
         async with self._limit:
             await self._run_thread_now(email_id)
+
+    async def _run_claimed_thread(self, email_id: int) -> None:
+        async with self._limit:
+            if self._claim(email_id):  # renewed: waiting for a slot may have taken a while
+                await self._run_thread_now(email_id)
 
     async def _run_thread_now(self, email_id: int) -> None:
         config = thread_config(email_id)
@@ -211,13 +260,82 @@ class Runner:
         for email_id in email_ids:
             snapshot = await self.graph.aget_state(thread_config(email_id))
             if snapshot.next and not snapshot.interrupts:
-                log.info("resuming interrupted thread for email %s at %s", email_id, snapshot.next)
-                with self.services.sessions.begin() as session:
-                    repo.audit(session, self.services.clock(), "agent", "thread_resumed", email_id=email_id,
-                               at=list(snapshot.next))
-                await self.graph.ainvoke(None, thread_config(email_id), context=self.services)
-                resumed += 1
-        return resumed + await resume_claimed_replies(self.services, self.graph)
+                if not self._claim(email_id, pending_only=False):
+                    continue  # a live worker is running this thread right now
+                try:
+                    snapshot = await self.graph.aget_state(thread_config(email_id))
+                    if not snapshot.next or snapshot.interrupts:
+                        continue  # finished or parked meanwhile
+                    log.info("resuming interrupted thread for email %s at %s", email_id, snapshot.next)
+                    with self.services.sessions.begin() as session:
+                        repo.audit(session, self.services.clock(), "agent", "thread_resumed", email_id=email_id,
+                                   at=list(snapshot.next))
+                    await self.graph.ainvoke(None, thread_config(email_id), context=self.services)
+                    resumed += 1
+                finally:
+                    self._release(email_id)
+        return resumed + await self._recover_replies()
+
+    async def _recover_replies(self) -> int:
+        """Claimed-but-unapplied replies, resumed only while no live worker holds their threads."""
+        with self.services.sessions() as session:
+            thread_ids = repo.threads_with_unapplied_replies(session)
+        held = [i for i in thread_ids if self._claim(i, pending_only=False)]
+        try:
+            if len(held) < len(thread_ids):
+                log.info("replies of %d threads are being applied by another worker", len(thread_ids) - len(held))
+                return 0
+            return await resume_claimed_replies(self.services, self.graph)
+        finally:
+            for email_id in held:
+                self._release(email_id)
+
+    # --- claims (several workers on one inbox) -------------------------------------------------
+    def _claim(self, email_id: int, *, pending_only: bool = True) -> bool:
+        now = self.services.clock()
+        stale_before = now - claims.CLAIM_TIMEOUT
+        with self.services.sessions.begin() as session:
+            won = repo.claim_email(session, email_id, self.worker, now, stale_before=stale_before,
+                                   pending_only=pending_only)
+            if not won:
+                holder = repo.email_claim(session, email_id)
+                if claims.is_known_dead(holder):
+                    won = repo.claim_email(session, email_id, self.worker, now, stale_before=stale_before,
+                                           take_over=holder, pending_only=pending_only)
+                    if won:
+                        repo.audit(session, now, "agent", "claim_taken_over", email_id=email_id,
+                                   previous=holder, worker=self.worker)
+        if won:
+            self._held.add(email_id)
+        return won
+
+    async def _flush_outbox(self) -> int:
+        """Retry pending outgoing mail (outbox.flush, plus claims): a message is delivered only
+        while this worker holds its thread, so no message in flight on another worker is sent
+        twice."""
+        with self.services.sessions() as session:
+            pending = repo.pending_outbox_threads(session)
+        sent = 0
+        for outbox_id, thread_email_id in pending:
+            if thread_email_id is not None and not self._claim(thread_email_id, pending_only=False):
+                continue  # that thread is busy on another worker, which sends its own mail
+            try:
+                sent += await outbox.deliver(self.services, outbox_id)
+            finally:
+                if thread_email_id is not None:
+                    self._release(thread_email_id)
+        return sent
+
+    def _release(self, email_id: int) -> None:
+        self._held.discard(email_id)
+        with self.services.sessions.begin() as session:
+            repo.release_email(session, email_id, self.worker)
+
+    async def _released_after(self, email_id: int, step):
+        try:
+            return await step
+        finally:
+            self._release(email_id)
 
     # --- helpers ---------------------------------------------------------------------------------
     def _mark(self, email_id: int, status: EmailStatus, action: str, **details) -> None:

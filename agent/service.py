@@ -17,7 +17,7 @@ from agent.graph import build_graph
 from agent.runner import Runner
 from mail.imap import ImapInbox
 from mail.smtp import SmtpSender
-from store.db import make_engine, make_session_factory
+from store.db import is_postgres, libpq_url, make_engine, make_session_factory
 from tools.erp_client import ErpClient
 from agent.learning import load_aliases
 from tools.toolbox import Toolbox
@@ -72,8 +72,6 @@ async def open_runner(settings: Settings, *, clock: Callable[[], datetime] = utc
         log.warning("MAILORDER_SECRET is the development default; set a real secret in production")
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
-    checkpoint_path = settings.resolved_checkpoint_path
-    checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
     erp = ErpClient(settings.erp_url, transport=erp_transport, timeout=settings.erp_timeout,
                     max_attempts=settings.erp_attempts, backoff_initial=settings.erp_backoff)
     inbox = ImapInbox(settings.imap_host, settings.imap_port, settings.imap_user, settings.imap_password,
@@ -88,14 +86,47 @@ async def open_runner(settings: Settings, *, clock: Callable[[], datetime] = utc
         services = Services(settings=settings, sessions=sessions, erp=erp, toolbox=toolbox, smtp=smtp,
                             clock=clock, llm_extractor=make_llm_extractor(settings),
                             edit_proposer=make_edit_proposer(settings))
-        async with AsyncSqliteSaver.from_conn_string(str(checkpoint_path)) as checkpointer:
+        async with open_checkpointer(settings) as checkpointer:
             runner = Runner(services, durable(build_graph(checkpointer)), inbox)
-            await runner.recover()
-            yield runner
+            try:
+                await runner.recover()
+                yield runner
+            finally:
+                runner.close()
     finally:
         await asyncio.to_thread(inbox.close)
         await erp.aclose()
         engine.dispose()
+
+
+CHECKPOINT_SETUP_LOCK = 0x6D6F5F63  # pg advisory lock held while creating checkpoint tables ("mo_c")
+
+
+@asynccontextmanager
+async def open_checkpointer(settings: Settings) -> AsyncIterator:
+    """LangGraph's checkpointer: in the PostgreSQL database when the store is there (every worker
+    sees every thread), else a SQLite file beside the store."""
+    if not is_postgres(settings.database_url):
+        checkpoint_path = settings.resolved_checkpoint_path
+        checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
+        async with AsyncSqliteSaver.from_conn_string(str(checkpoint_path)) as checkpointer:
+            yield checkpointer
+        return
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from psycopg import AsyncConnection
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
+
+    conninfo = libpq_url(settings.database_url)
+    options = dict(autocommit=True, prepare_threshold=0, row_factory=dict_row)  # what the saver expects
+    async with await AsyncConnection.connect(conninfo, **options) as conn:  # workers set up one at a time
+        await conn.execute("SELECT pg_advisory_lock(%s)", (CHECKPOINT_SETUP_LOCK,))
+        await AsyncPostgresSaver(conn).setup()
+        await conn.execute("SELECT pg_advisory_unlock(%s)", (CHECKPOINT_SETUP_LOCK,))
+    # The saver serialises its queries on one lock; the pool replaces a connection the server dropped.
+    async with AsyncConnectionPool(conninfo, min_size=1, max_size=2, kwargs=options, open=False,
+                                   check=AsyncConnectionPool.check_connection) as pool:
+        yield AsyncPostgresSaver(pool)
 
 
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.schema import CreateColumn
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.models import Base
@@ -40,7 +41,9 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        Base.metadata.create_all(conn)
+        add_missing_columns(conn)
     return engine
 
 
@@ -51,7 +54,25 @@ def _postgres_engine(url: str) -> Engine:
     with engine.begin() as conn:  # two workers starting together must not race on CREATE TABLE
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
         Base.metadata.create_all(conn)
+        add_missing_columns(conn)
     return engine
+
+
+def add_missing_columns(conn) -> list[str]:
+    """The one migration there is (no Alembic yet): nullable columns added to a model since the
+    table was created are added to it. Anything else (types, constraints) needs a real migration."""
+    added = []
+    inspector = inspect(conn)
+    for table in Base.metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present and column.nullable and column.server_default is None:
+                ddl = CreateColumn(column).compile(dialect=conn.dialect)
+                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN {ddl}'))
+                added.append(f"{table.name}.{column.name}")
+    return added
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -51,8 +51,8 @@ class EmailRecord(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[str] = mapped_column(String(998), unique=True)
     mailbox: Mapped[str] = mapped_column(String(200), default="INBOX")
-    uidvalidity: Mapped[int | None]
-    uid: Mapped[int | None]
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)  # IMAP numbers are unsigned 32-bit
+    uid: Mapped[int | None] = mapped_column(BigInteger)
     sender: Mapped[str] = mapped_column(String(320), default="")
     subject: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime]
@@ -61,6 +61,8 @@ class EmailRecord(Base):
     status: Mapped[str] = mapped_column(String(32), default=EmailStatus.RECEIVED, index=True)
     triage_label: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))  # the worker processing it now
+    claimed_at: Mapped[datetime | None]
 
 
 class DraftRecord(Base):
@@ -151,8 +153,8 @@ class MailboxState(Base):
     __tablename__ = "mailbox_state"
 
     mailbox: Mapped[str] = mapped_column(String(200), primary_key=True)
-    uidvalidity: Mapped[int]
-    last_uid: Mapped[int] = mapped_column(default=0)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)  # unsigned 32-bit: too big for INTEGER
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class AuditEvent(Base):

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,7 @@ from store.models import (
     DraftStatus,
     DraftVersion,
     EmailRecord,
+    EmailStatus,
     ErpSubmission,
     MailboxState,
     OutboxMessage,
@@ -90,11 +92,62 @@ def mailbox_state(session: Session, mailbox: str) -> MailboxState | None:
 
 
 def save_mailbox_state(session: Session, mailbox: str, uidvalidity: int, last_uid: int) -> None:
-    state = session.get(MailboxState, mailbox)
-    if state is None:
-        session.add(MailboxState(mailbox=mailbox, uidvalidity=uidvalidity, last_uid=last_uid))
-    else:
-        state.uidvalidity, state.last_uid = uidvalidity, last_uid
+    """Upsert in one statement: last_uid only moves forward (two workers storing the same batch
+    must not move it back), and a new UIDVALIDITY starts over from the given UID."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(MailboxState).values(mailbox=mailbox, uidvalidity=uidvalidity, last_uid=last_uid)
+    same_validity = MailboxState.uidvalidity == insert.excluded.uidvalidity
+    kept = case((same_validity & (MailboxState.last_uid > insert.excluded.last_uid), MailboxState.last_uid),
+                else_=insert.excluded.last_uid)
+    session.execute(insert.on_conflict_do_update(
+        index_elements=[MailboxState.mailbox],
+        set_={"uidvalidity": insert.excluded.uidvalidity, "last_uid": kept}))
+    for loaded in list(session.identity_map.values()):  # an ORM copy loaded earlier is now stale
+        if isinstance(loaded, MailboxState) and loaded.mailbox == mailbox:
+            session.expire(loaded)
+
+
+def claim_email(session: Session, email_id: int, worker: str, now: datetime, *, stale_before: datetime,
+                take_over: str | None = None, pending_only: bool = True) -> bool:
+    """Atomically claim an email for one worker; True when this worker holds it now.
+
+    Succeeds when the email is unclaimed, already ours, claimed before stale_before (a crashed
+    worker's claim) or held by take_over (a worker known dead). With pending_only, only an email
+    still waiting to be processed can be claimed. The rowcount of the single UPDATE decides."""
+    free = or_(EmailRecord.claimed_by.is_(None), EmailRecord.claimed_by == worker,
+               EmailRecord.claimed_at < stale_before)
+    if take_over is not None:
+        free = or_(free, EmailRecord.claimed_by == take_over)
+    statement = update(EmailRecord).where(EmailRecord.id == email_id, free)
+    if pending_only:
+        statement = statement.where(EmailRecord.status == EmailStatus.RECEIVED)
+    result = session.execute(statement.values(claimed_by=worker, claimed_at=now)
+                             .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def release_email(session: Session, email_id: int, worker: str) -> None:
+    """Give up this worker's claim (done, failed for now, or shutting down)."""
+    session.execute(update(EmailRecord).where(EmailRecord.id == email_id, EmailRecord.claimed_by == worker)
+                    .values(claimed_by=None, claimed_at=None).execution_options(synchronize_session=False))
+
+
+def pending_email_ids(session: Session) -> list[int]:
+    """Emails stored and not yet processed, oldest first."""
+    return list(session.scalars(select(EmailRecord.id).where(EmailRecord.status == EmailStatus.RECEIVED)
+                                .order_by(EmailRecord.id)))
+
+
+def threads_with_unapplied_replies(session: Session) -> list[int]:
+    """Email ids of the threads that have an accepted reply not yet applied (a crash between)."""
+    return sorted(set(session.scalars(
+        select(DraftRecord.email_id).join(ReplyRecord, ReplyRecord.draft_id == DraftRecord.id)
+        .where(ReplyRecord.outcome == "accepted", ReplyRecord.applied.is_(False)))))
+
+
+def email_claim(session: Session, email_id: int) -> str | None:
+    """Who holds the claim on an email (None when nobody)."""
+    return session.scalar(select(EmailRecord.claimed_by).where(EmailRecord.id == email_id))
 
 
 # --- drafts ------------------------------------------------------------------------------------
@@ -170,6 +223,15 @@ def enqueue_outbox(session: Session, message: OutboxMessage) -> OutboxMessage:
 def pending_outbox(session: Session, limit: int = 100) -> list[OutboxMessage]:
     return list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)
                                 .order_by(OutboxMessage.id).limit(limit)))
+
+
+def pending_outbox_threads(session: Session, limit: int = 100) -> list[tuple[int, int | None]]:
+    """(outbox id, email id of the draft's thread or None) of pending messages, oldest first."""
+    rows = session.execute(select(OutboxMessage.id, DraftRecord.email_id)
+                           .outerjoin(DraftRecord, DraftRecord.id == OutboxMessage.draft_id)
+                           .where(OutboxMessage.status == OutboxStatus.PENDING)
+                           .order_by(OutboxMessage.id).limit(limit))
+    return [(outbox_id, email_id) for outbox_id, email_id in rows]
 
 
 def outbox_by_message_ids(session: Session, message_ids: list[str]) -> list[OutboxMessage]:
