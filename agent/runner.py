@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from agent import claims, outbox
 from agent.context import Services
 from agent.crashpoints import crash_point
+from agent.logs import log_context
 from agent.graph import thread_config
 from agent.screening import ignore_reason
 from agent.replies import handle_reply, looks_like_reply, match_reply, resume_claimed_replies
@@ -99,9 +100,9 @@ class Runner:
         error = None
         if message.truncated:
             error = f"message too large ({message.size} bytes > {self.services.settings.max_message_bytes})"
-        elif not is_parseable(message.raw):
-            error = "not a parseable email message"
         email = parse_email(message.raw)
+        if error is None and not is_parseable(message.raw, email):
+            error = "not a parseable email message"
         if error is None and not email.sender:
             error = "no sender address (not a usable email message)"
         with self.services.sessions.begin() as session:
@@ -174,7 +175,8 @@ class Runner:
         """Run one step for one email; an error is audited and retried on later polls, and after
         MAX_ATTEMPTS the email is failed (visible, moved to the failed folder) instead of looping."""
         try:
-            result = await step(email_id)
+            with log_context(email_id=email_id):  # every log line of this email carries its id
+                result = await step(email_id)
             report.processed += 1
             return result
         except Exception as exc:  # noqa: BLE001 - one bad email must not stop the others

@@ -32,11 +32,12 @@ class UnparseableEmail(Exception):
     """The bytes are not an email at all (empty, or neither headers nor body)."""
 
 
-def is_parseable(raw: bytes) -> bool:
-    """False for the truly unusable case: nothing, or no headers and no body text."""
+def is_parseable(raw: bytes, parsed: ParsedEmail | None = None) -> bool:
+    """False for the truly unusable case: nothing, or no headers and no body text.
+    Pass `parsed` when the caller parsed the bytes already (parsing is the costly part)."""
     if not raw or not raw.strip():
         return False
-    parsed = parse_email(raw)
+    parsed = parsed or parse_email(raw)
     has_headers = any(name in parsed.headers for name in _KNOWN_HEADERS)
     return has_headers or bool(parsed.body.strip()) or bool(parsed.attachments)
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from agent.context import Services
 from agent.crashpoints import crash_point
+from agent.logs import bind
 from agent.emails import load_email
 from agent.pipeline import build_draft
 from agent.state import State
@@ -61,5 +62,6 @@ async def draft_node(state: State, runtime: Runtime[Services]) -> dict:
                    issues=[f"{i.code}: {i.message}" for i in draft.issues], method=draft.extraction_method,
                    prompt_version=draft.prompt_version, rep=rep)
         draft_id = record.id
+    bind(draft_id=draft_id)
     crash_point("after_draft")
     return {"draft_id": draft_id, "version": 1}
