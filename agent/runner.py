@@ -136,9 +136,17 @@ class Runner:
         report = report or PollReport()
         replies: list[int] = []
         tried: set[int] = set()
+        # a pool, not batch after batch: a new email starts as soon as any running one finishes
+        slots = asyncio.Semaphore(self._batch)
+        running: set[asyncio.Task] = set()
         while threads := await self._claim_batch(tried, replies, report):
-            await asyncio.gather(*(self._released_after(i, self._guarded(i, self._run_claimed_thread, report))
-                                   for i in threads))
+            for email_id in threads:
+                await slots.acquire()
+                task = asyncio.create_task(
+                    self._released_after(email_id, self._guarded(email_id, self._run_claimed_thread, report)))
+                task.add_done_callback(lambda done: (slots.release(), running.discard(done)))
+                running.add(task)
+        await asyncio.gather(*running)
         for email_id in replies:
             await self._released_after(email_id, self._guarded(email_id, self._handle_claimed_reply, report))
 

@@ -110,6 +110,8 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator:
         checkpoint_path = settings.resolved_checkpoint_path
         checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
         async with AsyncSqliteSaver.from_conn_string(str(checkpoint_path)) as checkpointer:
+            await checkpointer.conn.execute("PRAGMA journal_mode=WAL")  # durable at each step, one fsync
+            await checkpointer.conn.execute("PRAGMA synchronous=NORMAL")  # per checkpoint instead of two
             yield checkpointer
         return
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
