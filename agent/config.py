@@ -39,6 +39,9 @@ ENV_KEYS = {
     "model": "MAILORDER_MODEL",
     "llm_timeout": "MAILORDER_LLM_TIMEOUT",
     "concurrency": "MAILORDER_CONCURRENCY",
+    "reminder_hours": "MAILORDER_REMINDER_HOURS",
+    "timezone": "MAILORDER_TIMEZONE",
+    "digest_hour": "MAILORDER_DIGEST_HOUR",
     "llm_concurrency": "MAILORDER_LLM_CONCURRENCY",
     "llm_rpm": "MAILORDER_LLM_RPM",
     "llm_tpm": "MAILORDER_LLM_TPM",
@@ -77,6 +80,11 @@ class Settings(BaseModel):
     model: str = "gpt-4o-mini"
     llm_timeout: float = 30.0
     concurrency: int = 32  # email threads processed at once
+    reminder_hours: float = 4.0  # working hours before one reminder about an unanswered draft
+    timezone: str = "Europe/Amsterdam"  # for working hours and the digest
+    work_start_hour: int = 8
+    work_end_hour: int = 17
+    digest_hour: int = 8  # local hour of the morning digest (Mon–Fri)
     llm_concurrency: int = 32  # model requests in flight at once
     llm_rpm: int = 500  # model requests per minute
     llm_tpm: int = 2_000_000  # model tokens per minute

@@ -14,6 +14,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from agent.config import DEV_SECRET, Settings
 from agent.context import Services
 from agent.graph import build_graph
+from agent.followups import send_digests, send_due_reminders
 from agent.runner import Runner
 from mail.imap import ImapInbox
 from mail.smtp import SmtpSender
@@ -151,6 +152,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         scheduler.add_job(poll, "interval", seconds=settings.poll_seconds, max_instances=1,
                           coalesce=True, next_run_time=datetime.now())
         scheduler.add_job(runner.services.toolbox.refresh, "interval", minutes=10, max_instances=1, coalesce=True)
+        scheduler.add_job(send_due_reminders, "interval", args=[runner.services], minutes=5, max_instances=1,
+                          coalesce=True)
+        scheduler.add_job(send_digests, "interval", args=[runner.services], minutes=5, max_instances=1, coalesce=True)
         scheduler.start()
         log.info("serving: inbox %s@%s:%s every %ss, ERP %s, reps %s, extraction %s",
                  settings.imap_user, settings.imap_host, settings.imap_port, settings.poll_seconds,

@@ -20,7 +20,7 @@ from tools.models import Customer, Draft, DraftLine, TriageLabel
 
 TEMPLATES = Path(__file__).parent / "templates"
 UNKNOWN_CUSTOMER = "Unknown customer"
-NoticeKind = Literal["not_understood", "refused", "erp_error", "erp_unavailable", "status", "posted"]
+NoticeKind = Literal["not_understood", "refused", "erp_error", "erp_unavailable", "status", "posted", "reminder"]
 
 
 class RenderedMail(BaseModel):
@@ -214,6 +214,7 @@ _NOTICE_TITLES: dict[str, str] = {
     "erp_unavailable": "ERP unavailable",
     "status": "Status",
     "posted": "Order posted",
+    "reminder": "Reminder: waiting for your decision",
 }
 
 

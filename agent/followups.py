@@ -1,0 +1,126 @@
+"""Keeping reps in the loop: one reminder per unanswered draft version, a morning digest per rep.
+
+Time logic is pure (working hours between two moments); the jobs take the clock from Services,
+send through the outbox with deterministic Message-IDs (a restart never sends one twice) and
+are registered on the serve scheduler.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, select_autoescape
+
+from agent import outbox
+from agent.context import Services
+from agent.emails import load_draft
+from agent.mailing import send_notice
+from mail import compose
+from mail.render import RenderedMail, format_eur
+from store import repo
+from store.models import DraftRecord, DraftStatus
+
+log = logging.getLogger(__name__)
+
+WORKDAYS = range(0, 5)  # Monday..Friday
+
+
+def working_seconds_between(start: datetime, end: datetime, tz: ZoneInfo, day_start: int, day_end: int) -> float:
+    """Seconds of working time (Mon–Fri, day_start..day_end local) between two aware moments."""
+    if end <= start:
+        return 0.0
+    start_local, end_local = start.astimezone(tz), end.astimezone(tz)
+    total, day = 0.0, start_local.date()
+    while day <= end_local.date():
+        if day.weekday() in WORKDAYS:
+            open_at = datetime.combine(day, time(day_start), tz)
+            close_at = datetime.combine(day, time(day_end), tz)
+            lo, hi = max(open_at, start_local), min(close_at, end_local)
+            if hi > lo:
+                total += (hi - lo).total_seconds()
+        day += timedelta(days=1)
+    return total
+
+
+def _summary_sent_at(session, draft: DraftRecord) -> datetime | None:
+    sent = [e.at for e in repo.audit_trail(session, draft_id=draft.id)
+            if e.action == "summary_sent" and (e.details or {}).get("version") == draft.version]
+    return sent[-1] if sent else None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("UTC"))
+
+
+async def send_due_reminders(services: Services) -> int:
+    """One reminder per draft version left unanswered for the configured working hours."""
+    settings = services.settings
+    tz, now = ZoneInfo(settings.timezone), services.clock()
+    due: list[tuple[DraftRecord, datetime]] = []
+    with services.sessions() as session:
+        for draft in repo.list_drafts(session, DraftStatus.AWAITING_REVIEW, limit=10_000):
+            sent_at = _summary_sent_at(session, draft)
+            if sent_at is None:
+                continue
+            waited = working_seconds_between(_aware(sent_at), now, tz, settings.work_start_hour, settings.work_end_hour)
+            if waited >= settings.reminder_hours * 3600:
+                due.append((draft, sent_at))
+    for draft, sent_at in due:
+        await send_notice(services, "reminder", to=draft.rep, key=f"reminder-{draft.id}-v{draft.version}",
+                          draft_id=draft.id, version=draft.version, customer_name=draft.customer_name,
+                          reason=f"since {_aware(sent_at).astimezone(tz):%a %d %b %H:%M}",
+                          with_review_address=True)
+        with services.sessions.begin() as session:
+            if not any(e.action == "reminder_sent" and (e.details or {}).get("version") == draft.version
+                       for e in repo.audit_trail(session, draft_id=draft.id)):
+                repo.audit(session, services.clock(), "agent", "reminder_sent", draft_id=draft.id,
+                           version=draft.version, to=draft.rep)
+    return len(due)
+
+
+_DIGEST = Environment(autoescape=select_autoescape(default=True))
+_DIGEST_HTML = _DIGEST.from_string(
+    '<table role="presentation" cellpadding="0" cellspacing="0" style="font-family:Segoe UI,Arial,sans-serif;'
+    'font-size:14px;max-width:680px"><tr><td style="font-size:16px;font-weight:bold;padding-bottom:8px">'
+    'Open order drafts: {{ rows|length }}</td></tr>{% for r in rows %}<tr><td style="padding:4px 0;'
+    'border-bottom:1px solid #d0d7de"><b>{{ r.tag }}</b> {{ r.customer }} – {{ r.total }} – waiting '
+    '{{ r.age }}{% if r.issues %} – <span style="color:#9a6700">{{ r.issues }} issue(s)</span>{% endif %}'
+    '</td></tr>{% endfor %}<tr><td style="padding-top:8px;color:#656d76">Answer each summary email with '
+    'APPROVE, REJECT &lt;reason&gt; or edits; STATUS re-sends the review address.</td></tr></table>')
+
+
+def render_digest(rows: list[dict], day: date) -> RenderedMail:
+    lines = [f"Open order drafts on {day:%a %d %b %Y}: {len(rows)}", ""]
+    lines += [f"{r['tag']}  {r['customer']}  {r['total']}  waiting {r['age']}"
+              + (f"  {r['issues']} issue(s)" if r["issues"] else "") for r in rows]
+    lines += ["", "Answer each summary email with APPROVE, REJECT <reason> or edits; STATUS re-sends it."]
+    return RenderedMail(subject=f"Your open order drafts ({len(rows)}) – {day:%d %b %Y}",
+                        text="\n".join(lines) + "\n", html=_DIGEST_HTML.render(rows=rows))
+
+
+async def send_digests(services: Services) -> int:
+    """Each rep with open drafts gets one digest per working day, from the digest hour on."""
+    settings = services.settings
+    tz, now = ZoneInfo(settings.timezone), services.clock()
+    local = now.astimezone(tz)
+    if local.weekday() not in WORKDAYS or local.hour < settings.digest_hour:
+        return 0
+    per_rep: dict[str, list[dict]] = {}
+    with services.sessions() as session:
+        drafts = [d for status in (DraftStatus.AWAITING_REVIEW, DraftStatus.ERP_REJECTED, DraftStatus.ERP_UNAVAILABLE)
+                  for d in repo.list_drafts(session, status, limit=10_000)]
+    for draft in sorted(drafts, key=lambda d: d.id):
+        _, payload = load_draft(services, draft.id)
+        hours = (now - _aware(draft.created_at)).total_seconds() / 3600
+        per_rep.setdefault(draft.rep, []).append({
+            "tag": f"[MO-{draft.id} v{draft.version}]", "customer": draft.customer_name or draft.customer_id
+            or "unknown customer", "total": format_eur(payload.total), "issues": len(payload.issues),
+            "age": f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} days"})
+    for rep, rows in per_rep.items():
+        message = compose.build_message(
+            render_digest(rows, local.date()), from_addr=services.agent_address, to=[rep],
+            message_id=compose.make_message_id("digest", rep, local.date().isoformat(), domain=services.mail_domain),
+            date=now)
+        await outbox.send(services, message, kind="digest")  # audited as digest_sent; once per rep and day
+    return len(per_rep)

@@ -1,0 +1,53 @@
+"""Reminders and the morning digest, driven by a fake clock against the real loop."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from agent.followups import send_digests, send_due_reminders, working_seconds_between
+from tests.loop_harness import Loop, catalog, known_contact, order_email
+
+AMS = ZoneInfo("Europe/Amsterdam")
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=AMS)
+
+
+def test_working_hours_skip_nights_and_weekends():
+    hours = lambda a, b: working_seconds_between(at(a), at(b), AMS, 8, 17) / 3600  # noqa: E731
+    assert hours("2026-03-02 10:00", "2026-03-02 14:00") == 4  # Monday
+    assert hours("2026-03-02 16:00", "2026-03-03 09:00") == 2  # overnight
+    assert hours("2026-03-06 15:00", "2026-03-09 10:00") == 4  # Friday to Monday
+    assert hours("2026-03-07 10:00", "2026-03-08 18:00") == 0  # weekend
+    assert hours("2026-03-02 18:00", "2026-03-02 10:00") == 0
+
+
+@pytest.mark.e2e
+async def test_one_reminder_after_four_working_hours_and_one_digest_a_day(tmp_path, clock):
+    clock.now = at("2026-03-02 10:00").astimezone(timezone.utc)  # Monday
+    sender, _ = known_contact()
+    product = next(p for p in catalog() if p.get("active", True))
+    async with Loop(tmp_path, clock) as loop:
+        await loop.send(order_email(sender, "order", f"Graag 2x {product['sku']}\n"))
+        await loop.poll_until(loop.rep_mail)
+        services = loop.runner.services
+        clock.advance(hours=3)
+        assert await send_due_reminders(services) == 0
+        clock.advance(hours=1, minutes=5)
+        assert await send_due_reminders(services) == 1
+        await send_due_reminders(services)  # later runs never remind twice for one version
+        reminders = loop.rep_mail("notice-reminder")
+        assert len(reminders) == 1 and str(reminders[0]["Reply-To"]).startswith("orders+")
+        assert len(loop.audit("reminder_sent")) == 1
+
+        clock.now = at("2026-03-03 07:30").astimezone(timezone.utc)
+        assert await send_digests(services) == 0  # before the digest hour
+        clock.now = at("2026-03-03 08:05").astimezone(timezone.utc)
+        await send_digests(services)
+        clock.advance(minutes=30)
+        await send_digests(services)  # the same day: no second digest
+        digests = loop.rep_mail("digest")
+        assert len(digests) == 1 and "[MO-1 v1]" in digests[0].get_body(("plain",)).get_content()
