@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from langgraph.types import Command
-from sqlalchemy import select
 
 from agent.context import Services
 from agent.crashpoints import crash_point
@@ -164,15 +163,14 @@ async def resume_with(services: Services, graph, thread_email_id: int, reply_ema
     """Resume the draft's thread with a claimed decision, then mark the reply applied."""
     await graph.ainvoke(Command(resume=payload), thread_config(thread_email_id), context=services)
     with services.sessions.begin() as session:
-        reply = session.scalar(select(ReplyRecord).where(ReplyRecord.email_id == reply_email_id))
+        reply = repo.reply_for_email(session, reply_email_id)
         reply.applied = True
 
 
 async def resume_claimed_replies(services: Services, graph) -> int:
     """After a crash between claiming a reply and resuming its thread: resume it now."""
     with services.sessions() as session:
-        pending = [(r.email_id, r.draft_id, r.payload) for r in session.scalars(
-            select(ReplyRecord).where(ReplyRecord.outcome == "accepted", ReplyRecord.applied.is_(False)))]
+        pending = [(r.email_id, r.draft_id, r.payload) for r in repo.unapplied_replies(session)]
     resumed = 0
     for reply_email_id, draft_id, payload in pending:
         with services.sessions() as session:
@@ -184,7 +182,7 @@ async def resume_claimed_replies(services: Services, graph) -> int:
             resumed += 1
         else:  # the decision was applied before the crash; only the bookkeeping was lost
             with services.sessions.begin() as session:
-                session.scalar(select(ReplyRecord).where(ReplyRecord.email_id == reply_email_id)).applied = True
+                repo.reply_for_email(session, reply_email_id).applied = True
     return resumed
 
 

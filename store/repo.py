@@ -195,7 +195,33 @@ def list_drafts(session: Session, status: str | None = None, limit: int = 100) -
     return list(session.scalars(query))
 
 
+def version_by_author(session: Session, draft_id: int, author: str) -> DraftVersion | None:
+    """The version a given author (e.g. one reply) made, if any: makes applying edits idempotent."""
+    return session.scalar(select(DraftVersion).where(DraftVersion.draft_id == draft_id,
+                                                     DraftVersion.created_by == author))
+
+
+def recent_draft_payloads(session: Session, customer_id: str, since: datetime, limit: int = 50) -> list[dict]:
+    """Current-version payloads of a customer's drafts since a moment, newest first, not rejected."""
+    return list(session.scalars(
+        select(DraftVersion.payload)
+        .join(DraftRecord, (DraftRecord.id == DraftVersion.draft_id) & (DraftRecord.version == DraftVersion.version))
+        .where(DraftRecord.customer_id == customer_id, DraftRecord.created_at >= since,
+               DraftRecord.status != DraftStatus.REJECTED)
+        .order_by(DraftRecord.id.desc()).limit(limit)))
+
+
 # --- replies -----------------------------------------------------------------------------------
+
+def reply_for_email(session: Session, email_id: int) -> ReplyRecord | None:
+    return session.scalar(select(ReplyRecord).where(ReplyRecord.email_id == email_id))
+
+
+def unapplied_replies(session: Session) -> list[ReplyRecord]:
+    """Accepted replies whose decision has not been handed to the graph yet (crash in between)."""
+    return list(session.scalars(select(ReplyRecord).where(ReplyRecord.outcome == "accepted",
+                                                          ReplyRecord.applied.is_(False))))
+
 
 def claim_reply(session: Session, reply: ReplyRecord) -> bool:
     """Record a reply; False when this email or this (single-use) token was already claimed."""

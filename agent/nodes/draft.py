@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from langgraph.runtime import Runtime
-from sqlalchemy import select
 
 from agent.context import Services
 from agent.crashpoints import crash_point
@@ -13,7 +12,7 @@ from agent.emails import load_email
 from agent.pipeline import build_draft
 from agent.state import State
 from store import repo
-from store.models import DraftRecord, DraftStatus, DraftVersion, EmailRecord, EmailStatus
+from store.models import EmailRecord, EmailStatus
 from tools.models import Draft, Extraction
 
 
@@ -28,12 +27,7 @@ def recent_drafts(services: Services, company_id: str, days: int = 14, limit: in
     """The customer's latest drafts of the last days (for the duplicate-order check), one query."""
     since = services.clock() - timedelta(days=days)
     with services.sessions() as session:
-        payloads = session.scalars(
-            select(DraftVersion.payload)
-            .join(DraftRecord, (DraftRecord.id == DraftVersion.draft_id) & (DraftRecord.version == DraftVersion.version))
-            .where(DraftRecord.customer_id == company_id, DraftRecord.created_at >= since,
-                   DraftRecord.status != DraftStatus.REJECTED)
-            .order_by(DraftRecord.id.desc()).limit(limit)).all()
+        payloads = repo.recent_draft_payloads(session, company_id, since, limit)
     return [Draft.model_validate(p) for p in payloads]
 
 

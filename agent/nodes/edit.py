@@ -4,7 +4,6 @@ Idempotent on re-run: the version made for a reply is found again by its author 
 from __future__ import annotations
 
 from langgraph.runtime import Runtime
-from sqlalchemy import select
 
 from agent.context import Services
 from agent.edits import apply_edits
@@ -14,7 +13,7 @@ from agent.mailing import send_notice
 from agent.state import State
 from mail.edits import EditOp
 from store import repo
-from store.models import DraftRecord, DraftVersion
+from store.models import DraftRecord
 from tools.models import Draft
 
 
@@ -24,8 +23,7 @@ async def edit_node(state: State, runtime: Runtime[Services]) -> dict:
     author = f"{decision['rep']} (reply #{decision['reply_email_id']})"
     record, draft = load_draft(services, state["draft_id"])
     with services.sessions() as session:
-        made = session.scalar(select(DraftVersion).where(DraftVersion.draft_id == record.id,
-                                                         DraftVersion.created_by == author))
+        made = repo.version_by_author(session, record.id, author)
     if made is None:
         result = await apply_edits(draft, [EditOp.model_validate(op) for op in decision["ops"]], services.toolbox)
         if not result.changes:
