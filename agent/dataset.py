@@ -32,13 +32,17 @@ def received_at(record: dict[str, Any]) -> datetime:
 
 def record_to_message(record: dict[str, Any], *, to: str | None = None) -> EmailMessage:
     """multipart/alternative with the record's text and HTML bodies and its headers."""
+    def addresses(value) -> str:
+        return ", ".join(value) if isinstance(value, list) else str(value)
+
     message = EmailMessage()
     message["From"] = record.get("sender") or "unknown@invalid"
-    message["To"] = to or record.get("recipients") or record.get("receiving_email") or "orders@example.com"
+    message["To"] = to or addresses(record.get("recipients") or record.get("receiving_email") or "orders@example.com")
     if record.get("cc"):
-        message["Cc"] = record["cc"]
+        message["Cc"] = addresses(record["cc"])
     message["Subject"] = record.get("subject") or ""
-    message["Date"] = format_datetime(received_at(record))
+    if record.get("received_date"):
+        message["Date"] = format_datetime(received_at(record))
     digest = hashlib.sha256(str(record.get("email_id")).encode()).hexdigest()[:24]
     message["Message-ID"] = f"<{digest}@dataset.mailorder.invalid>"
     text, html = record.get("body_text") or "", record.get("body_html") or ""

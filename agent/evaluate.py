@@ -11,13 +11,12 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
-from email.message import EmailMessage
-from email.utils import format_datetime
 from pathlib import Path
 
 import httpx
 from pydantic import BaseModel, Field
 
+from agent.dataset import record_to_message
 from agent.pipeline import Analysis, LlmExtractor, analyse_email
 from agent.scoring import Truth, TruthEmail, load_truth, score
 from mail.parse import parse_email
@@ -57,21 +56,7 @@ class EvalReport(BaseModel):
 
 def email_to_mime(record: dict) -> bytes:
     """The input fields of a dataset email record as a multipart/alternative message."""
-    msg = EmailMessage()
-    msg["Message-ID"] = f"<{record['email_id']}@eval.mailorder>"
-    msg["From"] = record.get("sender") or ""
-    for header, key in (("To", "recipients"), ("Cc", "cc")):
-        value = record.get(key)
-        if value:
-            msg[header] = ", ".join(value) if isinstance(value, list) else str(value)
-    msg["Subject"] = record.get("subject") or ""
-    received = received_at(record)
-    if received:
-        msg["Date"] = format_datetime(received)
-    msg.set_content(record.get("body_text") or "")
-    if record.get("body_html"):
-        msg.add_alternative(record["body_html"], subtype="html")
-    return bytes(msg)
+    return bytes(record_to_message(record))
 
 
 def received_at(record: dict) -> datetime | None:
