@@ -104,3 +104,17 @@ async def test_customer_text_never_sets_prices_or_approves(tmp_path, clock, inje
                 per = next(u["per_base"] for u in item["units"] if u["unit"] == (line.unit or item["base_unit"]))
                 assert line.unit_price == pytest.approx(item["unit_price"] * per)  # catalog price only
         assert summary is not None
+
+
+async def test_a_used_token_cannot_be_replayed_while_the_draft_is_still_open(tmp_path, clock):
+    async with Loop(tmp_path, clock, erp_attempts=1, erp_backoff=0.01) as loop:
+        summary = await first_summary(loop)
+        loop.set_erp_faults(force_status=503)
+        await loop.reply(summary, "APPROVE")
+        await loop.poll_until(lambda: loop.drafts()[0].status == DraftStatus.ERP_UNAVAILABLE)
+        loop.set_erp_faults(force_status=None)
+        await loop.reply(summary, "APPROVE")  # the same review token a second time
+        await loop.poll_until(lambda: loop.audit("reply_refused"))
+        assert loop.drafts()[0].status == DraftStatus.ERP_UNAVAILABLE
+        assert loop.erp_orders() == []
+        assert loop.audit("reply_refused")[0].details["outcome"] == "replayed"
