@@ -72,15 +72,20 @@ def find_email(session: Session, *, message_id: str | None = None, mailbox: str 
     return None
 
 
-def insert_email(session: Session, record: EmailRecord) -> EmailRecord | None:
-    """Insert unless the Message-ID or (mailbox, UIDVALIDITY, UID) is already stored."""
+def _insert_once(session: Session, row) -> bool:
+    """Insert a row; False (and nothing written) when a unique constraint says it exists."""
     try:
         with session.begin_nested():
-            session.add(record)
+            session.add(row)
             session.flush()
     except IntegrityError:
-        return None
-    return record
+        return False
+    return True
+
+
+def insert_email(session: Session, record: EmailRecord) -> EmailRecord | None:
+    """Insert unless the Message-ID or (mailbox, UIDVALIDITY, UID) is already stored."""
+    return record if _insert_once(session, record) else None
 
 
 def emails_with_status(session: Session, status: str) -> list[EmailRecord]:
@@ -225,13 +230,7 @@ def unapplied_replies(session: Session) -> list[ReplyRecord]:
 
 def claim_reply(session: Session, reply: ReplyRecord) -> bool:
     """Record a reply; False when this email or this (single-use) token was already claimed."""
-    try:
-        with session.begin_nested():
-            session.add(reply)
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+    return _insert_once(session, reply)
 
 
 # --- outbox ------------------------------------------------------------------------------------
