@@ -22,10 +22,15 @@ def load_email(services: Services, email_id: int) -> tuple[EmailRecord, ParsedEm
         parsed = services.parsed.get(email_id)
         if parsed is None:
             parsed = parse_email(record.raw or b"")
-            if len(services.parsed) >= PARSE_CACHE_SIZE:
-                services.parsed.pop(next(iter(services.parsed)))
-            services.parsed[email_id] = parsed
+            remember_parsed(services, email_id, parsed)
         return record, parsed
+
+
+def remember_parsed(services: Services, email_id: int, parsed: ParsedEmail) -> None:
+    """Keep a parsed email for the nodes that need it next (bounded; oldest dropped first)."""
+    if len(services.parsed) >= PARSE_CACHE_SIZE:
+        services.parsed.pop(next(iter(services.parsed)))
+    services.parsed[email_id] = parsed
 
 
 def load_draft(services: Services, draft_id: int, version: int | None = None) -> tuple[DraftRecord, Draft]:

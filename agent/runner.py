@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from agent import claims, outbox
 from agent.context import Services
 from agent.crashpoints import crash_point
+from agent.emails import load_email, remember_parsed
 from agent.logs import log_context
 from agent.graph import thread_config
 from agent.screening import ignore_reason
@@ -35,6 +36,15 @@ class PollReport:
     errors: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Feed:
+    """How the ingest and the processing pool of one poll signal each other."""
+
+    more: asyncio.Event = field(default_factory=asyncio.Event)  # new emails stored (or ingest done)
+    room: asyncio.Event = field(default_factory=asyncio.Event)  # the pool wants the next batch
+    finished: bool = False
+
+
 class Runner:
     def __init__(self, services: Services, graph, inbox: ImapInbox, *, concurrency: int | None = None,
                  worker: str | None = None) -> None:
@@ -53,16 +63,17 @@ class Runner:
         claims.retire(self.worker)
 
     async def poll_once(self) -> PollReport:
-        """One poll: fetch, store, process; never raises (errors are logged and audited)."""
+        """One poll: fetch, store, process; never raises (errors are logged and audited).
+        Fetching the next batch overlaps processing the last one, so a backlog keeps both busy."""
         async with self._lock:
             report = PollReport()
+            feed = Feed()
+            ingest = asyncio.create_task(self._ingest_all(report, feed))
             try:
-                while await self._ingest(report) >= FETCH_BATCH:  # drain a backlog in batches
-                    await self.process_pending(report)
-            except Exception as exc:  # noqa: BLE001 - the poller must survive a broken mailbox
-                log.exception("ingest failed")
-                report.errors.append(f"ingest: {exc!r}")
-            await self.process_pending(report)
+                await self.process_pending(report, feed=feed)
+            finally:
+                feed.room.set()  # never leave the ingest waiting for a pool that stopped
+                await ingest
             try:
                 await self._flush_outbox()
             except Exception as exc:  # noqa: BLE001
@@ -71,6 +82,20 @@ class Runner:
             return report
 
     # --- ingest --------------------------------------------------------------------------------
+    async def _ingest_all(self, report: PollReport, feed: Feed) -> None:
+        """Fetch batches until the mailbox is drained, at most about one batch ahead of processing."""
+        try:
+            while await self._ingest(report) >= FETCH_BATCH:
+                feed.more.set()
+                feed.room.clear()
+                await feed.room.wait()
+        except Exception as exc:  # noqa: BLE001 - the poller must survive a broken mailbox
+            log.exception("ingest failed")
+            report.errors.append(f"ingest: {exc!r}")
+        finally:
+            feed.finished = True
+            feed.more.set()
+
     async def _ingest(self, report: PollReport) -> int:
         """Fetch and store one batch of new messages; returns how many were fetched."""
         settings, mailbox = self.services.settings, self.services.settings.imap_folder
@@ -125,40 +150,55 @@ class Runner:
                 repo.audit(session, now, "agent", "failed", email_id=record.id, error=error,
                            moved_to=FAILED_FOLDER)
                 return "failed"
+        remember_parsed(self.services, record.id, email)  # committed: the id is this email's for good
         crash_point("after_ingest")
         return "stored"
 
     # --- processing ----------------------------------------------------------------------------
-    async def process_pending(self, report: PollReport | None = None) -> None:
+    async def process_pending(self, report: PollReport | None = None, *, feed: Feed | None = None) -> None:
         """Process stored emails: new orders concurrently (bounded), then replies in arrival order,
         so a reply is never handled before the draft it answers. Emails are claimed a batch at a
-        time, so workers sharing the store share a backlog instead of one taking all of it."""
+        time, so workers sharing the store share a backlog instead of one taking all of it. With a
+        `feed` the pool also takes emails the running ingest stores, until the ingest finishes."""
         report = report or PollReport()
         replies: list[int] = []
         tried: set[int] = set()
         # a pool, not batch after batch: a new email starts as soon as any running one finishes
         slots = asyncio.Semaphore(self._batch)
         running: set[asyncio.Task] = set()
-        while threads := await self._claim_batch(tried, replies, report):
+        while True:
+            if feed is not None:
+                feed.more.clear()  # before looking, so a batch stored meanwhile is not missed
+            threads, unclaimed = await self._claim_batch(tried, replies, report)
+            if feed is not None and unclaimed < FETCH_BATCH // 2:
+                feed.room.set()
             for email_id in threads:
                 await slots.acquire()
                 task = asyncio.create_task(
                     self._released_after(email_id, self._guarded(email_id, self._run_claimed_thread, report)))
                 task.add_done_callback(lambda done: (slots.release(), running.discard(done)))
                 running.add(task)
+            if threads:
+                continue
+            if feed is None or (feed.finished and not feed.more.is_set()):
+                break
+            await feed.more.wait()
         await asyncio.gather(*running)
         for email_id in replies:
             await self._released_after(email_id, self._guarded(email_id, self._handle_claimed_reply, report))
 
-    async def _claim_batch(self, tried: set[int], replies: list[int], report: PollReport) -> list[int]:
+    async def _claim_batch(self, tried: set[int], replies: list[int], report: PollReport) -> tuple[list[int], int]:
         """Claim and classify pending emails not tried yet: up to `concurrency` order threads are
-        returned; replies are collected (claimed) for the end; ignored ones are done."""
+        returned with the number of pending emails left after them; replies are collected
+        (claimed) for the end; ignored ones are done."""
         with self.services.sessions() as session:
             pending = [i for i in repo.pending_email_ids(session) if i not in tried]
         threads: list[int] = []
+        looked = 0
         for email_id in pending:
             if len(threads) >= self._batch:
                 break
+            looked += 1
             tried.add(email_id)
             if not self._claim(email_id):
                 continue  # another worker has it
@@ -169,7 +209,7 @@ class Runner:
                 threads.append(email_id)
             else:
                 self._release(email_id)
-        return threads
+        return threads, len(pending) - looked
 
     async def process_email(self, email_id: int) -> None:
         """Process one stored email now (tests and tools)."""
@@ -239,9 +279,7 @@ class Runner:
                 self._release(thread_email_id)
 
     def _load(self, email_id: int) -> ParsedEmail:
-        with self.services.sessions() as session:
-            record = session.get(EmailRecord, email_id)
-            return parse_email(record.raw or b"")
+        return load_email(self.services, email_id)[1]
 
     async def _run_thread(self, email_id: int) -> None:
         async with self._limit:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import select
 import socket
+import threading
 import ssl as ssl_module
 from dataclasses import dataclass, field
 
@@ -40,6 +41,7 @@ class ImapInbox:
         self.host, self.port, self.user, self.password = host, port, user, password
         self.ssl, self.folder, self.timeout = ssl, folder, timeout
         self._client: IMAPClient | None = None
+        self._lock = threading.RLock()  # one connection, one command at a time (callers use threads)
 
     # --- connection ----------------------------------------------------------------------------
     def _connect(self) -> IMAPClient:
@@ -56,22 +58,24 @@ class ImapInbox:
         return client
 
     def close(self) -> None:
-        client, self._client = self._client, None
-        if client is None:
-            return
-        try:
-            client.logout()
-        except Exception:  # noqa: BLE001 - closing a broken connection
-            log.debug("IMAP logout failed", exc_info=True)
+        with self._lock:
+            client, self._client = self._client, None
+            if client is None:
+                return
+            try:
+                client.logout()
+            except Exception:  # noqa: BLE001 - closing a broken connection
+                log.debug("IMAP logout failed", exc_info=True)
 
     def _with_reconnect(self, operation):
         """Run operation(client); on a dropped connection reconnect once and retry."""
-        try:
-            return operation(self._connect())
-        except (IMAPClientError, OSError) as exc:
-            log.warning("IMAP error (%s); reconnecting", exc)
-            self.close()
-            return operation(self._connect())
+        with self._lock:
+            try:
+                return operation(self._connect())
+            except (IMAPClientError, OSError) as exc:
+                log.warning("IMAP error (%s); reconnecting", exc)
+                self.close()
+                return operation(self._connect())
 
     # --- operations ----------------------------------------------------------------------------
     def fetch_new(self, last_uid: int, known_uidvalidity: int | None, *, max_bytes: int,

@@ -1,6 +1,8 @@
 """End to end over real SMTP/IMAP (dev mail server), HTTP (mock ERP), SQLite and the checkpointer."""
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from store.models import DraftStatus, EmailStatus
@@ -180,3 +182,39 @@ async def test_bad_input_never_crashes_the_poller(tmp_path, clock):
         assert all(status in (EmailStatus.FAILED, EmailStatus.DRAFTED, EmailStatus.NOT_ORDER, EmailStatus.IGNORED)
                    for status in statuses.values())
         assert not loop.audit("processing_error")
+
+
+async def wait_for_inbox(loop: Loop, count: int, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while len(loop.mailbox(ORDERS)) < count:
+        assert asyncio.get_running_loop().time() < deadline, "mail not delivered"
+        await asyncio.sleep(0.05)
+
+
+async def test_one_poll_drains_a_backlog_larger_than_a_fetch_batch(tmp_path, clock, monkeypatch):
+    """Fetching overlaps processing: every batch is stored and drafted in the same poll, each email
+    once, and a rep's reply fetched in a later batch than new orders still finds its draft."""
+    import agent.runner
+
+    monkeypatch.setattr(agent.runner, "FETCH_BATCH", 2)
+    sender, _ = known_contact()
+    _, body = two_lines()
+    async with Loop(tmp_path, clock) as loop:
+        for number in range(5):
+            await loop.send(order_email(sender, f"Bestelling {number}", body))
+        await wait_for_inbox(loop, 5)
+        report = await loop.runner.poll_once()
+        assert (report.fetched, report.stored, report.errors) == (5, 5, [])
+        assert len(loop.drafts()) == 5 and len(loop.rep_mail()) == 5
+        assert sorted(d.email_id for d in loop.drafts()) == sorted(e.id for e in loop.emails())
+
+        first = sorted(loop.rep_mail(), key=lambda m: str(m["Subject"]))[0]
+        await loop.reply(first, "APPROVE")
+        for number in range(5, 8):
+            await loop.send(order_email(sender, f"Bestelling {number}", body))
+        await wait_for_inbox(loop, 9)
+        report = await loop.runner.poll_once()
+        assert (report.fetched, report.stored, report.errors) == (4, 4, [])
+        assert len(loop.drafts()) == 8
+        assert [d.status for d in loop.drafts()].count(DraftStatus.CONFIRMED) == 1
+        assert len(loop.erp_orders()) == 1
