@@ -79,7 +79,7 @@ class Settings(BaseModel):
     openai_base_url: str | None = None
     model: str = "gpt-4o-mini"
     llm_timeout: float = 30.0
-    concurrency: int = 32  # email threads processed at once
+    concurrency: int = 64  # email threads in flight; above llm_concurrency, so model slots never idle
     reminder_hours: float = 4.0  # working hours before one reminder about an unanswered draft
     timezone: str = "Europe/Amsterdam"  # for working hours and the digest
     work_start_hour: int = 8

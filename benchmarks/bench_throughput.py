@@ -402,7 +402,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1000, help="emails in the backlog")
     parser.add_argument("--runs", type=int, default=3, help="repeats per scenario (median printed)")
-    parser.add_argument("--concurrency", type=int, default=32, help="MAILORDER_CONCURRENCY")
+    parser.add_argument("--concurrency", type=int, default=Settings().concurrency, help="MAILORDER_CONCURRENCY")
     parser.add_argument("--only", choices=["rules", "erp50", "llm"], help="run one scenario")
     parser.add_argument("--what-if", action="store_true",
                         help="measure the proposed fixes: patch them into the agent process first")

@@ -1,4 +1,8 @@
-from tools.customers import customer_lookup, is_shared_domain
+import asyncio
+
+import pytest
+
+from tools.customers import CachedDirectory, customer_lookup, is_shared_domain
 from tools.models import Customer
 
 
@@ -18,6 +22,7 @@ class FakeDirectory:
         return [c for c in self.customers if (c.contact_email or "").endswith("@" + domain)]
 
     async def list_customers(self) -> list[Customer]:
+        self.history.append(("all", ""))
         return self.customers
 
 
@@ -57,3 +62,63 @@ async def test_names_in_the_body_are_hints_only():
     match = await customer_lookup(FakeDirectory(DIRECTORY), "unknown@gmail.com", body)
     assert match.customer is None and match.method == "none"
     assert {h.company_id for h in match.hints} == {"COMP-002", "COMP-003"}
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_cached_directory_asks_the_erp_once_per_sender_until_the_ttl_passes():
+    erp, ticks = FakeDirectory(DIRECTORY), Ticks()
+    cached = CachedDirectory(erp, ttl=60, clock=ticks)
+    for _ in range(3):
+        assert (await customer_lookup(cached, "a@example.com", "Drukkerij Noord")).customer.company_id == "COMP-002"
+    assert sorted(erp.history) == [("all", ""), ("email", "a@example.com")]
+    assert (await cached.customer_by_email("nobody@example.com")) is None  # unknown senders too
+    assert (await cached.customer_by_email("nobody@example.com")) is None
+    assert erp.history.count(("email", "nobody@example.com")) == 1
+    ticks.now = 61
+    await customer_lookup(cached, "a@example.com", "body")
+    assert erp.history.count(("email", "a@example.com")) == 2 and erp.history.count(("all", "")) == 2
+
+
+async def test_cached_directory_shares_one_request_between_concurrent_misses():
+    class Slow(FakeDirectory):
+        def __init__(self, customers) -> None:
+            super().__init__(customers)
+            self.release = asyncio.Event()
+
+        async def customer_by_email(self, email: str):
+            self.history.append(("email", email))
+            await self.release.wait()
+            return next((c for c in self.customers if c.contact_email == email), None)
+
+    erp = Slow(DIRECTORY)
+    cached = CachedDirectory(erp)
+    waiting = [asyncio.create_task(cached.customer_by_email("b@example.com")) for _ in range(5)]
+    await asyncio.sleep(0)
+    erp.release.set()
+    assert {c.company_id for c in await asyncio.gather(*waiting)} == {"COMP-003"}
+    assert erp.history == [("email", "b@example.com")]
+
+
+async def test_cached_directory_does_not_remember_failures():
+    class Flaky(FakeDirectory):
+        failures = 1
+
+        async def customer_by_email(self, email: str):
+            if self.failures:
+                self.failures -= 1
+                raise ConnectionError("ERP down")
+            return await super().customer_by_email(email)
+
+    erp = Flaky(DIRECTORY)
+    cached = CachedDirectory(erp)
+    with pytest.raises(ConnectionError):
+        await cached.customer_by_email("a@example.com")
+    assert (await cached.customer_by_email("a@example.com")).company_id == "COMP-002"
+    assert erp.history == [("email", "a@example.com")]  # asked again after the failure

@@ -4,15 +4,20 @@ Names in the body are only hints for the rep, never chosen: signatures mislead.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from typing import Protocol
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
 from tools.models import Customer, CustomerMatch
 
 log = logging.getLogger(__name__)
+
+MAX_CACHED_ANSWERS = 10_000  # distinct senders and domains remembered at once
 
 # mail domains many unrelated senders share: a domain match there says nothing
 PUBLIC_DOMAINS = frozenset({
@@ -31,6 +36,50 @@ class CustomerDirectory(Protocol):
     async def customer_by_email(self, email: str) -> Customer | None: ...
     async def customers_by_domain(self, domain: str) -> list[Customer]: ...
     async def list_customers(self) -> list[Customer]: ...
+
+
+class CachedDirectory:
+    """A CustomerDirectory that remembers answers for `ttl` seconds: a backlog from one customer
+    asks the ERP once, not twice per email. Concurrent misses share one request; failures are
+    not remembered. A contact added in the ERP is seen after at most `ttl` seconds."""
+
+    def __init__(self, directory: CustomerDirectory, *, ttl: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.directory, self.ttl, self.clock = directory, ttl, clock
+        self._answers: dict[tuple[str, str], tuple[float, Any]] = {}
+        self._in_flight: dict[tuple[str, str], asyncio.Future] = {}
+
+    async def customer_by_email(self, email: str) -> Customer | None:
+        return await self._cached(("email", email.strip().lower()), self.directory.customer_by_email, email)
+
+    async def customers_by_domain(self, domain: str) -> list[Customer]:
+        return await self._cached(("domain", domain.strip().lower()), self.directory.customers_by_domain, domain)
+
+    async def list_customers(self) -> list[Customer]:
+        return await self._cached(("all", ""), self.directory.list_customers)
+
+    async def _cached(self, key: tuple[str, str], fetch: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        now = self.clock()
+        if (hit := self._answers.get(key)) is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        if (pending := self._in_flight.get(key)) is not None:
+            return await asyncio.shield(pending)
+        future = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            answer = await fetch(*args)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody else waited
+            raise
+        else:
+            future.set_result(answer)
+            if len(self._answers) >= MAX_CACHED_ANSWERS:
+                self._answers.clear()
+            self._answers[key] = (now, answer)
+            return answer
+        finally:
+            self._in_flight.pop(key, None)
 
 
 class CustomerLookupInput(BaseModel):

@@ -10,7 +10,7 @@ from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
 from tools.catalog import CatalogIndex
-from tools.customers import CustomerLookupInput, customer_lookup
+from tools.customers import CachedDirectory, CustomerLookupInput, customer_lookup
 from tools.draft import DraftOrderInput, draft_order
 from tools.erp_client import ErpClient
 from tools.models import Candidate, CustomerMatch, Draft, Extraction
@@ -31,6 +31,7 @@ class Toolbox:
     def __init__(self, erp: ErpClient, catalog: CatalogIndex,
                  aliases: Mapping[str, str] | None = None) -> None:
         self.erp = erp
+        self.directory = CachedDirectory(erp)  # customers change rarely; orders arrive in bursts
         self.catalog = catalog
         self.aliases: dict[str, str] = dict(aliases or {})  # global text -> sku
         # learned per customer: company_id -> normalised text -> (sku, unit, reason)
@@ -56,7 +57,7 @@ class Toolbox:
         return self.catalog.lookup(query, limit=limit, customer_id=customer_id, aliases=aliases)
 
     async def customer_lookup(self, sender: str, body: str = "") -> CustomerMatch:
-        return await customer_lookup(self.erp, sender, body)
+        return await customer_lookup(self.directory, sender, body)
 
     def draft_order(self, extraction: Extraction, customer: CustomerMatch, *,
                     recent_orders: Sequence[Draft] = ()) -> Draft:
