@@ -62,7 +62,12 @@ def triage(email: ParsedEmail, body: CleanBody) -> Triage:
     headers = {k.lower(): v for k, v in email.headers.items()}
     subject = email.subject or ""
     new_text = body.new_text or body.text
-    auto = headers.get("auto-submitted", "").lower()
+    auto = headers.get("auto-submitted", "").split(";")[0].strip().lower()
+    lines = has_order_lines(body.text)
+    ordering = bool(_ORDER.search(new_text) or _ORDER.search(subject))
+    if auto == "auto-generated" and lines and ordering and not _AUTO_SUBJECT.search(subject):
+        # RFC 3834 auto-generated, not auto-replied: how purchasing systems send their orders
+        return Triage(label=TriageLabel.ORDER, reason="order from a purchasing system (auto-generated)")
     if (auto and auto != "no") or "x-autoreply" in headers or "x-autorespond" in headers \
             or headers.get("precedence", "").lower() == "auto_reply" \
             or _AUTO_SENDER.match(email.sender) or _AUTO_SUBJECT.search(subject) \
@@ -71,10 +76,8 @@ def triage(email: ParsedEmail, body: CleanBody) -> Triage:
     if "list-unsubscribe" in headers or headers.get("precedence", "").lower() in ("bulk", "list") \
             or "list-id" in headers or len(_MARKETING.findall(new_text)) >= 2:
         return Triage(label=TriageLabel.MARKETING, reason="bulk or newsletter mail")
-    lines = has_order_lines(body.text)
     if not lines and _is_invitation(email):
         return Triage(label=TriageLabel.OTHER, reason="calendar invitation")
-    ordering = bool(_ORDER.search(new_text) or _ORDER.search(subject))
     if _QUOTE.search(new_text) or _QUOTE.search(subject):
         if _NOT_ORDERING.search(new_text) or not _ORDER.search(_QUOTE.sub(" ", new_text)):
             return Triage(label=TriageLabel.QUOTE_REQUEST, reason="asks for a price or quote")
