@@ -4,7 +4,7 @@ from __future__ import annotations
 from mail.message import ParsedEmail
 from mail.parse import parse_email
 from store import repo
-from store.models import DraftRecord, EmailRecord
+from store.models import DraftRecord
 from tools.models import Draft
 
 from agent.context import Services
@@ -13,17 +13,15 @@ from agent.context import Services
 PARSE_CACHE_SIZE = 512
 
 
-def load_email(services: Services, email_id: int) -> tuple[EmailRecord, ParsedEmail]:
-    """The stored record and its parsed form; parsed once per email (each node needs it)."""
-    with services.sessions() as session:
-        record = session.get(EmailRecord, email_id)
-        if record is None:
-            raise LookupError(f"email {email_id} is not stored")
-        parsed = services.parsed.get(email_id)
-        if parsed is None:
-            parsed = parse_email(record.raw or b"")
-            remember_parsed(services, email_id, parsed)
-        return record, parsed
+def parsed_email(services: Services, email_id: int) -> ParsedEmail:
+    """A stored email, parsed once per email (each node needs it; the stored raw never changes)."""
+    parsed = services.parsed.get(email_id)
+    if parsed is None:
+        with services.sessions() as session:
+            raw = repo.email_raw(session, email_id)
+        parsed = parse_email(raw)
+        remember_parsed(services, email_id, parsed)
+    return parsed
 
 
 def remember_parsed(services: Services, email_id: int, parsed: ParsedEmail) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from agent import claims, outbox
 from agent.context import Services
 from agent.crashpoints import crash_point
-from agent.emails import load_email, remember_parsed
+from agent.emails import parsed_email, remember_parsed
 from agent.logs import log_context
 from agent.graph import thread_config
 from agent.screening import ignore_reason
@@ -279,7 +279,7 @@ class Runner:
                 self._release(thread_email_id)
 
     def _load(self, email_id: int) -> ParsedEmail:
-        return load_email(self.services, email_id)[1]
+        return parsed_email(self.services, email_id)
 
     async def _run_thread(self, email_id: int) -> None:
         async with self._limit:

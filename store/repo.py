@@ -60,6 +60,14 @@ def _jsonable(value: Any) -> Any:
 
 # --- emails ------------------------------------------------------------------------------------
 
+def email_raw(session: Session, email_id: int) -> bytes:
+    """The stored bytes of one email; LookupError when there is no such email."""
+    row = session.execute(select(EmailRecord.raw).where(EmailRecord.id == email_id)).first()
+    if row is None:
+        raise LookupError(f"email {email_id} is not stored")
+    return row[0] or b""
+
+
 def find_email(session: Session, *, message_id: str | None = None, mailbox: str | None = None,
                uidvalidity: int | None = None, uid: int | None = None) -> EmailRecord | None:
     if message_id is not None:

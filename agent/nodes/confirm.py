@@ -4,7 +4,7 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from agent.context import Services
-from agent.emails import load_draft, load_email
+from agent.emails import load_draft, parsed_email
 from agent.mailing import send_confirmation
 from agent.state import State
 from store import repo
@@ -14,7 +14,7 @@ from store.models import DraftRecord, DraftStatus
 async def confirm_node(state: State, runtime: Runtime[Services]) -> dict:
     services = runtime.context
     record, draft = load_draft(services, state["draft_id"])
-    _, original = load_email(services, state["email_id"])
+    original = parsed_email(services, state["email_id"])
     await send_confirmation(services, email_id=state["email_id"], draft_id=record.id, version=record.version,
                             draft=draft, original=original, erp_order_id=record.erp_order_id)
     now = services.clock()

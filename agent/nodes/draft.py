@@ -8,7 +8,7 @@ from langgraph.runtime import Runtime
 from agent.context import Services
 from agent.crashpoints import crash_point
 from agent.logs import bind
-from agent.emails import load_email
+from agent.emails import parsed_email
 from agent.pipeline import build_draft
 from agent.state import State
 from store import repo
@@ -38,7 +38,7 @@ async def draft_node(state: State, runtime: Runtime[Services]) -> dict:
         existing = repo.draft_for_email(session, email_id)
         if existing is not None:  # re-run after a crash: the draft was stored already
             return {"draft_id": existing.id, "version": existing.version}
-    _, email = load_email(services, email_id)
+    email = parsed_email(services, email_id)
     customer_match = await services.toolbox.customer_lookup(email.sender, email.body)
     recent = recent_drafts(services, customer_match.customer.company_id) if customer_match.customer else []
     draft = await build_draft(email, Extraction.model_validate(state["extraction"]), services.toolbox,

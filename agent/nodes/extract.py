@@ -4,7 +4,7 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from agent.context import Services
-from agent.emails import load_email
+from agent.emails import parsed_email
 from agent.pipeline import extract_order, triage_email
 from agent.state import State
 from store import repo
@@ -12,7 +12,7 @@ from store import repo
 
 async def extract_node(state: State, runtime: Runtime[Services]) -> dict:
     services = runtime.context
-    _, email = load_email(services, state["email_id"])
+    email = parsed_email(services, state["email_id"])
     _, body = triage_email(email)
     extraction = await extract_order(email, body, services.toolbox, now=services.clock(),
                                      llm_extractor=services.llm_extractor)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from agent.context import Services
-from agent.emails import load_draft, load_email
+from agent.emails import load_draft, parsed_email
 from agent.mailing import send_summary
 from agent.state import State
 from store import repo
@@ -13,7 +13,7 @@ from store import repo
 async def notify_node(state: State, runtime: Runtime[Services]) -> dict:
     services = runtime.context
     record, draft = load_draft(services, state["draft_id"])
-    _, original = load_email(services, state["email_id"])
+    original = parsed_email(services, state["email_id"])
     with services.sessions() as session:
         changes = list(repo.draft_version(session, record.id, record.version).changes or [])
     await send_summary(services, email_id=state["email_id"], draft_id=record.id, version=record.version,

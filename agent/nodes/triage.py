@@ -5,7 +5,7 @@ from langgraph.runtime import Runtime
 
 from agent.context import Services
 from agent.crashpoints import crash_point
-from agent.emails import load_email
+from agent.emails import parsed_email
 from agent.pipeline import triage_email
 from agent.state import State
 from store import repo
@@ -15,7 +15,7 @@ from tools.models import TriageLabel
 
 async def triage_node(state: State, runtime: Runtime[Services]) -> dict:
     services = runtime.context
-    _, email = load_email(services, state["email_id"])
+    email = parsed_email(services, state["email_id"])
     triage, _body = triage_email(email)
     with services.sessions.begin() as session:
         record = session.get(EmailRecord, state["email_id"])
