@@ -232,6 +232,17 @@ class Group:
         self.category = self.features[0].split(":", 1)[0]
 
 
+class _Query:
+    """What scoring needs of a parsed query, computed once per lookup instead of per product."""
+
+    def __init__(self, groups: list[Group], text: str) -> None:
+        self.groups, self.text = groups, text
+        wanted = [g for g in groups if not g.negative]
+        self.total = sum(g.weight for g in wanted)
+        self.features = {f for g in wanted for f in g.features}
+        self.asks_colour = any(g.category == "c" for g in groups)
+
+
 def find_skus(text: str) -> list[str]:
     """Every SKU-shaped code in the text, normalised to NN-NNNN-NNNN."""
     return [f"{a}-{b}-{c}" for a, b, c in SKU_RX.findall(text)]
@@ -339,10 +350,15 @@ class CatalogIndex:
             return []
         ids = self._shortlist(groups)
         text = fold(query)
-        scored = [(self._score(i, groups, text), i) for i in ids]
-        scored.sort(key=lambda item: (-item[0][0], self.products[item[1]].sku))
-        return [self._candidate(self.products[i], score, reasons)
-                for (score, reasons), i in scored[:limit]]
+        query = _Query(groups, text)
+        scored = [(self._score(i, query, None), i) for i in ids]  # reasons for the winners only
+        scored.sort(key=lambda item: (-item[0], self.products[item[1]].sku))
+        candidates = []
+        for score, i in scored[:limit]:
+            reasons: list[str] = []
+            self._score(i, query, reasons)
+            candidates.append(self._candidate(self.products[i], score, reasons))
+        return candidates
 
     def parse_query(self, query: str) -> list[Group]:
         """Turn customer text into weighted feature groups, keeping only what the catalog knows."""
@@ -491,44 +507,46 @@ class CatalogIndex:
             self._profiles[i] = profile
         return profile
 
-    def _score(self, i: int, groups: list[Group], text: str) -> tuple[float, list[str]]:
+    def _score(self, i: int, query: _Query, reasons: list[str] | None) -> float:
+        """Score of product i for the query; explains it into `reasons` when given a list."""
         feats = self._feats[i]
         profile = self._profile(i)
         product = self.products[i]
-        total = matched = 0.0
-        reasons: list[str] = []
-        query_feats: set[str] = set()
-        for g in groups:
+        matched = 0.0
+        for g in query.groups:
             if g.negative:
                 if g.features[0] in feats:
                     matched -= g.weight
-                    reasons.append(f"has {g.features[0][2:]} (not wanted)")
+                    if reasons is not None:
+                        reasons.append(f"has {g.features[0][2:]} (not wanted)")
                 continue
-            total += g.weight
-            query_feats.update(g.features)
-            hit = next((f for f in g.features if f in feats), None)
-            label = CATEGORY_LABEL.get(g.category, g.category)
+            for hit in g.features:
+                if hit in feats:
+                    break
+            else:
+                hit = None
             if hit:
                 matched += g.weight
-                if g.category != "w":
-                    reasons.append(f"{label} {hit.split(':', 1)[1]}")
+                if reasons is not None and g.category != "w":
+                    reasons.append(f"{CATEGORY_LABEL.get(g.category, g.category)} {hit.split(':', 1)[1]}")
             elif g.explicit and g.category != "w":
                 own = profile.get(g.category)
                 if own:
                     matched -= g.weight / 2
-                    values = ", ".join(sorted(x.split(":", 1)[1] for x in own))
-                    reasons.append(f"{label} differs ({values})")
-        coverage = max(0.0, matched) / total if total else 0.0
-        extra_words = sum(1 for f in profile.get("w", ()) if f not in query_feats)
-        asks_colour = any(g.category == "c" for g in groups)
-        extra_colours = sum(1 for f in profile.get("c", ()) if f not in query_feats) if asks_colour else 0
+                    if reasons is not None:
+                        values = ", ".join(sorted(x.split(":", 1)[1] for x in own))
+                        reasons.append(f"{CATEGORY_LABEL.get(g.category, g.category)} differs ({values})")
+        coverage = max(0.0, matched) / query.total if query.total else 0.0
+        extra_words = sum(1 for f in profile.get("w", ()) if f not in query.features)
+        extra_colours = sum(1 for f in profile.get("c", ()) if f not in query.features) if query.asks_colour else 0
         penalty = min(6.0, 0.7 * extra_words) + 4.0 * extra_colours
-        similarity = fuzz.token_set_ratio(text, self._folded[i])
+        similarity = fuzz.token_set_ratio(query.text, self._folded[i])
         score = 88.0 * coverage + 12.0 * similarity / 100.0 - penalty
         if not product.active:
             score -= 10.0
-            reasons.append("inactive")
-        return round(max(0.0, min(100.0, score)), 1), reasons
+            if reasons is not None:
+                reasons.append("inactive")
+        return round(max(0.0, min(100.0, score)), 1)
 
     @staticmethod
     def _candidate(product: Product, score: float, reasons: list[str]) -> Candidate:
