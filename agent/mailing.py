@@ -7,6 +7,8 @@ from tools.models import Draft
 
 from agent import outbox
 from agent.context import Services
+from agent.emails import load_draft, parsed_email
+from store import repo
 
 
 def review_address(services: Services, draft_id: int, version: int, rep: str) -> str:
@@ -17,7 +19,9 @@ def review_address(services: Services, draft_id: int, version: int, rep: str) ->
 
 async def send_summary(services: Services, *, email_id: int, draft_id: int, version: int, draft: Draft,
                        original: ParsedEmail, rep: str, changes: list[str] | None = None,
-                       hints=None) -> None:
+                       hints=None, key: str | None = None) -> None:
+    """The review email for one version; `key` makes a second summary of the same version (to
+    another rep) a message of its own."""
     reply_address = review_address(services, draft_id, version, rep)
     rendered = render.render_summary(render.SummaryContext(
         draft_id=draft_id, version=version, draft=draft, original=original, rep=rep,
@@ -25,7 +29,8 @@ async def send_summary(services: Services, *, email_id: int, draft_id: int, vers
         customer_hints=hints or []))
     message = compose.build_message(
         rendered, from_addr=services.agent_address, to=[rep], reply_to=reply_address,
-        message_id=compose.make_message_id("summary", draft_id, f"v{version}", domain=services.mail_domain),
+        message_id=compose.make_message_id("summary", draft_id, f"v{version}", *([key] if key else []),
+                                           domain=services.mail_domain),
         in_reply_to=original.message_id, references=original.references, date=services.clock())
     await outbox.send(services, message, kind="summary", draft_id=draft_id, version=version, email_id=email_id)
 
@@ -55,3 +60,13 @@ async def send_notice(services: Services, kind: str, *, to: str, key: str, draft
         in_reply_to=in_reply_to.message_id if in_reply_to else None,
         references=in_reply_to.references if in_reply_to else (), date=services.clock())
     await outbox.send(services, message, kind=f"notice_{kind}", draft_id=draft_id, version=version)
+
+
+async def resend_summary(services: Services, draft_id: int, *, rep: str, key: str) -> None:
+    """The current version's summary again, to `rep` (e.g. after the first rep's copy bounced)."""
+    record, draft = load_draft(services, draft_id)
+    with services.sessions() as session:
+        changes = list(repo.draft_version(session, record.id, record.version).changes or [])
+    await send_summary(services, email_id=record.email_id, draft_id=record.id, version=record.version,
+                       draft=draft, original=parsed_email(services, record.email_id), rep=rep,
+                       changes=changes, key=key)

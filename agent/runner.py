@@ -12,7 +12,8 @@ from agent.crashpoints import crash_point
 from agent.emails import parsed_email, remember_parsed
 from agent.logs import log_context
 from agent.graph import thread_config
-from agent.screening import ignore_reason
+from agent.bounces import handle_bounce
+from agent.screening import ignore_reason, is_delivery_report
 from agent.replies import handle_reply, looks_like_reply, match_reply, resume_claimed_replies
 from mail.imap import FAILED_FOLDER, FetchedMessage, ImapInbox
 from mail.message import ParsedEmail
@@ -254,6 +255,10 @@ class Runner:
         email = self._load(email_id)
         reason = ignore_reason(email, self.services.agent_address)
         if reason is not None:
+            if is_delivery_report(email):  # never answered, but a returned summary must not wait silently
+                with self.services.sessions() as session:
+                    raw = repo.email_raw(session, email_id)
+                await handle_bounce(self.services, email_id, raw, email)
             self._mark(email_id, EmailStatus.IGNORED, "ignored", reason=reason)
             return "ignored"
         return "reply" if looks_like_reply(self.services, email) else "thread"

@@ -53,6 +53,11 @@ def _own_mail(email: ParsedEmail, agent_address: str) -> str | None:
     return None
 
 
+def is_delivery_report(email: ParsedEmail) -> bool:
+    """A bounce or delivery/read report (it may return one of our own messages)."""
+    return _delivery_report(email, "") is not None
+
+
 def _delivery_report(email: ParsedEmail, agent_address: str) -> str | None:
     content_type = email.headers.get("content-type", "").lower()
     if content_type.startswith("multipart/report"):

@@ -20,7 +20,8 @@ from tools.models import Customer, Draft, DraftLine, TriageLabel
 
 TEMPLATES = Path(__file__).parent / "templates"
 UNKNOWN_CUSTOMER = "Unknown customer"
-NoticeKind = Literal["not_understood", "refused", "erp_error", "erp_unavailable", "status", "posted", "reminder"]
+NoticeKind = Literal["not_understood", "refused", "erp_error", "erp_unavailable", "status", "posted", "reminder",
+                     "bounced"]
 
 
 class RenderedMail(BaseModel):
@@ -215,6 +216,7 @@ _NOTICE_TITLES: dict[str, str] = {
     "status": "Status",
     "posted": "Order posted",
     "reminder": "Reminder: waiting for your decision",
+    "bounced": "Customer confirmation bounced",
 }
 
 

@@ -273,6 +273,20 @@ def outbox_by_message_ids(session: Session, message_ids: list[str]) -> list[Outb
     return list(session.scalars(select(OutboxMessage).where(OutboxMessage.message_id.in_(message_ids))))
 
 
+def outbox_for_draft(session: Session, draft_id: int, *, kind: str, version: int | None = None) -> list[OutboxMessage]:
+    query = select(OutboxMessage).where(OutboxMessage.draft_id == draft_id, OutboxMessage.kind == kind)
+    if version is not None:
+        query = query.where(OutboxMessage.version == version)
+    return list(session.scalars(query.order_by(OutboxMessage.id)))
+
+
+def bounced_recipients(session: Session, draft_id: int, *, kind: str) -> set[str]:
+    """Addresses whose copy of this draft's `kind` mail came back (from the audit trail)."""
+    events = session.scalars(select(AuditEvent).where(AuditEvent.draft_id == draft_id,
+                                                      AuditEvent.action == f"{kind}_bounced"))
+    return {address for event in events for address in (event.details or {}).get("to", [])}
+
+
 # --- ERP submissions ---------------------------------------------------------------------------
 
 def erp_submission(session: Session, key: str) -> ErpSubmission | None:

@@ -48,6 +48,9 @@ def compute_stats(session: Session, since: datetime | None = None, until: dateti
     approved = {e.draft_id for e in events if e.action == "approved" and e.draft_id in draft_email}
     edited = {e.draft_id for e in events if e.action == "edited"}
     erp_errors = Counter(e.action for e in events if e.action in ("erp_rejected", "erp_unavailable"))
+    # mail that did not arrive: bounces of summaries/confirmations/notices, sends given up on
+    mail_problems = Counter(e.action for e in events if e.action.endswith(("_bounced", "_undeliverable"))
+                            or (e.action.endswith("_send_failed") and (e.details or {}).get("final")))
     decided_drafts = approved | {e.draft_id for e in events if e.action == "rejected"}
     return {
         "period": {"since": since.isoformat() if since else None, "until": until.isoformat() if until else None},
@@ -60,5 +63,6 @@ def compute_stats(session: Session, since: datetime | None = None, until: dateti
         "median_seconds_email_to_summary": round(median(to_summary), 2) if to_summary else None,
         "median_seconds_summary_to_decision": round(median(to_decision), 2) if to_decision else None,
         "erp_errors": dict(erp_errors),
+        "mail_delivery_problems": dict(mail_problems),
         "failed_emails": by_class.get(EmailStatus.FAILED, 0),
     }

@@ -295,7 +295,12 @@ async def test_auto_replies_to_our_summaries_and_confirmations_are_never_answere
         await loop.send_raw(bounce, sender="MAILER-DAEMON@mx.customer.example")
         ids = [str(out_of_office["Message-ID"]), bounce_id]
         await loop.poll_until(lambda: statuses(loop, ids) == ["ignored", "ignored"])
-        assert len(loop.mailbox(customer, customer)) == 1
-        assert len(loop.mailbox(REP)) == rep_count
+        assert len(loop.mailbox(customer, customer)) == 1  # nothing answers the customer's auto-reply
+        # the bounce is never answered, but the rep learns the customer did not get the confirmation
+        assert len(loop.mailbox(REP)) == rep_count + 1
+        notice = loop.rep_mail("notice-bounced")[0]
+        assert "Customer confirmation bounced" in str(notice["Subject"])
+        assert customer in notice.get_body(("plain",)).get_content()
+        assert [e.details["to"] for e in loop.audit("confirmation_bounced")] == [[customer]]
         assert len(loop.erp_orders()) == 1
         assert loop.audit("processing_error") == []

@@ -79,9 +79,13 @@ def test_stats_count_classes_states_and_latencies(tmp_path, clock):
         repo.audit(s, t0, "agent", "ingested", email_id=order.id)
         repo.audit(s, t0 + timedelta(seconds=4), "agent", "summary_sent", draft_id=draft.id)
         repo.audit(s, t0 + timedelta(seconds=64), "rep@x", "approved", draft_id=draft.id)
+        repo.audit(s, t0, "agent", "confirmation_bounced", draft_id=draft.id, to=["a@x"])
+        repo.audit(s, t0, "agent", "summary_send_failed", draft_id=draft.id, final=False)  # retried later
+        repo.audit(s, t0, "agent", "notice_refused_send_failed", draft_id=draft.id, final=True)
         draft.status = "confirmed"
     with factory() as s:
         figures = compute_stats(s)
+    assert figures["mail_delivery_problems"] == {"confirmation_bounced": 1, "notice_refused_send_failed": 1}
     assert figures["emails_by_class"] == {"order": 1, "marketing": 1}
     assert figures["drafts_by_state"] == {"confirmed": 1}
     assert figures["median_seconds_email_to_summary"] == 4

@@ -1,0 +1,98 @@
+"""Bounces of the agent's own mail: never answered, but a returned summary or confirmation
+reaches a person (the next rep, or the draft's rep)."""
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import getaddresses
+
+import pytest
+
+from agent.bounces import bounce_reason, returned_message_ids, returned_summary_tags
+from mail.parse import parse_email
+from store.models import DraftStatus, EmailStatus
+from tests.loop_harness import ORDERS, REP, Loop, catalog, known_contact, order_email
+from tests.test_hostile import bounce_of, statuses
+
+REP2 = "second.rep@example.com"
+
+DSN = (b"From: MAILER-DAEMON@mx.example\r\nTo: orders@example.com\r\nSubject: Undelivered Mail\r\n"
+       b"Message-ID: <dsn-1@mx.example>\r\nContent-Type: multipart/report; report-type=delivery-status; "
+       b"boundary=\"b\"\r\n\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+       b"Final-Recipient: rfc822; rep@example.com\r\nStatus: 5.2.2\r\n"
+       b"Diagnostic-Code: smtp; 552 5.2.2 mailbox full\r\n\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+       b"Message-ID: <mo.summary.12.v2@example.com>\r\nIn-Reply-To: <order-7@customer.example>\r\n"
+       b"References: <mo.summary.12.v1@example.com> <mo.summary.12.v2@example.com>\r\n"
+       b"Subject: [MO-12 v2] Bestelling\r\n--b--\r\n")
+
+
+def test_returned_ids_are_ours_only_once_each_in_order():
+    assert returned_message_ids(DSN, ORDERS) == ["<mo.summary.12.v2@example.com>", "<mo.summary.12.v1@example.com>"]
+    assert returned_message_ids(DSN, "orders@other.example") == []  # another agent's ids are not ours
+    assert returned_summary_tags(DSN) == [(12, 2)]
+
+
+def test_bounce_reason_prefers_the_servers_words():
+    assert bounce_reason(DSN, parse_email(DSN)) == "smtp; 552 5.2.2 mailbox full"
+    plain = b"From: postmaster@x.example\r\nSubject: Undeliverable: Bestelling\r\n\r\nSorry.\r\n"
+    assert bounce_reason(plain, parse_email(plain)) == "Undeliverable: Bestelling"
+
+
+def one_line_order() -> EmailMessage:
+    customer, _ = known_contact()
+    product = next(p for p in catalog() if p.get("active", True))
+    return order_email(customer, "Bestelling", f"Graag bestellen:\n\n3x {product['sku']}\n")
+
+
+async def test_a_bounced_summary_goes_to_the_next_rep_who_can_approve_it(tmp_path, clock):
+    async with Loop(tmp_path, clock, reps=[REP, REP2]) as loop:
+        await loop.send(one_line_order())
+        summary = (await loop.poll_until(loop.rep_mail))[0]
+        bounce_id, bounce = bounce_of(summary, "MAILER-DAEMON@mx.example")
+        await loop.send_raw(bounce, sender="MAILER-DAEMON@mx.example")
+        await loop.poll_until(lambda: statuses(loop, [bounce_id]) == [EmailStatus.IGNORED])
+
+        draft = loop.drafts()[0]
+        assert draft.rep == REP2 and draft.status == DraftStatus.AWAITING_REVIEW
+        assert [e.details["previous"] for e in loop.audit("reassigned")] == [REP]
+        handed = [m for m in loop.mailbox(REP2, REP2) if str(m["Message-ID"]).startswith("<mo.summary.")]
+        assert len(handed) == 1 and str(handed[0]["Subject"]) == str(summary["Subject"])
+        assert len(loop.mailbox(REP)) == 1  # nothing more to the address that bounced
+        assert loop.mailbox("mailer-daemon@mx.example", "mailer-daemon@mx.example") == []  # the bounce is never answered
+
+        # the same bounce delivered again changes nothing
+        await loop.send_raw(bounce.replace(bounce_id.encode(), b"<again@mx.example>"), sender="MAILER-DAEMON@mx.example")
+        await loop.poll_until(lambda: statuses(loop, ["<again@mx.example>"]) == [EmailStatus.IGNORED])
+        assert len([m for m in loop.mailbox(REP2, REP2) if str(m["Message-ID"]).startswith("<mo.summary.")]) == 1
+
+        assert getaddresses([str(handed[0]["Reply-To"])])[0][1].startswith("orders+")
+        await loop.reply(handed[0], "APPROVE", sender=REP2)
+        await loop.poll_until(lambda: loop.drafts()[0].status == DraftStatus.CONFIRMED)
+        assert len(loop.erp_orders()) == 1
+
+
+async def test_a_summary_no_rep_can_receive_is_audited_not_lost(tmp_path, clock):
+    async with Loop(tmp_path, clock) as loop:
+        await loop.send(one_line_order())
+        summary = (await loop.poll_until(loop.rep_mail))[0]
+        bounce_id, bounce = bounce_of(summary, "MAILER-DAEMON@mx.example")
+        await loop.send_raw(bounce, sender="MAILER-DAEMON@mx.example")
+        await loop.poll_until(lambda: statuses(loop, [bounce_id]) == [EmailStatus.IGNORED])
+        [event] = loop.audit("summary_undeliverable")
+        assert event.draft_id == loop.drafts()[0].id and event.details["reps"] == [REP]
+        assert [e.action for e in loop.audit("summary_bounced")] == ["summary_bounced"]
+        assert loop.drafts()[0].status == DraftStatus.AWAITING_REVIEW and loop.drafts()[0].rep == REP
+        assert len(loop.mailbox(REP)) == 1
+        assert loop.audit("processing_error") == []
+
+
+@pytest.mark.parametrize("reporter", ["MAILER-DAEMON@mx.example", "postmaster@mx.example"])
+async def test_a_bounce_of_someone_elses_mail_changes_nothing(tmp_path, clock, reporter):
+    foreign = EmailMessage()
+    foreign["From"], foreign["To"], foreign["Subject"] = "someone@example.net", "x@y.example", "hello"
+    foreign["Message-ID"] = "<not-ours@example.net>"
+    foreign.set_content("hi")
+    async with Loop(tmp_path, clock, reps=[REP, REP2]) as loop:
+        bounce_id, bounce = bounce_of(foreign, reporter)
+        await loop.send_raw(bounce, sender=reporter)
+        await loop.poll_until(lambda: statuses(loop, [bounce_id]) == [EmailStatus.IGNORED])
+        assert loop.audit("reassigned") == [] and loop.mailbox(REP) == [] and loop.mailbox(REP2, REP2) == []
