@@ -12,6 +12,7 @@ import socket
 from datetime import timedelta
 
 CLAIM_TIMEOUT = timedelta(minutes=10)
+HEARTBEAT_SECONDS = CLAIM_TIMEOUT.total_seconds() / 5  # a working worker renews its claims this often
 
 _live_in_this_process: set[str] = set()
 

@@ -3,7 +3,9 @@ order email, hand rep replies to agent.replies, and recover threads a crash inte
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from agent import claims, outbox
@@ -56,6 +58,7 @@ class Runner:
         self._lock = asyncio.Lock()
         self.worker = worker or claims.new_worker_id()  # several workers may share one inbox and store
         self._held: set[int] = set()  # emails this worker has claimed and not yet released
+        self.heartbeat_seconds = claims.HEARTBEAT_SECONDS
 
     def close(self) -> None:
         """Release this worker's claims so other workers take its emails over at once."""
@@ -66,7 +69,7 @@ class Runner:
     async def poll_once(self) -> PollReport:
         """One poll: fetch, store, process; never raises (errors are logged and audited).
         Fetching the next batch overlaps processing the last one, so a backlog keeps both busy."""
-        async with self._lock:
+        async with self._lock, self._heartbeat():
             report = PollReport()
             feed = Feed()
             ingest = asyncio.create_task(self._ingest_all(report, feed))
@@ -307,6 +310,10 @@ class Runner:
 
     async def recover(self) -> int:
         """Resume threads that a crash stopped between steps (not those waiting for a rep)."""
+        async with self._heartbeat():
+            return await self._recover()
+
+    async def _recover(self) -> int:
         with self.services.sessions() as session:
             email_ids = [d.email_id for d in session.query(DraftRecord).all()]
         resumed = 0
@@ -378,6 +385,27 @@ class Runner:
                 if thread_email_id is not None:
                     self._release(thread_email_id)
         return sent
+
+    @asynccontextmanager
+    async def _heartbeat(self):
+        """While working, renew this worker's claims, so a long step (a slow model or ERP) is
+        never mistaken for a crashed worker by another machine."""
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(self.heartbeat_seconds)  # a timer: nothing else to await
+                held = sorted(self._held)
+                with self.services.sessions.begin() as session:
+                    kept = repo.renew_claims(session, held, self.worker, self.services.clock())
+                if kept < len(held):
+                    log.warning("%d claim(s) of this worker were taken over by another worker", len(held) - kept)
+
+        task = asyncio.create_task(beat())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     def _release(self, email_id: int) -> None:
         self._held.discard(email_id)

@@ -139,6 +139,15 @@ def claim_email(session: Session, email_id: int, worker: str, now: datetime, *, 
     return result.rowcount == 1
 
 
+def renew_claims(session: Session, email_ids: list[int], worker: str, now: datetime) -> int:
+    """Refresh this worker's claims (a heartbeat); returns how many it still holds."""
+    if not email_ids:
+        return 0
+    result = session.execute(update(EmailRecord).where(EmailRecord.id.in_(email_ids), EmailRecord.claimed_by == worker)
+                             .values(claimed_at=now).execution_options(synchronize_session=False))
+    return result.rowcount
+
+
 def release_email(session: Session, email_id: int, worker: str) -> None:
     """Give up this worker's claim (done, failed for now, or shutting down)."""
     session.execute(update(EmailRecord).where(EmailRecord.id == email_id, EmailRecord.claimed_by == worker)

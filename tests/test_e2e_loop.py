@@ -218,3 +218,42 @@ async def test_one_poll_drains_a_backlog_larger_than_a_fetch_batch(tmp_path, clo
         assert len(loop.drafts()) == 8
         assert [d.status for d in loop.drafts()].count(DraftStatus.CONFIRMED) == 1
         assert len(loop.erp_orders()) == 1
+
+
+async def test_a_worker_renews_its_claim_while_a_slow_step_runs(tmp_path, clock):
+    """A step longer than the claim timeout (slow ERP or model) is not mistaken for a crash:
+    the heartbeat keeps the claim fresh, so another machine's worker cannot take the email."""
+    from agent import claims
+    from store import repo
+
+    sender, _ = known_contact()
+    _, body = two_lines()
+    async with Loop(tmp_path, clock) as loop:
+        loop.runner.heartbeat_seconds = 0.02
+        loop.set_erp_faults(latency_ms=1500)
+        await loop.send(order_email(sender, "Bestelling", body))
+        await wait_for_inbox(loop, 1)
+        poll = asyncio.create_task(loop.runner.poll_once())
+
+        def claimed_at():
+            emails = loop.emails()
+            return emails[0].claimed_at if emails else None
+
+        deadline = asyncio.get_running_loop().time() + 10
+        while claimed_at() is None:
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.01)
+        clock.advance(minutes=11)  # the first claim is now older than the claim timeout
+        while (at := claimed_at()) is None or at.replace(tzinfo=None) < clock().replace(tzinfo=None):
+            assert at is not None and not poll.done(), "the step finished before its claim was renewed"
+            assert asyncio.get_running_loop().time() < deadline, "claim never renewed"
+            await asyncio.sleep(0.01)
+        assert not poll.done()
+        other = "another-host:1:abc"
+        with loop.runner.services.sessions.begin() as session:
+            taken = repo.claim_email(session, loop.emails()[0].id, other, clock(),
+                                     stale_before=clock() - claims.CLAIM_TIMEOUT)
+        assert not taken
+        report = await poll
+        assert report.errors == [] and len(loop.drafts()) == 1
+        assert loop.emails()[0].claimed_by is None  # released when done
