@@ -15,7 +15,7 @@ from agent.triage import triage
 from mail.clean import CleanBody, clean_order_body
 from mail.message import ParsedEmail
 from tools.models import CustomerMatch, Draft, Extraction, Triage, TriageLabel
-from tools.toolbox import Toolbox
+from tools.toolbox import Toolbox, serving_customer
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,8 @@ async def extract_order(email: ParsedEmail, body: CleanBody, toolbox: Toolbox, n
         customer_id = match.customer.company_id if match.customer else None
     if llm_extractor is not None:
         try:
-            return await llm_extractor(email, body, toolbox)
+            with serving_customer(customer_id):  # the model's catalog lookups use this customer's aliases
+                return await llm_extractor(email, body, toolbox)
         except Exception as exc:  # the model is optional; the order still gets a draft
             log.warning("model extraction failed for %s, using rules: %s", email.message_id, exc)
             extraction = extract_rules(email, body, toolbox, received=received, customer_id=customer_id)

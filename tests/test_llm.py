@@ -441,3 +441,28 @@ async def test_prompt_tokens_on_the_dev_sample(fake):
         "dev sample prompt tokens per email: median %d, max %d (largest single call: median %d, max %d)",
         statistics.median(totals), max(totals), statistics.median(largest), max(largest))
     assert statistics.median(totals) < 3000
+
+
+async def test_the_models_catalog_lookups_use_the_senders_learned_aliases(fake, project_data):
+    """The sender's company is known before the model runs; its learned aliases answer the
+    model's catalog lookups even though the model never passes a customer id."""
+    from datetime import datetime, timezone
+
+    from agent.pipeline import extract_order
+    from tools.catalog import CatalogIndex, normalise_alias
+    from tools.models import Product
+    from tools.toolbox import Toolbox
+
+    products = [Product.model_validate(p) for p in json.loads((project_data / "products.json").read_text())]
+    toolbox = Toolbox(erp=None, catalog=CatalogIndex.build(products))
+    taught = products[7].sku
+    toolbox.customer_aliases["COMP-001"] = {normalise_alias("onze huiskleur folie"): (taught, None, "taught by rep")}
+    text = "Graag 3 rollen onze huiskleur folie"
+    answer = {"is_order": True, "lines": [{"sku": taught, "qty": 3, "unit": "rol", "source_text": text}]}
+    for customer_id, expected in (("COMP-001", True), ("COMP-002", False)):
+        fake.history.clear()
+        fake.enqueue([ToolCall("catalog_lookup", {"query": "onze huiskleur folie"}, id="call_a")], answer)
+        await extract_order(order_email(text), StandInBody(text), toolbox, datetime.now(timezone.utc),
+                            extractor_for(fake), customer_id=customer_id)
+        tool_reply = fake.history[1].messages[-1]["content"]
+        assert (taught in tool_reply and "alias" in tool_reply) is expected, customer_id

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -16,6 +18,20 @@ from tools.erp_client import ErpClient
 from tools.models import Candidate, CustomerMatch, Draft, Extraction
 
 log = logging.getLogger(__name__)
+
+# the customer the current extraction is for (the sender's company): the model's catalog lookups
+# use that customer's learned aliases without the model having to pass the id along
+_serving: ContextVar[str | None] = ContextVar("mailorder_serving_customer", default=None)
+
+
+@contextmanager
+def serving_customer(customer_id: str | None):
+    """Catalog lookups made through the LangChain tools inside this block are for customer_id."""
+    token = _serving.set(customer_id)
+    try:
+        yield
+    finally:
+        _serving.reset(token)
 
 
 class CatalogLookupInput(BaseModel):
@@ -74,7 +90,8 @@ class Toolbox:
             Returns candidates best first: sku, name, score (0-100), units it is sold in,
             base_unit and the reasons. Scores above ~80 with a clear gap to the next are
             reliable; otherwise report the alternatives."""
-            return [compact_candidate(c) for c in self.catalog_lookup(query, limit, customer_id)]
+            customer = _serving.get() or customer_id  # the sender's company wins over the model's guess
+            return [compact_candidate(c) for c in self.catalog_lookup(query, limit, customer)]
 
         async def customer_tool(sender: str, body: str = "") -> dict:
             """Identify the customer company from the sender's e-mail address.
