@@ -258,9 +258,17 @@ def _resolve(found: _Found, lookup) -> LineRequest | None:
             return LineRequest(sku=None, qty=found.qty, unit=found.unit, source_text=found.source,
                                reference=found.reference, confidence=0.0, candidates=candidates[:3])
         return None
-    return LineRequest(sku=candidates[0].sku, qty=found.qty, unit=found.unit,
+    return LineRequest(sku=candidates[0].sku, qty=found.qty, unit=_taught_unit(found, candidates[0]),
                        source_text=found.source, reference=found.reference, confidence=confidence,
                        candidates=candidates[:3] if confidence < 0.9 else [])
+
+
+def _taught_unit(found: _Found, top: Candidate) -> str | None:
+    """The written unit; when the line names none (a bare count or "x"), the unit a rep taught
+    for this customer's wording."""
+    if top.learned_unit and found.unit in (None, "stuks"):
+        return top.learned_unit
+    return found.unit
 
 
 def _refines(better: Candidate, candidates: list[Candidate]) -> bool:

@@ -163,3 +163,21 @@ def test_unread_order_text_is_noted_for_review():
 def test_phone_numbers_and_po_numbers_are_not_skus():
     result = extract("Graag 2x 10-0003-0001\nPO 4500012873\nTel 06-00001234")
     assert lines(result) == [("10-0003-0001", 2, "stuks")]
+
+
+def test_a_unit_taught_for_a_customers_wording_fills_in_a_bare_count():
+    from tools.catalog import normalise_alias
+
+    toolbox = Toolbox(erp=None, catalog=index())
+    sku = SMALL_PRODUCTS[2].sku
+    toolbox.customer_aliases["COMP-1"] = {normalise_alias("5x onze vaste folie"): (sku, "doos", "taught by rep@x")}
+
+    def for_customer(text: str, customer_id: str):
+        email = ParsedEmail(message_id="<t@x>", text=text, subject="bestelling")
+        return lines(extract_rules(email, clean_order_body(email), toolbox, received=RECEIVED,
+                                   customer_id=customer_id))
+
+    assert for_customer("Graag:\n7x onze vaste folie\n", "COMP-1") == [(sku, 7, "doos")]
+    assert for_customer("Graag:\n7 rol onze vaste folie\n", "COMP-1") == [(sku, 7, "rol")]  # written unit wins
+    assert all(line[0] != sku or line[2] != "doos"
+               for line in for_customer("Graag:\n7x onze vaste folie\n", "COMP-2"))  # another customer

@@ -338,7 +338,9 @@ class CatalogIndex:
             hit = aliases.get(normalise_alias(query)) or _near_alias(query, aliases)
             sku, reason = (hit, "learned alias") if isinstance(hit, str) else (hit[0], hit[2]) if hit else (None, "")
             if sku and sku in self.by_sku:
-                results.append(self._candidate(self.by_sku[sku], 100.0, [reason if isinstance(hit, str) else f"alias {reason}"]))
+                candidate = self._candidate(self.by_sku[sku], 100.0, [reason if isinstance(hit, str) else f"alias {reason}"])
+                candidate.learned_unit = None if isinstance(hit, str) else hit[1]
+                results.append(candidate)
         for sku in find_skus(query):
             product = self.by_sku.get(sku)
             if product and all(c.sku != sku for c in results):

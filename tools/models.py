@@ -53,6 +53,7 @@ class Candidate(BaseModel):
     reasons: list[str] = Field(default_factory=list)
     base_unit: str
     units: list[str] = Field(default_factory=list)
+    learned_unit: str | None = None  # the unit a rep taught for this customer's wording
 
 
 class LineRequest(BaseModel):
