@@ -77,13 +77,13 @@ async def open_runner(settings: Settings, *, clock: Callable[[], datetime] = utc
                     max_attempts=settings.erp_attempts, backoff_initial=settings.erp_backoff)
     inbox = ImapInbox(settings.imap_host, settings.imap_port, settings.imap_user, settings.imap_password,
                       ssl=settings.imap_ssl, folder=settings.imap_folder)
+    smtp = SmtpSender(settings.smtp_host, settings.smtp_port, user=settings.smtp_user,
+                      password=settings.smtp_password, use_tls=settings.smtp_port == 465,
+                      start_tls=settings.smtp_tls, timeout=settings.smtp_timeout)
     try:
         toolbox = await Toolbox.create(erp)
         with sessions() as session:  # learned per-customer aliases
             toolbox.customer_aliases = load_aliases(session)
-        smtp = SmtpSender(settings.smtp_host, settings.smtp_port, user=settings.smtp_user,
-                          password=settings.smtp_password, use_tls=settings.smtp_port == 465,
-                          start_tls=settings.smtp_tls, timeout=settings.smtp_timeout)
         services = Services(settings=settings, sessions=sessions, erp=erp, toolbox=toolbox, smtp=smtp,
                             clock=clock, llm_extractor=make_llm_extractor(settings),
                             edit_proposer=make_edit_proposer(settings))
@@ -96,6 +96,7 @@ async def open_runner(settings: Settings, *, clock: Callable[[], datetime] = utc
                 runner.close()
     finally:
         await asyncio.to_thread(inbox.close)
+        await smtp.close()
         await erp.aclose()
         engine.dispose()
 
