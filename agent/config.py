@@ -42,6 +42,8 @@ ENV_KEYS = {
     "reminder_hours": "MAILORDER_REMINDER_HOURS",
     "timezone": "MAILORDER_TIMEZONE",
     "digest_hour": "MAILORDER_DIGEST_HOUR",
+    "work_start_hour": "MAILORDER_WORK_START_HOUR",
+    "work_end_hour": "MAILORDER_WORK_END_HOUR",
     "llm_concurrency": "MAILORDER_LLM_CONCURRENCY",
     "llm_rpm": "MAILORDER_LLM_RPM",
     "llm_tpm": "MAILORDER_LLM_TPM",
