@@ -227,3 +227,269 @@ def test_fuzzed_reply_fixtures_never_raise():
 def test_utf8_bom_is_dropped():
     raw = b"From: a@b.nl\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\xef\xbb\xbfAPPROVE\r\n"
     assert parse_email(raw).text == "APPROVE\n"
+
+
+# ---- one compat32 parse + plain header decoding == the old double parse ------------------------
+
+import random  # noqa: E402
+from datetime import datetime, timedelta, timezone  # noqa: E402
+from email import policy  # noqa: E402
+from email.parser import BytesParser  # noqa: E402
+from email.utils import format_datetime  # noqa: E402
+
+import mail.parse as mp  # noqa: E402
+from agent.dataset import load_emails, record_to_message  # noqa: E402
+from mail.message import ParsedEmail  # noqa: E402
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _reference_parse_email(raw: bytes) -> ParsedEmail:
+    """The implementation before the single-parse fast path (kept only here, as the reference):
+    every message parsed with policy.default (headers, body) and again with compat32 (defects,
+    sender), every header decoded by the modern header registry."""
+    try:
+        return _reference_parse(raw)
+    except Exception as exc:
+        return ParsedEmail(message_id=mp.synthetic_message_id(raw), text=mp._decode_bytes(raw, None, []),
+                           size=len(raw), defects=[f"parser failure: {type(exc).__name__}: {exc}"])
+
+
+def _reference_parse(raw: bytes) -> ParsedEmail:
+    modern = BytesParser(policy=policy.default).parsebytes(raw)
+    legacy = BytesParser(policy=policy.compat32).parsebytes(raw)
+    defects: list[str] = []
+    headers: dict[str, str] = {}
+    for name, raw_value in modern.raw_items():
+        key = str(name).strip().lower()
+        if key and key not in headers:
+            headers[key] = mp._CONTROL_CHARS.sub("", _reference_header(modern, name, raw_value, defects))
+    body = mp._Body()
+    mp._walk(modern, body, defects)
+    body.text, body.html = body.text.replace("\x00", ""), body.html.replace("\x00", "")
+    defects.extend(mp._defect_names(legacy))
+    return ParsedEmail(
+        message_id=mp._first_msgid(headers.get("message-id", "")) or mp.synthetic_message_id(raw),
+        subject=mp._one_line(headers.get("subject", "")),
+        sender=mp._sender(legacy, headers.get("from", "")),
+        sender_name=mp._one_line(mp._display_name(headers.get("from", ""))),
+        to=mp._addresses(_reference_all(modern, legacy, "to")),
+        cc=mp._addresses(_reference_all(modern, legacy, "cc")),
+        reply_to=mp._addresses(headers.get("reply-to", "")),
+        date=mp._date(headers.get("date", "")),
+        in_reply_to=mp._first_msgid(headers.get("in-reply-to", "")),
+        references=mp._MSGID.findall(headers.get("references", "")),
+        text=body.text, html=body.html, html_text=html_to_text(body.html) if body.html else "",
+        headers=headers, attachments=body.attachments, defects=mp._unique(defects), size=len(raw))
+
+
+def _reference_header(modern, name, raw_value, defects) -> str:
+    if len(str(raw_value)) > mp._LARGE_HEADER:
+        return mp._decode_legacy(raw_value)
+    try:
+        return str(modern.policy.header_fetch_parse(name, raw_value))
+    except Exception as exc:
+        defects.append(f"header {name.strip().lower()}: {type(exc).__name__}")
+    return mp._decode_legacy(raw_value)
+
+
+def _reference_all(modern, legacy, key: str) -> str:
+    raw_values = legacy.get_all(key) or []
+    if sum(len(str(v)) for v in raw_values) > mp._LARGE_HEADER:
+        return ", ".join(mp._decode_legacy(v) for v in raw_values)
+    try:
+        values = [str(v) for v in (modern.get_all(key) or [])]
+    except Exception:
+        values = [mp._decode_legacy(v) for v in raw_values]
+    return ", ".join(values)
+
+
+def _every_fixture() -> dict[str, bytes]:
+    found = {f"{p.parent.name}/{p.name}": p.read_bytes() for p in sorted(FIXTURES.rglob("*.eml"))}
+    found.update({f"inline/{name}": raw for name, raw in HOSTILE.items()})
+    for i, record in enumerate(load_emails(Path(__file__).parent.parent / "data")):
+        found[f"data/{i}"] = record_to_message(record).as_bytes()
+    if EVAL_EMAILS.exists():
+        for i, record in enumerate(json.loads(EVAL_EMAILS.read_text())):
+            found[f"eval/{i}"] = record_to_message(record).as_bytes()
+    return found
+
+
+def _with_mutations(corpus: dict[str, bytes], rng: random.Random) -> dict[str, bytes]:
+    """Each message plus a truncation and two byte-flipped copies (seeded)."""
+    out = dict(corpus)
+    for name, raw in corpus.items():
+        if not raw:
+            continue
+        out[f"{name}~cut"] = raw[: rng.randrange(len(raw))]
+        for k in range(2):
+            flipped = bytearray(raw)
+            for _ in range(rng.choice([1, 5, 20])):
+                flipped[rng.randrange(len(flipped))] = rng.randrange(256)
+            out[f"{name}~flip{k}"] = bytes(flipped)
+    return out
+
+
+def test_single_parse_matches_the_double_parse_on_every_fixture():
+    corpus = _with_mutations(_every_fixture(), random.Random(2024))
+    assert len(corpus) > 500
+    diverged = [name for name, raw in corpus.items()
+                if parse_email(raw).model_dump() != _reference_parse_email(raw).model_dump()]
+    assert diverged == []
+
+
+def test_ordinary_mail_is_parsed_once_without_the_header_registry(monkeypatch):
+    """The sample dataset's mail: one compat32 parse; the registry only for encoded words."""
+    raws = [record_to_message(r).as_bytes() for r in load_emails(Path(__file__).parent.parent / "data")]
+    parses, registry_calls = [], []
+    real_parser, real_fetch = mp.BytesParser, mp.policy.default.header_fetch_parse
+
+    def parser(*, policy):
+        parses.append(policy)
+        return real_parser(policy=policy)
+
+    monkeypatch.setattr(mp, "BytesParser", parser)
+    monkeypatch.setattr(mp.policy, "default", mp.policy.default.clone())
+    object.__setattr__(mp.policy.default, "header_fetch_parse",
+                       lambda *a: registry_calls.append(a) or real_fetch(*a))
+    for raw in raws:
+        parse_email(raw)
+    assert parses and all(p is policy.compat32 for p in parses)
+    assert all("=?" in value for _, value in registry_calls)  # only encoded words need the registry
+
+
+# property checks of the fast path's assumptions, on generated values (seeded)
+
+_ATEXT = "azAZ09!#$%&'*+/=?^_`{|}~-"
+_ODD = ' \t.,"()<>@:;[]\\\r\n'
+_TOKEN = "aZ09!#$%&+.^_`{|}~-"
+_FOLDS = ["", "", " ", "\t", "  ", "\r\n ", "\r\n\t"]
+
+
+class _Values:
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+
+    def pick(self, chars: str, low: int, high: int) -> str:
+        return "".join(self.rng.choice(chars) for _ in range(self.rng.randint(low, high)))
+
+    def ws(self) -> str:
+        return self.rng.choice(_FOLDS)
+
+    def noise(self, value: str, chars: str = _ATEXT + _ODD) -> str:
+        for _ in range(self.rng.choice([0, 0, 1, 2])):
+            i = self.rng.randrange(len(value) + 1)
+            value = value[:i] + self.rng.choice(chars) + value[i:]
+        return value
+
+    def dot_atom(self) -> str:
+        return ".".join(self.pick(_ATEXT + "jan", 1, 5) for _ in range(self.rng.randint(1, 3)))
+
+    def addresses(self) -> str:
+        boxes = []
+        for _ in range(self.rng.randint(1, 3)):
+            addr, shape = f"{self.dot_atom()}@{self.dot_atom()}", self.rng.random()
+            if shape < 0.3:
+                boxes.append(self.ws() + addr + self.ws())
+            elif shape < 0.4:
+                boxes.append(f"{self.ws()}<{addr}>{self.ws()}")
+            else:
+                name = (" ".join(self.pick(_ATEXT, 1, 5) for _ in range(self.rng.randint(1, 3)))
+                        if self.rng.random() < 0.4 else '"' + self.pick(_ATEXT + _ODD + "ab", 0, 10) + '"')
+                boxes.append(f"{self.ws()}{name}{self.ws()}<{addr}>{self.ws()}")
+        return self.noise(",".join(boxes))
+
+    def date(self) -> str:
+        when = datetime(2025, 1, 1, tzinfo=timezone(timedelta(hours=self.rng.randint(-12, 12))))
+        value = format_datetime(when + timedelta(seconds=self.rng.randrange(10**8)))
+        if self.rng.random() < 0.3:
+            value = value[:-5] + self.rng.choice(["GMT", "UT", "-0000", "CEST", "+2400"])
+        return self.noise(value)
+
+    def message_id(self) -> str:
+        return self.noise(f"{self.ws()}<{self.dot_atom()}@{self.dot_atom()}>{self.ws()}")
+
+    def version(self) -> str:
+        return self.noise(self.ws() + self.rng.choice(["1.0", "1.1", "10.20", "1", "1.0 (x)"]) + self.ws())
+
+    def unstructured(self) -> str:
+        return self.pick("".join(map(chr, range(128))) + " \t\r\n=?ab" * 8, 0, 30)
+
+    def params(self) -> str:
+        text = ""
+        for _ in range(self.rng.randint(0, 3)):
+            name = self.rng.choice(["charset", "boundary", "name", "filename", "Charset", self.pick(_TOKEN, 1, 6)])
+            value = (self.pick(_TOKEN + "abc", 1, 6) if self.rng.random() < 0.5
+                     else '"' + self.pick(_TOKEN + " ()<>@,;:/[]?='*\tabc", 1, 8) + '"')
+            text += f";{self.ws()}{name}={value}{self.ws()}"
+        return text + (";" + self.ws() if self.rng.random() < 0.2 else "")
+
+    def content_type(self, multipart: bool = False) -> str:
+        kinds = (["multipart/mixed", "MultiPart/Alternative"] if multipart else
+                 ["text/plain", "TEXT/Html", "application/pdf", "message/rfc822", f"{self.pick(_TOKEN, 1, 4)}/x"])
+        return self.noise(self.ws() + self.rng.choice(kinds) + self.ws() + self.params(), _TOKEN + _ODD)
+
+    def disposition(self) -> str:
+        kind = self.rng.choice(["attachment", "inline", self.pick(_TOKEN, 1, 6)])
+        return self.noise(self.ws() + kind + self.params(), _TOKEN + _ODD)
+
+    def encoding(self) -> str:
+        kind = self.rng.choice(["base64", "quoted-printable", "7bit", self.pick(_TOKEN, 1, 6)])
+        return self.noise(self.rng.choice(["", " "]) + kind + self.ws(), _TOKEN + _ODD)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_plain_header_values_decode_like_the_header_registry(seed):
+    values = _Values(seed)
+    kinds = {"From": values.addresses, "to": values.addresses, "Reply-To": values.addresses,
+             "Date": values.date, "Message-ID": values.message_id, "MIME-Version": values.version,
+             "Subject": values.unstructured, "X-Mailer": values.unstructured,
+             "Content-Type": values.content_type, "Content-Transfer-Encoding": values.encoding}
+    fast = 0
+    for _ in range(4000):
+        name = values.rng.choice(list(kinds))
+        value = kinds[name]()
+        try:
+            expected = str(policy.default.header_fetch_parse(name, value))
+        except Exception as exc:
+            expected = type(exc).__name__
+        try:
+            got = mp._modern_value(name, value)
+        except Exception as exc:
+            got = type(exc).__name__
+        assert got == expected, (name, value)
+        plain = mp._PLAIN_DECODERS.get(name.lower(), mp._unfolded)
+        fast += value.isascii() and "=?" not in value and bool(plain and plain(value.replace("\r", "").replace("\n", "")))
+    assert fast > 2000  # the generator does reach the fast path
+
+
+def _part_views(message) -> list:
+    """What the walk and the feed parser read from each part."""
+    views = []
+    for part in message.walk():
+        params = [part.get_param(p, header=h) for p in ("charset", "boundary", "name", "filename")
+                  for h in ("content-type", "content-disposition")]
+        views.append([part.get_content_type(), part.is_multipart(), part.get_boundary(), part.get_content_charset(),
+                      part.get_content_disposition(), part.get_filename(),
+                      str(part.get("content-transfer-encoding", "")), params,
+                      [type(d).__name__ for d in part.defects],
+                      None if part.is_multipart() else part.get_payload(decode=True)])
+    return views
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_plain_mime_headers_read_alike_under_both_policies(seed):
+    values, checked = _Values(seed), 0
+    for _ in range(1500):
+        boundary = "b" + values.pick(_TOKEN, 1, 6) + "z"
+        top = values.content_type(multipart=True) if values.rng.random() < 0.5 \
+            else f'multipart/mixed; boundary="{boundary}"'
+        raw = (f"From: a@b.nl\r\nContent-Type: {top}\r\n\r\n--{boundary}\r\n"
+               f"Content-Type: {values.content_type()}\r\nContent-Disposition: {values.disposition()}\r\n"
+               f"Content-Transfer-Encoding: {values.encoding()}\r\n\r\naGVsbG8=\r\n--{boundary}\r\n"
+               f"Content-Type: text/plain\r\n\r\nsecond\r\n--{boundary}--\r\n").encode()
+        legacy = BytesParser(policy=policy.compat32).parsebytes(raw)
+        if mp._plain_mime(legacy):
+            checked += 1
+            assert _part_views(legacy) == _part_views(BytesParser(policy=policy.default).parsebytes(raw)), raw
+    assert checked > 400  # the generator does reach the fast path
