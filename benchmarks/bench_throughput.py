@@ -389,7 +389,12 @@ def report(label: str, results: list[RunResult]) -> None:
     sys.stdout.flush()
 
 
+PROFILE_FILE = "/tmp/bench_throughput.prof"
+
+
 def print_profile(profile: cProfile.Profile, top: int) -> None:
+    profile.dump_stats(PROFILE_FILE)
+    print(f"profile saved to {PROFILE_FILE} (python -m pstats {PROFILE_FILE})")
     for key in ("tottime", "cumulative"):
         out = io.StringIO()
         pstats.Stats(profile, stream=out).strip_dirs().sort_stats(key).print_stats(top)

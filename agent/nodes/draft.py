@@ -28,7 +28,7 @@ def recent_drafts(services: Services, company_id: str, days: int = 14, limit: in
     since = services.clock() - timedelta(days=days)
     with services.sessions() as session:
         payloads = repo.recent_draft_payloads(session, company_id, since, limit)
-    return [Draft.model_validate(p) for p in payloads]
+    return [Draft.model_validate_json(p) for p in payloads]
 
 
 async def draft_node(state: State, runtime: Runtime[Services]) -> dict:
