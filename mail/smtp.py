@@ -59,7 +59,8 @@ def _died_before_data(conn: _Connection, exc: BaseException) -> bool:
 
 class SmtpSender:
     """Sends raw messages over at most `max_connections` pooled SMTP connections; TLS, STARTTLS
-    and AUTH happen once per connection. `timeout` applies to each connect and each command."""
+    and AUTH happen once per connection. `timeout` applies to each connect and each command, and
+    to the wait for a free connection while no message gets through."""
 
     def __init__(self, host: str, port: int, *, user: str | None = None, password: str | None = None,
                  use_tls: bool = False, start_tls: bool = False, timeout: float = 30.0,
@@ -71,11 +72,13 @@ class SmtpSender:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: asyncio.Semaphore | None = None  # one per connection in use
         self._idle: list[_Connection] = []  # most recently used last
+        self._sent_at = 0.0  # monotonic time of the last message sent
 
     async def send(self, raw: bytes, sender: str, recipients: list[str]) -> None:
         """Send one message; raises aiosmtplib.SMTPException/OSError on failure."""
         slots = self._bind_loop()
-        async with slots:
+        await self._acquire(slots)
+        try:
             conn, reused = await self._take()
             try:
                 try:
@@ -87,11 +90,14 @@ class SmtpSender:
                     conn.close()
                     conn = await self._connect()
                     await conn.sendmail(sender, recipients, raw)
+                self._sent_at = time.monotonic()
             except asyncio.CancelledError:  # a command may be half done: never reuse
                 conn.close()
                 raise
             finally:
                 self._give_back(conn)
+        finally:
+            slots.release()
         log.debug("sent %d bytes to %s", len(raw), recipients)
 
     async def close(self) -> None:
@@ -108,6 +114,23 @@ class SmtpSender:
         if self._loop is not loop or self._slots is None:
             self._loop, self._slots, self._idle = loop, asyncio.Semaphore(self.max_connections), []
         return self._slots
+
+    async def _acquire(self, slots: asyncio.Semaphore) -> None:
+        """Wait for a free connection while the pool makes progress: a queued send fails once no
+        message was sent for `timeout` since it began waiting (a hung server), but a slow server
+        that keeps sending keeps its queue waiting."""
+        waiting_since = time.monotonic()
+        while True:
+            remaining = max(waiting_since, self._sent_at) + self.timeout - time.monotonic()
+            if remaining <= 0:
+                raise aiosmtplib.SMTPTimeoutError(
+                    f"no SMTP connection free and no message sent for {self.timeout:g} s "
+                    f"({self.max_connections} connections busy)")
+            try:
+                await asyncio.wait_for(slots.acquire(), remaining)
+                return
+            except asyncio.TimeoutError:
+                continue
 
     async def _take(self) -> tuple[_Connection, bool]:
         """A live idle connection (reused=True) or a new one; expired idle ones are QUIT."""

@@ -246,3 +246,48 @@ def test_an_unclosed_sender_exits_quietly(server):
               "asyncio.run(s.send(b'Subject: x\\r\\n\\r\\nx\\r\\n', 'a@example.com', ['b@example.com']))\n")
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert done.returncode == 0 and done.stderr == "" and len(server.messages) == 1
+
+
+async def test_sends_queued_behind_a_hung_server_time_out_too():
+    """More sends than connections to a server that accepts and then never answers: the queued
+    sends fail after the timeout as well, not one timeout per round of connections."""
+    silent = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    sender = SmtpSender("127.0.0.1", port, timeout=0.5, max_connections=2)
+    started = time.monotonic()
+    results = await asyncio.gather(*(sender.send(message(n), FROM, [TO]) for n in range(8)),
+                                   return_exceptions=True)
+    elapsed = time.monotonic() - started
+    assert all(isinstance(r, aiosmtplib.SMTPTimeoutError) for r in results), results
+    assert elapsed < 1.5  # one timeout, not 8 / 2 = 4 of them
+    silent.close()
+
+
+
+class SlowSink:
+    """Accepts every message after `delay` seconds in DATA."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay, self.messages = delay, []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        await asyncio.sleep(self.delay)
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+async def test_a_slow_server_that_keeps_sending_keeps_its_queue_waiting():
+    """12 sends over 2 connections at 0.15 s each take ~0.9 s, longer than the 0.4 s timeout;
+    none times out, because messages keep getting through."""
+    sink = SlowSink(0.15)
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        sender = SmtpSender("127.0.0.1", controller.port, timeout=0.4, max_connections=2)
+        started = time.monotonic()
+        await asyncio.gather(*(sender.send(message(n), FROM, [TO]) for n in range(12)))
+        assert time.monotonic() - started > 0.4  # the queue did wait longer than the timeout
+        assert len(sink.messages) == 12
+        await sender.close()
+    finally:
+        controller.stop()
