@@ -324,53 +324,6 @@ def _pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-# --- what if: the proposed fixes, patched in to measure them (never used by the product) ------------
-def apply_what_if() -> list[str]:
-    """Monkeypatch the agent process with the fixes the report proposes; returns their names."""
-    import functools
-
-    from sqlalchemy import select
-
-    import agent.nodes.draft as draft_node
-    import mail.parse
-    import store.db
-    from store.models import DraftRecord, DraftStatus, DraftVersion
-    from tools.models import Draft
-
-    original_parse = mail.parse.parse_email
-
-    @functools.lru_cache(maxsize=256)
-    def parse_once(raw: bytes, *, strict: bool = False):
-        return original_parse(raw, strict=strict)
-
-    for module in list(sys.modules.values()):
-        if getattr(module, "parse_email", None) is original_parse:
-            module.parse_email = parse_once
-
-    original_pragmas = store.db._sqlite_pragmas
-
-    def pragmas(dbapi_conn, record) -> None:
-        original_pragmas(dbapi_conn, record)
-        dbapi_conn.execute("PRAGMA synchronous=NORMAL")  # WAL: no fsync per commit, still crash-safe
-
-    store.db._sqlite_pragmas = pragmas
-
-    def recent_drafts(services, company_id: str, days: int = 14, limit: int = 50) -> list[Draft]:
-        since = services.clock() - draft_node.timedelta(days=days)
-        with services.sessions() as session:
-            payloads = session.scalars(
-                select(DraftVersion.payload).join(DraftRecord, (DraftVersion.draft_id == DraftRecord.id)
-                                                  & (DraftVersion.version == DraftRecord.version))
-                .where(DraftRecord.customer_id == company_id, DraftRecord.created_at >= since,
-                       DraftRecord.status != DraftStatus.REJECTED)
-                .order_by(DraftRecord.created_at.desc()).limit(limit)).all()
-        return [Draft.model_validate(p) for p in payloads]
-
-    draft_node.recent_drafts = recent_drafts
-    return ["parse each raw email once (LRU)", "SQLite synchronous=NORMAL",
-            "recent_drafts: one joined query, newest 50"]
-
-
 # --- reporting -----------------------------------------------------------------------------------
 def report(label: str, results: list[RunResult]) -> None:
     rates = [r.rate for r in results]
@@ -409,8 +362,6 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="repeats per scenario (median printed)")
     parser.add_argument("--concurrency", type=int, default=Settings().concurrency, help="MAILORDER_CONCURRENCY")
     parser.add_argument("--only", choices=["rules", "erp50", "llm"], help="run one scenario")
-    parser.add_argument("--what-if", action="store_true",
-                        help="measure the proposed fixes: patch them into the agent process first")
     parser.add_argument("--llm-concurrency", type=int, default=32, help="MAILORDER_LLM_CONCURRENCY")
     parser.add_argument("--llm-rpm", type=int, default=100_000,
                         help="MAILORDER_LLM_RPM (the default 500 caps a long backlog at 8.3 calls/s)")
@@ -428,8 +379,6 @@ def main() -> None:
         import agent.runner
         agent.runner.FETCH_BATCH = args.fetch_batch
         print(f"what-if: FETCH_BATCH={args.fetch_batch}")
-    if args.what_if:
-        print("what-if: " + "; ".join(apply_what_if()))
     if args.profile:
         profile, with_llm = cProfile.Profile(), args.only == "llm"
         label = "fake model (profiled)" if with_llm else "rules, ERP 0 ms (profiled)"
