@@ -7,12 +7,14 @@ of our messages the draft must not wait silently:
 - a notice that bounced: audited only (notices about notices could loop).
 
 The returned message is recognised by our Message-IDs in the report (the returned headers), else
-by the summary's subject tag [MO-n vN].
+by the summary's subject tag [MO-n vN]. A message the SMTP server refuses outright for every
+recipient (5xx at RCPT) is handled the same way, at once (agent.outbox).
 """
 from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 
 from agent import mailing
 from agent.context import Services
@@ -58,22 +60,41 @@ async def handle_bounce(services: Services, email_id: int, raw: bytes, email: Pa
         if not rows:
             rows = [row for draft_id, version in returned_summary_tags(raw)
                     for row in repo.outbox_for_draft(session, draft_id, kind="summary", version=version)]
-        returned = [(row.id, row.kind, row.draft_id, row.version, list(row.recipients), row.message_id)
+        returned = [Returned(row.kind, row.draft_id, row.version, list(row.recipients), row.message_id)
                     for row in rows]
-    for outbox_id, kind, draft_id, version, recipients, message_id in returned:
-        with services.sessions.begin() as session:
-            repo.audit(session, services.clock(), "agent", f"{kind}_bounced", email_id=email_id,
-                       draft_id=draft_id, message_id=message_id, to=recipients, reason=reason)
-        if draft_id is None:
-            continue
-        if kind == "summary":
-            await _hand_to_next_rep(services, email_id, draft_id, version, recipients, reason)
-        elif kind == "confirmation":
-            await _tell_rep_confirmation_bounced(services, email_id, draft_id, recipients, reason)
+    for message in returned:
+        key = f"bounce-{email_id}" if message.kind == "summary" else f"bounce-{email_id}-{message.draft_id}"
+        await message_returned(services, message, reason=reason, key=key, email_id=email_id, how="bounced")
     return len(returned)
 
 
-async def _hand_to_next_rep(services: Services, bounce_id: int, draft_id: int, version: int | None,
+@dataclass(frozen=True)
+class Returned:
+    """One of our messages that did not reach its recipients."""
+    kind: str
+    draft_id: int | None
+    version: int | None
+    recipients: list[str]
+    message_id: str
+
+
+async def message_returned(services: Services, message: Returned, *, reason: str, key: str,
+                           email_id: int | None, how: str) -> None:
+    """Audit a message that came back (`how`: "bounced" later by report, "refused" at once by the
+    SMTP server) and hand its purpose to a person; `key` makes the follow-up mail's Message-ID."""
+    with services.sessions.begin() as session:
+        repo.audit(session, services.clock(), "agent", f"{message.kind}_bounced", email_id=email_id,
+                   draft_id=message.draft_id, message_id=message.message_id, to=message.recipients,
+                   reason=reason, how=how)
+    if message.draft_id is None:
+        return
+    if message.kind == "summary":
+        await _hand_to_next_rep(services, key, message.draft_id, message.version, message.recipients, reason)
+    elif message.kind == "confirmation":
+        await _tell_rep_confirmation_bounced(services, key, message.draft_id, message.recipients, reason)
+
+
+async def _hand_to_next_rep(services: Services, key: str, draft_id: int, version: int | None,
                             bounced_to: list[str], reason: str) -> None:
     with services.sessions.begin() as session:
         draft = session.get(DraftRecord, draft_id)
@@ -92,17 +113,17 @@ async def _hand_to_next_rep(services: Services, bounce_id: int, draft_id: int, v
         previous, draft.rep = draft.rep, next_rep
         repo.audit(session, now, "agent", "reassigned", draft_id=draft_id, email_id=draft.email_id,
                    previous=previous, rep=next_rep, why=f"summary to {', '.join(bounced_to)} bounced: {reason}")
-    await mailing.resend_summary(services, draft_id, rep=next_rep, key=f"bounce-{bounce_id}")
+    await mailing.resend_summary(services, draft_id, rep=next_rep, key=key)
 
 
-async def _tell_rep_confirmation_bounced(services: Services, bounce_id: int, draft_id: int,
+async def _tell_rep_confirmation_bounced(services: Services, key: str, draft_id: int,
                                          bounced_to: list[str], reason: str) -> None:
     with services.sessions() as session:
         draft = session.get(DraftRecord, draft_id)
         if draft is None:
             return
         rep, version, customer, erp_order_id = draft.rep, draft.version, draft.customer_name, draft.erp_order_id
-    await mailing.send_notice(services, "bounced", to=rep, key=f"bounce-{bounce_id}-{draft_id}",
+    await mailing.send_notice(services, "bounced", to=rep, key=key,
                               draft_id=draft_id, version=version, customer_name=customer,
                               erp_order_id=erp_order_id,
                               reason=f"The order confirmation to {', '.join(bounced_to)} bounced: {reason}")

@@ -8,7 +8,9 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import getaddresses
 
-from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential, wait_random
+import aiosmtplib
+from tenacity import (AsyncRetrying, RetryError, retry_if_exception, stop_after_attempt, wait_exponential,
+                      wait_random)
 
 from agent.context import Services
 from agent.crashpoints import crash_point
@@ -44,6 +46,15 @@ async def send(services: Services, message: EmailMessage, *, kind: str, draft_id
         return session.get(OutboxMessage, outbox_id)
 
 
+def refusal(exc: BaseException) -> str | None:
+    """The server's words when it refused every recipient for good (5xx at RCPT: no such user,
+    relaying denied...); retrying cannot help then. None for anything else (pure)."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients \
+            and all(500 <= r.code < 600 for r in exc.recipients):
+        return "; ".join(f"{r.code} {' '.join(str(r.message).split())}" for r in exc.recipients)[:300]
+    return None
+
+
 async def deliver(services: Services, outbox_id: int, *, email_id: int | None = None) -> bool:
     with services.sessions() as session:
         row = session.get(OutboxMessage, outbox_id)
@@ -52,9 +63,11 @@ async def deliver(services: Services, outbox_id: int, *, email_id: int | None = 
         raw, sender, recipients, kind = row.raw, row.sender, list(row.recipients), row.kind
     crash_point(f"before_send:{kind}")
     error: str | None = None
+    refused: str | None = None
     attempts = 0
     try:
         async for attempt in AsyncRetrying(stop=stop_after_attempt(SEND_ATTEMPTS), reraise=False,
+                                           retry=retry_if_exception(lambda exc: refusal(exc) is None),
                                            wait=wait_exponential(multiplier=0.2, max=2.0) + wait_random(0, 0.2)):
             with attempt:
                 attempts += 1
@@ -62,6 +75,15 @@ async def deliver(services: Services, outbox_id: int, *, email_id: int | None = 
         crash_point(f"after_send:{kind}")
     except RetryError as exc:
         error = repr(exc.last_attempt.exception())
+    except aiosmtplib.SMTPRecipientsRefused as exc:  # refused for good: not retried
+        error, refused = repr(exc), refusal(exc)
+    if refused is not None:  # hand the message's purpose to a person before giving it up
+        from agent.bounces import Returned, message_returned  # bounces sends mail through this module
+        with services.sessions() as session:
+            row = session.get(OutboxMessage, outbox_id)
+            returned = Returned(row.kind, row.draft_id, row.version, recipients, row.message_id)
+        await message_returned(services, returned, reason=refused, key=f"refused-{outbox_id}",
+                               email_id=email_id, how="refused")
     now = services.clock()
     with services.sessions.begin() as session:
         row = session.get(OutboxMessage, outbox_id)
@@ -72,10 +94,11 @@ async def deliver(services: Services, outbox_id: int, *, email_id: int | None = 
                        message_id=row.message_id, to=recipients, version=row.version)
             return True
         row.last_error = error
-        if row.attempts >= MAX_TOTAL_ATTEMPTS:
+        if row.attempts >= MAX_TOTAL_ATTEMPTS or refused is not None:
             row.status = OutboxStatus.FAILED
         repo.audit(session, now, "agent", f"{row.kind}_send_failed", email_id=email_id, draft_id=row.draft_id,
-                   message_id=row.message_id, error=error, attempts=row.attempts, final=row.status == OutboxStatus.FAILED)
+                   message_id=row.message_id, error=error, attempts=row.attempts, final=row.status == OutboxStatus.FAILED,
+                   refused=refused is not None)
     log.warning("sending %s failed after %d attempts: %s", outbox_id, attempts, error)
     return False
 

@@ -48,9 +48,11 @@ def compute_stats(session: Session, since: datetime | None = None, until: dateti
     approved = {e.draft_id for e in events if e.action == "approved" and e.draft_id in draft_email}
     edited = {e.draft_id for e in events if e.action == "edited"}
     erp_errors = Counter(e.action for e in events if e.action in ("erp_rejected", "erp_unavailable"))
-    # mail that did not arrive: bounces of summaries/confirmations/notices, sends given up on
+    # mail that did not arrive: bounces of summaries/confirmations/notices (a refusal at RCPT is
+    # audited as a bounce too), sends given up on after retries
     mail_problems = Counter(e.action for e in events if e.action.endswith(("_bounced", "_undeliverable"))
-                            or (e.action.endswith("_send_failed") and (e.details or {}).get("final")))
+                            or (e.action.endswith("_send_failed") and (e.details or {}).get("final")
+                                and not (e.details or {}).get("refused")))
     decided_drafts = approved | {e.draft_id for e in events if e.action == "rejected"}
     return {
         "period": {"since": since.isoformat() if since else None, "until": until.isoformat() if until else None},

@@ -18,7 +18,7 @@ from mail.devserver import DevMailServer
 from mail.imap import ImapInbox
 from mail.smtp import SmtpSender
 from mock_erp.server import ErpServer
-from store.models import AuditEvent, DraftRecord, EmailRecord
+from store.models import AuditEvent, DraftRecord, EmailRecord, OutboxMessage
 from tests.conftest import ROOT, free_port
 
 ORDERS, REP, PASSWORD = "orders@example.com", "rep@example.com", "dev"
@@ -163,6 +163,10 @@ class Loop:
             if action:
                 q = q.filter(AuditEvent.action == action)
             return list(q)
+
+    def outbox(self, kind: str) -> list[OutboxMessage]:
+        with self.sessions() as s:
+            return list(s.query(OutboxMessage).filter(OutboxMessage.kind == kind).order_by(OutboxMessage.id))
 
     def erp_orders(self) -> list[dict]:
         response = httpx.get(f"{self.erp.url}/api/orders", params={"limit": 1000})

@@ -96,3 +96,45 @@ async def test_a_bounce_of_someone_elses_mail_changes_nothing(tmp_path, clock, r
         await loop.send_raw(bounce, sender=reporter)
         await loop.poll_until(lambda: statuses(loop, [bounce_id]) == [EmailStatus.IGNORED])
         assert loop.audit("reassigned") == [] and loop.mailbox(REP) == [] and loop.mailbox(REP2, REP2) == []
+
+
+# --- refused at once by the SMTP server (5xx at RCPT): handled like a bounce, without retries ----
+ANNA = "anna.rep@example.com"  # the sample customer's assigned rep; no mailbox on the server below
+
+
+async def test_a_summary_refused_for_an_unknown_rep_goes_at_once_to_the_next_rep(tmp_path, clock):
+    async with Loop(tmp_path, clock, reps=[REP, ANNA]) as loop:
+        loop.mail.auto_accounts = False  # the server refuses unknown recipients: 550 5.1.1
+        await loop.send(one_line_order())
+        summary = (await loop.poll_until(loop.rep_mail))[0]
+
+        draft = loop.drafts()[0]
+        assert draft.rep == REP and draft.status == DraftStatus.AWAITING_REVIEW
+        refused = [row for row in loop.outbox("summary") if ANNA in row.recipients]
+        assert [(row.status, row.attempts) for row in refused] == [("failed", 1)]  # not retried
+        [bounced] = loop.audit("summary_bounced")
+        assert bounced.details["how"] == "refused" and "550" in bounced.details["reason"]
+        assert [(e.details["previous"], e.details["rep"]) for e in loop.audit("reassigned")] == [(ANNA, REP)]
+        assert len(loop.rep_mail()) == 1
+        await loop.runner.poll_once()  # a refused message is not tried again later
+        assert [row.attempts for row in loop.outbox("summary") if ANNA in row.recipients] == [1]
+
+        await loop.reply(summary, "APPROVE")
+        await loop.poll_until(lambda: loop.drafts()[0].status == DraftStatus.CONFIRMED)
+        assert len(loop.erp_orders()) == 1
+
+
+async def test_a_confirmation_refused_for_the_customers_address_becomes_a_notice_to_the_rep(tmp_path, clock):
+    customer, _ = known_contact()
+    async with Loop(tmp_path, clock) as loop:
+        loop.mail.auto_accounts = False  # the customer's address has no mailbox here
+        await loop.send(one_line_order())
+        summary = (await loop.poll_until(loop.rep_mail))[0]
+        await loop.reply(summary, "APPROVE")
+        await loop.poll_until(lambda: loop.rep_mail("notice-bounced"))
+        assert loop.drafts()[0].status == DraftStatus.CONFIRMED and len(loop.erp_orders()) == 1
+        [row] = loop.outbox("confirmation")
+        assert (row.status, row.attempts) == ("failed", 1)
+        notice = loop.rep_mail("notice-bounced")[0]
+        assert customer in notice.get_body(("plain",)).get_content()
+        assert [e.details["to"] for e in loop.audit("confirmation_bounced")] == [[customer]]

@@ -8,7 +8,7 @@ import contextlib
 import httpx
 import pytest
 
-from store.models import DraftStatus, MailboxState, OutboxMessage, OutboxStatus
+from store.models import DraftStatus, MailboxState, OutboxStatus
 from tests.fake_openai import FakeOpenAI, HttpError
 from tests.loop_harness import REP, Loop, catalog, known_contact, order_email
 
@@ -67,11 +67,6 @@ def rep_mail(loop: Loop, kind: str):
     return [m for m in loop.mailbox(REP) if str(m["Message-ID"]).strip().startswith(f"<mo.{kind}.")]
 
 
-def outbox_rows(loop: Loop, kind: str) -> list[OutboxMessage]:
-    with loop.sessions() as s:
-        return list(s.query(OutboxMessage).filter(OutboxMessage.kind == kind).order_by(OutboxMessage.id))
-
-
 # --- IMAP ---------------------------------------------------------------------------------------
 async def test_imap_server_restart_between_polls_is_survived_and_the_next_poll_recovers(tmp_path, clock):
     sender, first = an_order("eerste")
@@ -118,13 +113,13 @@ async def test_summary_waits_in_the_outbox_while_smtp_hangs_and_is_sent_when_it_
             switch.mode = "hang"
             await loop.send(order)  # the test's own sender goes straight to the server
             await loop.poll_until(lambda: loop.audit("summary_send_failed"))
-            [row] = outbox_rows(loop, "summary")
+            [row] = loop.outbox("summary")
             assert row.status == OutboxStatus.PENDING and "Timeout" in row.last_error
             assert not loop.rep_mail()
             assert loop.drafts()[0].status == DraftStatus.AWAITING_REVIEW
             switch.mode = "forward"
             await loop.poll_until(loop.rep_mail)
-            [row] = outbox_rows(loop, "summary")
+            [row] = loop.outbox("summary")
             assert row.status == OutboxStatus.SENT and row.attempts >= 4
             assert len(loop.rep_mail()) == 1 and len(loop.audit("summary_sent")) == 1
 
@@ -140,16 +135,16 @@ async def test_smtp_refusing_for_good_marks_the_message_failed_after_bounded_att
         async with loop:
             switch.mode = "refuse"
             await loop.send(order)
-            await loop.poll_until(lambda: outbox_rows(loop, "summary")
-                                  and outbox_rows(loop, "summary")[0].status == OutboxStatus.FAILED, timeout=30)
-            [row] = outbox_rows(loop, "summary")
+            await loop.poll_until(lambda: loop.outbox("summary")
+                                  and loop.outbox("summary")[0].status == OutboxStatus.FAILED, timeout=30)
+            [row] = loop.outbox("summary")
             assert row.attempts == MAX_TOTAL_ATTEMPTS and row.last_error
             failures = loop.audit("summary_send_failed")
             assert failures[-1].details["final"] is True
             assert [f.details["final"] for f in failures[:-1]] == [False] * (len(failures) - 1)
             switch.mode = "forward"
             await loop.runner.poll_once()  # a failed message is not retried behind anyone's back
-            assert outbox_rows(loop, "summary")[0].status == OutboxStatus.FAILED and not loop.rep_mail()
+            assert loop.outbox("summary")[0].status == OutboxStatus.FAILED and not loop.rep_mail()
 
 
 # --- ERP ----------------------------------------------------------------------------------------

@@ -82,6 +82,8 @@ def test_stats_count_classes_states_and_latencies(tmp_path, clock):
         repo.audit(s, t0, "agent", "confirmation_bounced", draft_id=draft.id, to=["a@x"])
         repo.audit(s, t0, "agent", "summary_send_failed", draft_id=draft.id, final=False)  # retried later
         repo.audit(s, t0, "agent", "notice_refused_send_failed", draft_id=draft.id, final=True)
+        # refused at RCPT: counted once, as the bounce audited with it (confirmation_bounced above)
+        repo.audit(s, t0, "agent", "confirmation_send_failed", draft_id=draft.id, final=True, refused=True)
         draft.status = "confirmed"
     with factory() as s:
         figures = compute_stats(s)
