@@ -61,6 +61,7 @@ async def deliver(services: Services, outbox_id: int, *, email_id: int | None = 
         if row is None or row.status != OutboxStatus.PENDING:
             return row is not None and row.status == OutboxStatus.SENT
         raw, sender, recipients, kind = row.raw, row.sender, list(row.recipients), row.kind
+        draft_id, version, message_id = row.draft_id, row.version, row.message_id
     crash_point(f"before_send:{kind}")
     error: str | None = None
     refused: str | None = None
@@ -79,11 +80,8 @@ async def deliver(services: Services, outbox_id: int, *, email_id: int | None = 
         error, refused = repr(exc), refusal(exc)
     if refused is not None:  # hand the message's purpose to a person before giving it up
         from agent.bounces import Returned, message_returned  # bounces sends mail through this module
-        with services.sessions() as session:
-            row = session.get(OutboxMessage, outbox_id)
-            returned = Returned(row.kind, row.draft_id, row.version, recipients, row.message_id)
-        await message_returned(services, returned, reason=refused, key=f"refused-{outbox_id}",
-                               email_id=email_id, how="refused")
+        await message_returned(services, Returned(kind, draft_id, version, recipients, message_id),
+                               reason=refused, key=f"refused-{outbox_id}", email_id=email_id, how="refused")
     now = services.clock()
     with services.sessions.begin() as session:
         row = session.get(OutboxMessage, outbox_id)
