@@ -16,12 +16,12 @@ import logging
 import re
 from dataclasses import dataclass
 
-from agent import mailing
-from agent.context import Services
-from agent.screening import is_our_message_id
-from mail.message import ParsedEmail
-from store import repo
-from store.models import DraftRecord, DraftStatus
+from mailorder.agent import mailing
+from mailorder.agent.context import Services
+from mailorder.agent.screening import is_our_message_id
+from mailorder.mail.message import ParsedEmail
+from mailorder.store import repo
+from mailorder.store.models import DraftRecord, DraftStatus
 
 log = logging.getLogger(__name__)
 

@@ -11,19 +11,33 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agent.config import Settings
+from mailorder.agent.config import Settings
 
 app = typer.Typer(help="mailorder: an email-native order desk.", no_args_is_help=True, add_completion=False)
 orders_app = typer.Typer(help="Inspect drafts and their audit trail.", no_args_is_help=True)
 app.add_typer(orders_app, name="orders")
-from agent.cli_aliases import aliases_app  # noqa: E402
+from mailorder.agent.cli_aliases import aliases_app  # noqa: E402
 app.add_typer(aliases_app, name="aliases")
 console = Console()
 
 
+def _version(value: bool) -> None:
+    if value:
+        from mailorder import __version__
+
+        console.print(f"mailorder {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """mailorder: an email-native order desk."""
+
+
 def _logging(verbose: bool, json_lines: bool = False) -> None:
     """Root logging with email/draft ids on every line (agent.logs); JSON Lines when asked."""
-    from agent.logs import install
+    from mailorder.agent.logs import install
 
     install(level=logging.DEBUG if verbose else logging.INFO, json_lines=json_lines)
 
@@ -37,7 +51,7 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="TOML fil
           verbose: bool = typer.Option(False, "--verbose", "-v"),
           log_json: bool = typer.Option(False, "--log-json", help="One JSON object per log line (time, level, logger, message, email_id, draft_id).")) -> None:
     """Run the agent: poll the inbox, draft orders, handle rep replies."""
-    from agent.service import serve as run_serve
+    from mailorder.agent.service import serve as run_serve
 
     _logging(verbose, json_lines=log_json)
     settings = _settings(config)
@@ -55,8 +69,8 @@ def erp(port: int = typer.Option(8001, help="HTTP port on 127.0.0.1."),
         error_rate: float = typer.Option(0.0, help="Share of submit-order calls answered with 500."),
         force_status: Optional[int] = typer.Option(None, help="Answer every submit-order with this status (500/503).")) -> None:
     """Run the mock ERP (FastAPI)."""
-    from mock_erp.faults import Faults
-    from mock_erp.server import run_erp
+    from mailorder.mock_erp.faults import Faults
+    from mailorder.mock_erp.server import run_erp
 
     _logging(False)
     faults = Faults(latency_ms=latency_ms, error_rate=error_rate, force_status=force_status)
@@ -72,7 +86,7 @@ def mailserver(imap_port: int = typer.Option(3143, help="IMAP port (GreenMail's 
                auto_accounts: bool = typer.Option(True, "--auto-accounts/--no-auto-accounts",
                                                   help="Create accounts on first delivery (login = password = address).")) -> None:
     """Run the embedded dev mail server (IMAP + SMTP on loopback)."""
-    from mail.devserver import run_mailserver
+    from mailorder.mail.devserver import run_mailserver
 
     _logging(False)
     extra = [a.strip() for a in accounts.split(",") if a.strip()]
@@ -88,15 +102,15 @@ def evaluate(dataset: Path = typer.Option(..., help="Dataset folder in the inter
              prompt_version: Optional[str] = typer.Option(None, help="Prompt version for the model path."),
              learn: bool = typer.Option(False, help="Replay with the ground truth as the rep's corrections.")) -> None:
     """Backtest the extraction pipeline on a dataset and print accuracy, latency and tokens."""
-    from agent.evaluate import format_report, run_eval
-    from agent.service import make_llm_extractor
+    from mailorder.agent.evaluate import format_report, run_eval
+    from mailorder.agent.service import make_llm_extractor
 
     _logging(False)
     logging.getLogger().setLevel(logging.WARNING)
     settings = Settings.load()
     extractor = make_llm_extractor(settings)
     if extractor is not None and prompt_version:  # admins compare prompt versions on one dataset
-        from agent.prompts import load_prompt
+        from mailorder.agent.prompts import load_prompt
 
         extractor.extractor.prompt = load_prompt("extract", prompt_version)
     report = asyncio.run(run_eval(dataset, out, llm_extractor=extractor, details=details,
@@ -110,7 +124,7 @@ def demo(interactive: bool = typer.Option(False, "--interactive", help="Be the r
          keep_running: bool = typer.Option(False, help="Keep the servers up afterwards (to watch with a mail client)."),
          limit: int = typer.Option(0, help="Only load the first N sample emails (0 = all).")) -> None:
     """Start mail server, ERP and agent on free ports, load the sample emails, play the loop."""
-    from agent.demo import run_demo
+    from mailorder.agent.demo import run_demo
 
     _logging(False)
     logging.getLogger().setLevel(logging.WARNING)
@@ -124,8 +138,8 @@ def stats(days: int = typer.Option(7, help="Period: the last N days (0 = everyth
     """Emails by class, drafts by state, automation rate, latencies, ERP errors."""
     from datetime import datetime, timedelta, timezone
 
-    from store.db import make_engine, make_session_factory
-    from store.stats import compute_stats
+    from mailorder.store.db import make_engine, make_session_factory
+    from mailorder.store.stats import compute_stats
 
     sessions = make_session_factory(make_engine(_settings(config).database_url))
     since = datetime.now(timezone.utc) - timedelta(days=days) if days else None
@@ -148,9 +162,9 @@ def orders_list(status: Optional[str] = typer.Option(None, help="e.g. awaiting_r
                 limit: int = typer.Option(50),
                 config: Optional[Path] = typer.Option(None, "--config")) -> None:
     """List drafts, newest first."""
-    from store import repo
-    from store.db import make_engine, make_session_factory
-    from store.models import EmailRecord
+    from mailorder.store import repo
+    from mailorder.store.db import make_engine, make_session_factory
+    from mailorder.store.models import EmailRecord
 
     sessions = make_session_factory(make_engine(_settings(config).database_url))
     table = Table("draft", "ver", "status", "customer", "rep", "ERP order", "subject", "updated")
@@ -167,9 +181,9 @@ def orders_show(draft: str = typer.Argument(..., help="Draft id, e.g. 12 or MO-1
                 config: Optional[Path] = typer.Option(None, "--config"),
                 as_json: bool = typer.Option(False, "--json")) -> None:
     """Show one draft: its current version and the full audit trail."""
-    from store import repo
-    from store.db import make_engine, make_session_factory
-    from store.models import DraftRecord, EmailRecord
+    from mailorder.store import repo
+    from mailorder.store.db import make_engine, make_session_factory
+    from mailorder.store.models import DraftRecord, EmailRecord
 
     draft_id = int(draft.upper().removeprefix("MO-"))
     sessions = make_session_factory(make_engine(_settings(config).database_url))

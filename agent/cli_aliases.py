@@ -8,10 +8,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agent.config import Settings
-from store import repo
-from store.aliases import list_aliases, remove_alias
-from store.db import make_engine, make_session_factory
+from mailorder.agent.config import Settings
+from mailorder.store import repo
+from mailorder.store.aliases import list_aliases, remove_alias
+from mailorder.store.db import make_engine, make_session_factory
 
 aliases_app = typer.Typer(help="Aliases learned from rep corrections.", no_args_is_help=True)
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent.config import Settings
-from mail.smtp import SmtpSender
-from tools.erp_client import ErpClient
-from tools.toolbox import Toolbox
+from mailorder.agent.config import Settings
+from mailorder.mail.smtp import SmtpSender
+from mailorder.tools.erp_client import ErpClient
+from mailorder.tools.toolbox import Toolbox
 
 
 @dataclass

@@ -15,7 +15,7 @@ INPUT_FIELDS = ("email_id", "subject", "sender", "recipients", "cc", "bcc", "rec
 
 
 def default_dataset_dir() -> Path:
-    return Path(str(resources.files("data")))
+    return Path(str(resources.files("mailorder.data")))
 
 
 def load_emails(dataset_dir: Path) -> list[dict[str, Any]]:

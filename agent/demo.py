@@ -22,14 +22,14 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from agent.config import Settings
-from agent.dataset import default_dataset_dir, load_emails, record_to_message
-from agent.service import open_runner
-from mail.edits import find_block
-from mail.imap import ImapInbox
-from mail.smtp import SmtpSender
-from store import repo
-from store.models import AuditEvent, DraftRecord, DraftStatus, EmailRecord, EmailStatus
+from mailorder.agent.config import Settings
+from mailorder.agent.dataset import default_dataset_dir, load_emails, record_to_message
+from mailorder.agent.service import open_runner
+from mailorder.mail.edits import find_block
+from mailorder.mail.imap import ImapInbox
+from mailorder.mail.smtp import SmtpSender
+from mailorder.store import repo
+from mailorder.store.models import AuditEvent, DraftRecord, DraftStatus, EmailRecord, EmailStatus
 
 ORDERS, REP, PASSWORD = "orders@example.com", "rep@example.com", "dev"
 MARKER = ".mailorder-demo"
@@ -185,8 +185,8 @@ class Rep:
 
 async def run_demo(console: Console, *, workdir: Path, interactive: bool = False, keep_running: bool = False,
                    limit: int = 0, timeout: float = 300.0) -> dict:
-    from mail.devserver import DevMailServer
-    from mock_erp.server import ErpServer
+    from mailorder.mail.devserver import DevMailServer
+    from mailorder.mock_erp.server import ErpServer
 
     workdir = _fresh_workdir(workdir.resolve())
     dataset = default_dataset_dir()

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mail.edits import EditOp
-from mail.render import plain_qty
-from tools.models import CustomerMatch, Draft, Extraction, LineRequest
-from tools.toolbox import Toolbox
-from tools.units import canonical_unit
+from mailorder.mail.edits import EditOp
+from mailorder.mail.render import plain_qty
+from mailorder.tools.models import CustomerMatch, Draft, Extraction, LineRequest
+from mailorder.tools.toolbox import Toolbox
+from mailorder.tools.units import canonical_unit
 
 
 @dataclass

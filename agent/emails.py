@@ -1,13 +1,13 @@
 """Loading stored emails and drafts in the shapes nodes need."""
 from __future__ import annotations
 
-from mail.message import ParsedEmail
-from mail.parse import parse_email
-from store import repo
-from store.models import DraftRecord
-from tools.models import Draft
+from mailorder.mail.message import ParsedEmail
+from mailorder.mail.parse import parse_email
+from mailorder.store import repo
+from mailorder.store.models import DraftRecord
+from mailorder.tools.models import Draft
 
-from agent.context import Services
+from mailorder.agent.context import Services
 
 
 PARSE_CACHE_SIZE = 512

@@ -16,15 +16,15 @@ from pathlib import Path
 import httpx
 from pydantic import BaseModel, Field
 
-from agent.dataset import record_to_message
-from agent.pipeline import Analysis, LlmExtractor, analyse_email
-from agent.scoring import Truth, TruthEmail, load_truth, score
-from mail.parse import parse_email
-from mock_erp.app import create_app
-from tools.erp_client import ErpClient
-from tools.catalog import normalise_alias
-from tools.models import TriageLabel
-from tools.toolbox import Toolbox
+from mailorder.agent.dataset import record_to_message
+from mailorder.agent.pipeline import Analysis, LlmExtractor, analyse_email
+from mailorder.agent.scoring import Truth, TruthEmail, load_truth, score
+from mailorder.mail.parse import parse_email
+from mailorder.mock_erp.app import create_app
+from mailorder.tools.erp_client import ErpClient
+from mailorder.tools.catalog import normalise_alias
+from mailorder.tools.models import TriageLabel
+from mailorder.tools.toolbox import Toolbox
 
 log = logging.getLogger(__name__)
 

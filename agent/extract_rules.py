@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from mail.clean import CleanBody, has_order_lines
-from mail.message import ParsedEmail
-from tools.catalog import SKU_RX, CatalogIndex
-from tools.models import Candidate, Extraction, LineRequest
-from tools.units import UNIT_PATTERN, canonical_unit
+from mailorder.mail.clean import CleanBody, has_order_lines
+from mailorder.mail.message import ParsedEmail
+from mailorder.tools.catalog import SKU_RX, CatalogIndex
+from mailorder.tools.models import Candidate, Extraction, LineRequest
+from mailorder.tools.units import UNIT_PATTERN, canonical_unit
 
 METHOD = "rules, no AI model configured"
 MIN_SCORE = 45.0  # below this a catalog match is no match at all

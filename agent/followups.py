@@ -12,14 +12,14 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, select_autoescape
 
-from agent import outbox
-from agent.context import Services
-from agent.emails import load_draft
-from agent.mailing import send_notice
-from mail import compose
-from mail.render import RenderedMail, format_eur
-from store import repo
-from store.models import DraftRecord, DraftStatus
+from mailorder.agent import outbox
+from mailorder.agent.context import Services
+from mailorder.agent.emails import load_draft
+from mailorder.agent.mailing import send_notice
+from mailorder.mail import compose
+from mailorder.mail.render import RenderedMail, format_eur
+from mailorder.store import repo
+from mailorder.store.models import DraftRecord, DraftStatus
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from store import repo
-from store.aliases import Alias, list_aliases, upsert_alias
-from tools.catalog import normalise_alias
+from mailorder.store import repo
+from mailorder.store.aliases import Alias, list_aliases, upsert_alias
+from mailorder.tools.catalog import normalise_alias
 
 log = logging.getLogger(__name__)
 

@@ -32,9 +32,9 @@ from langgraph.graph.message import add_messages
 from langgraph.prebuilt import ToolNode
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from agent.prompts import Prompt, load_prompt
-from mail.message import ParsedEmail
-from tools.models import Candidate, Extraction, LineRequest
+from mailorder.agent.prompts import Prompt, load_prompt
+from mailorder.mail.message import ParsedEmail
+from mailorder.tools.models import Candidate, Extraction, LineRequest
 
 log = logging.getLogger(__name__)
 

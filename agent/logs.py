@@ -28,8 +28,8 @@ from typing import IO, Any
 ID_FIELDS = ("email_id", "draft_id")
 
 # libraries that are chatty at INFO; kept at WARNING
-NOISY_LOGGERS = ("httpx", "httpcore", "openai", "apscheduler", "aiosmtplib", "imapclient", "mail.devserver",
-                 "mail.devserver_accounts", "mail.devserver_smtp", "mail.devserver_imap", "mail.log", "pymap",
+NOISY_LOGGERS = ("httpx", "httpcore", "openai", "apscheduler", "aiosmtplib", "imapclient", "mailorder.mail.devserver",
+                 "mailorder.mail.devserver_accounts", "mailorder.mail.devserver_smtp", "mailorder.mail.devserver_imap", "mail.log", "pymap",
                  "uvicorn.access", "aiosqlite")
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(ids)s: %(message)s"

@@ -1,14 +1,14 @@
 """The emails the agent sends, composed from stored state and sent through the outbox."""
 from __future__ import annotations
 
-from mail import compose, render, tokens
-from mail.message import ParsedEmail
-from tools.models import Draft
+from mailorder.mail import compose, render, tokens
+from mailorder.mail.message import ParsedEmail
+from mailorder.tools.models import Draft
 
-from agent import outbox
-from agent.context import Services
-from agent.emails import load_draft, parsed_email
-from store import repo
+from mailorder.agent import outbox
+from mailorder.agent.context import Services
+from mailorder.agent.emails import load_draft, parsed_email
+from mailorder.store import repo
 
 
 def review_address(services: Services, draft_id: int, version: int, rep: str) -> str:

@@ -10,12 +10,12 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from agent.extract_rules import extract_rules
-from agent.triage import triage
-from mail.clean import CleanBody, clean_order_body
-from mail.message import ParsedEmail
-from tools.models import CustomerMatch, Draft, Extraction, Triage, TriageLabel
-from tools.toolbox import Toolbox, serving_customer
+from mailorder.agent.extract_rules import extract_rules
+from mailorder.agent.triage import triage
+from mailorder.mail.clean import CleanBody, clean_order_body
+from mailorder.mail.message import ParsedEmail
+from mailorder.tools.models import CustomerMatch, Draft, Extraction, Triage, TriageLabel
+from mailorder.tools.toolbox import Toolbox, serving_customer
 
 log = logging.getLogger(__name__)
 

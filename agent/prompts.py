@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 
-PROMPT_PACKAGE = "prompts"
+PROMPT_PACKAGE = "mailorder.prompts"
 _FILE_NAME = re.compile(r"^(?P<name>[a-z0-9_]+?)_v(?P<number>\d+)\.md$")
 
 

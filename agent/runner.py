@@ -8,20 +8,20 @@ import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from agent import claims, outbox
-from agent.context import Services
-from agent.crashpoints import crash_point
-from agent.emails import parsed_email, remember_parsed
-from agent.logs import log_context
-from agent.graph import thread_config
-from agent.bounces import handle_bounce
-from agent.screening import ignore_reason, is_delivery_report
-from agent.replies import handle_reply, looks_like_reply, match_reply, resume_claimed_replies
-from mail.imap import FAILED_FOLDER, FetchedMessage, ImapInbox
-from mail.message import ParsedEmail
-from mail.parse import is_parseable, parse_email
-from store import repo
-from store.models import DraftRecord, EmailRecord, EmailStatus
+from mailorder.agent import claims, outbox
+from mailorder.agent.context import Services
+from mailorder.agent.crashpoints import crash_point
+from mailorder.agent.emails import parsed_email, remember_parsed
+from mailorder.agent.logs import log_context
+from mailorder.agent.graph import thread_config
+from mailorder.agent.bounces import handle_bounce
+from mailorder.agent.screening import ignore_reason, is_delivery_report
+from mailorder.agent.replies import handle_reply, looks_like_reply, match_reply, resume_claimed_replies
+from mailorder.mail.imap import FAILED_FOLDER, FetchedMessage, ImapInbox
+from mailorder.mail.message import ParsedEmail
+from mailorder.mail.parse import is_parseable, parse_email
+from mailorder.store import repo
+from mailorder.store.models import DraftRecord, EmailRecord, EmailStatus
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.units import canonical_unit
+from mailorder.tools.units import canonical_unit
 
 log = logging.getLogger(__name__)
 

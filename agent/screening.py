@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from mail.message import ParsedEmail
+from mailorder.mail.message import ParsedEmail
 
 _BOUNCE_SENDERS = ("mailer-daemon@", "postmaster@", "mail-daemon@", "mailerdaemon@")
 _REPORT_TYPES = ("delivery-status", "disposition-notification", "feedback-report")

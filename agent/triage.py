@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import re
 
-from mail.clean import CleanBody, has_order_lines
-from mail.message import ParsedEmail
-from tools.models import Triage, TriageLabel
+from mailorder.mail.clean import CleanBody, has_order_lines
+from mailorder.mail.message import ParsedEmail
+from mailorder.tools.models import Triage, TriageLabel
 
 _AUTO_SUBJECT = re.compile(
     r"automatisch(?:e)? (?:antwoord|reply)|out of (?:the )?office|afwezig|autoreply|auto-reply|"

@@ -19,11 +19,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_catalog import load_seed, pct, scale  # noqa: E402
 
-from agent.extract_rules import extract_rules  # noqa: E402
-from agent.triage import triage  # noqa: E402
-from mail.clean import clean_order_body  # noqa: E402
-from mail.message import ParsedEmail  # noqa: E402
-from tools.catalog import CatalogIndex  # noqa: E402
+from mailorder.agent.extract_rules import extract_rules  # noqa: E402
+from mailorder.agent.triage import triage  # noqa: E402
+from mailorder.mail.clean import clean_order_body  # noqa: E402
+from mailorder.mail.message import ParsedEmail  # noqa: E402
+from mailorder.tools.catalog import CatalogIndex  # noqa: E402
 
 RECEIVED = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)
 

@@ -14,7 +14,7 @@ import time
 
 import aiosmtplib
 
-from mail.smtp import SmtpSender
+from mailorder.mail.smtp import SmtpSender
 
 RAW = (b"From: orders@example.com\r\nTo: rep@example.com\r\nSubject: Order summary\r\n"
        b"Message-ID: <bench@example.com>\r\n\r\n" + b"A line of an order summary, about 70 bytes long..\r\n" * 100)

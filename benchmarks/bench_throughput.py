@@ -40,8 +40,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent.config import Settings  # noqa: E402
-from agent.dataset import load_emails, record_to_message  # noqa: E402
+from mailorder.agent.config import Settings  # noqa: E402
+from mailorder.agent.dataset import load_emails, record_to_message  # noqa: E402
 
 ORDERS, REP, PASSWORD = "orders@example.com", "rep@example.com", "dev"
 DATA = ROOT / "data"
@@ -120,8 +120,8 @@ def fake_model_answer(body: dict[str, Any]) -> Any:
 def serve_children(conn, workdir: str, with_llm: bool) -> None:
     """Child process: mail server, ERP, fake model; report ports, then wait for commands."""
     logging.basicConfig(level=logging.WARNING)
-    from mail.devserver import DevMailServer
-    from mock_erp.server import ErpServer
+    from mailorder.mail.devserver import DevMailServer
+    from mailorder.mock_erp.server import ErpServer
 
     work = Path(workdir)
     mail = DevMailServer(work / "mail", smtp_port=0, imap_port=0, accounts=[ORDERS, REP], password=PASSWORD)
@@ -240,8 +240,8 @@ def settings_for(servers: Servers, workdir: Path, args: argparse.Namespace) -> S
 
 async def drain(settings: Settings, n: int, profile: cProfile.Profile | None) -> tuple[float, int, dict]:
     """Open the runner (catalog load not timed), then poll until every email is handled."""
-    from agent.service import open_runner
-    from store.models import EmailRecord, EmailStatus, OutboxMessage
+    from mailorder.agent.service import open_runner
+    from mailorder.store.models import EmailRecord, EmailStatus, OutboxMessage
 
     async with open_runner(settings) as runner:
         sessions = runner.services.sessions
@@ -272,7 +272,7 @@ async def drain(settings: Settings, n: int, profile: cProfile.Profile | None) ->
 
 
 def outcome_counts(sessions) -> dict:
-    from store.models import AuditEvent, EmailRecord, EmailStatus, OutboxMessage, OutboxStatus
+    from mailorder.store.models import AuditEvent, EmailRecord, EmailStatus, OutboxMessage, OutboxStatus
 
     with sessions() as s:
         summaries = s.query(OutboxMessage).filter(OutboxMessage.kind == "summary",
@@ -376,7 +376,7 @@ def main() -> None:
     print(f"backlog: {len(raws)} emails, {sum(map(len, raws)) / len(raws) / 1024:.1f} KiB average; "
           f"{mp.cpu_count()} CPUs; servers in a child process")
     if args.fetch_batch:
-        import agent.runner
+        import mailorder.agent.runner
         agent.runner.FETCH_BATCH = args.fetch_batch
         print(f"what-if: FETCH_BATCH={args.fetch_batch}")
     if args.profile:

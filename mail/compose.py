@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from mail.render import RenderedMail
+from mailorder.mail.render import RenderedMail
 
 AGENT_HEADER = "X-Mailorder"
 MAX_REFERENCES = 20  # keep the first id (thread root) and the most recent ones

@@ -14,8 +14,8 @@ from email.message import Message
 from email.parser import BytesParser
 from email.utils import format_datetime, getaddresses, parsedate_to_datetime
 
-from mail.html import html_to_text
-from mail.message import Attachment, ParsedEmail
+from mailorder.mail.html import html_to_text
+from mailorder.mail.message import Attachment, ParsedEmail
 
 log = logging.getLogger(__name__)
 

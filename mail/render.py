@@ -15,8 +15,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 from pydantic import BaseModel, Field
 
-from mail.message import ParsedEmail
-from tools.models import Customer, Draft, DraftLine, TriageLabel
+from mailorder.mail.message import ParsedEmail
+from mailorder.tools.models import Customer, Draft, DraftLine, TriageLabel
 
 TEMPLATES = Path(__file__).parent / "templates"
 UNKNOWN_CUSTOMER = "Unknown customer"

@@ -17,8 +17,8 @@ from typing import Literal
 from bs4 import BeautifulSoup
 from bs4.element import Tag
 
-from mail.html import render_node
-from mail.message import ParsedEmail
+from mailorder.mail.html import render_node
+from mailorder.mail.message import ParsedEmail
 
 DecisionKind = Literal["approve", "reject", "status", "unknown"]
 

@@ -5,8 +5,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from mock_erp.faults import Faults
-from mock_erp.server import DEFAULT_DB_PATH, run_erp
+from mailorder.mock_erp.faults import Faults
+from mailorder.mock_erp.server import DEFAULT_DB_PATH, run_erp
 
 
 def main(argv: list[str] | None = None) -> None:

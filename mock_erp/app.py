@@ -10,12 +10,12 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from mock_erp.backend import Clock, ErpBackend, request_hash, utc_now
-from mock_erp.dataset import default_dataset_dir, read_dataset
-from mock_erp.db import make_engine
-from mock_erp.errors import code_for_status, describe_validation_errors, error_response, install_error_handlers
-from mock_erp.faults import FaultInjector, Faults
-from mock_erp.orders import OrderRequestIn
+from mailorder.mock_erp.backend import Clock, ErpBackend, request_hash, utc_now
+from mailorder.mock_erp.dataset import default_dataset_dir, read_dataset
+from mailorder.mock_erp.db import make_engine
+from mailorder.mock_erp.errors import code_for_status, describe_validation_errors, error_response, install_error_handlers
+from mailorder.mock_erp.faults import FaultInjector, Faults
+from mailorder.mock_erp.orders import OrderRequestIn
 
 MAX_PAGE = 100_000
 

@@ -19,13 +19,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from mock_erp.dataset import Dataset, sync_dataset
-from mock_erp.db import (
+from mailorder.mock_erp.dataset import Dataset, sync_dataset
+from mailorder.mock_erp.db import (
     CompanyRow, ContactRow, IdempotencyRow, OrderLineRow, OrderRow, ProductRow, make_sessionmaker,
 )
-from mock_erp.errors import error_body
-from mock_erp.orders import OrderRequestIn, validate_order
-from tools.models import Customer, Product
+from mailorder.mock_erp.errors import error_body
+from mailorder.mock_erp.orders import OrderRequestIn, validate_order
+from mailorder.tools.models import Customer, Product
 
 log = logging.getLogger(__name__)
 

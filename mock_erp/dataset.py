@@ -15,8 +15,8 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from mock_erp.db import CompanyRow, ContactRow, ProductRow
-from tools.models import Product
+from mailorder.mock_erp.db import CompanyRow, ContactRow, ProductRow
+from mailorder.tools.models import Product
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class Dataset:
 
 def default_dataset_dir() -> Path:
     """The project's `data/` package folder."""
-    return Path(str(files("data")))
+    return Path(str(files("mailorder.data")))
 
 
 def catalog_version(products: list[Product]) -> str:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import uvicorn
 
-from mock_erp.app import create_app
-from mock_erp.backend import Clock, utc_now
-from mock_erp.faults import FaultInjector, Faults
+from mailorder.mock_erp.app import create_app
+from mailorder.mock_erp.backend import Clock, utc_now
+from mailorder.mock_erp.faults import FaultInjector, Faults
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from store.models import Base
+from mailorder.store.models import Base
 
 
 class Alias(Base):

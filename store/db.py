@@ -7,7 +7,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.schema import CreateColumn
 from sqlalchemy.orm import Session, sessionmaker
 
-from store.models import Base
+from mailorder.store.models import Base
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 SCHEMA_LOCK_KEY = 0x6D6F5F73  # pg advisory lock taken while creating tables ("mo_s")
@@ -86,4 +86,4 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
-import store.aliases  # noqa: E402,F401  (creates the aliases table)
+import mailorder.store.aliases  # noqa: E402,F401  (creates the aliases table)

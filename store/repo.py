@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from store.models import (
+from mailorder.store.models import (
     AuditEvent,
     DraftRecord,
     DraftStatus,

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store.models import AuditEvent, DraftRecord, EmailRecord, EmailStatus
+from mailorder.store.models import AuditEvent, DraftRecord, EmailRecord, EmailStatus
 
 
 def compute_stats(session: Session, since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:

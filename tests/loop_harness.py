@@ -12,13 +12,13 @@ from pathlib import Path
 
 import httpx
 
-from agent.config import Settings
-from agent.service import open_runner
-from mail.devserver import DevMailServer
-from mail.imap import ImapInbox
-from mail.smtp import SmtpSender
-from mock_erp.server import ErpServer
-from store.models import AuditEvent, DraftRecord, EmailRecord, OutboxMessage
+from mailorder.agent.config import Settings
+from mailorder.agent.service import open_runner
+from mailorder.mail.devserver import DevMailServer
+from mailorder.mail.imap import ImapInbox
+from mailorder.mail.smtp import SmtpSender
+from mailorder.mock_erp.server import ErpServer
+from mailorder.store.models import AuditEvent, DraftRecord, EmailRecord, OutboxMessage
 from tests.conftest import ROOT, free_port
 
 ORDERS, REP, PASSWORD = "orders@example.com", "rep@example.com", "dev"

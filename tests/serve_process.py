@@ -44,7 +44,7 @@ def serve_env(*, imap_port: int, smtp_port: int, erp_url: str, database: Path, r
 
 
 class Serve:
-    """One `python -m agent.cli serve` child; output goes to a log file (no pipe to fill up)."""
+    """One `python -m mailorder serve` child; output goes to a log file (no pipe to fill up)."""
 
     def __init__(self, env: dict[str, str], log_path: Path | None = None) -> None:
         self.env, self.proc = env, None
@@ -64,7 +64,7 @@ class Serve:
             out = self._log
         else:
             out = subprocess.DEVNULL
-        self.proc = subprocess.Popen([sys.executable, "-m", "agent.cli", "serve"], cwd=ROOT, env=env,
+        self.proc = subprocess.Popen([sys.executable, "-m", "mailorder", "serve"], cwd=ROOT, env=env,
                                      stdout=out, stderr=subprocess.STDOUT)
         return self
 

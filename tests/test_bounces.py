@@ -7,9 +7,9 @@ from email.utils import getaddresses
 
 import pytest
 
-from agent.bounces import bounce_reason, returned_message_ids, returned_summary_tags
-from mail.parse import parse_email
-from store.models import DraftStatus, EmailStatus
+from mailorder.agent.bounces import bounce_reason, returned_message_ids, returned_summary_tags
+from mailorder.mail.parse import parse_email
+from mailorder.store.models import DraftStatus, EmailStatus
 from tests.loop_harness import ORDERS, REP, Loop, catalog, known_contact, order_email
 from tests.test_hostile import bounce_of, statuses
 

@@ -1,5 +1,5 @@
 """Settings come from the environment or a TOML file with the same keys."""
-from agent.config import Settings
+from mailorder.agent.config import Settings
 
 
 def test_environment_overrides_defaults():

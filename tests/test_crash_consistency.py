@@ -19,10 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent.crashpoints import POINTS
-from mail.devserver import DevMailServer
-from mail.imap import ImapInbox
-from mock_erp.server import ErpServer
+from mailorder.agent.crashpoints import POINTS
+from mailorder.mail.devserver import DevMailServer
+from mailorder.mail.imap import ImapInbox
+from mailorder.mock_erp.server import ErpServer
 from tests.conftest import ROOT, free_port
 from tests.loop_harness import PASSWORD, catalog, known_contact, order_email
 from tests.serve_process import Serve, serve_env, wait_for

@@ -2,8 +2,8 @@ import asyncio
 
 import pytest
 
-from tools.customers import CachedDirectory, customer_lookup, is_shared_domain
-from tools.models import Customer
+from mailorder.tools.customers import CachedDirectory, customer_lookup, is_shared_domain
+from mailorder.tools.models import Customer
 
 
 class FakeDirectory:

@@ -57,7 +57,7 @@ def test_similar_products_have_different_base_units(ds):
 
 
 def test_catalog_generator_is_deterministic(ds):
-    from data import make_catalog
+    from mailorder.data import make_catalog
 
     assert make_catalog.build_catalog() == ds["products"]
 

@@ -21,7 +21,7 @@ import pytest
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
-from mail.devserver import DevMailServer
+from mailorder.mail.devserver import DevMailServer
 
 HOST = "127.0.0.1"
 
@@ -326,7 +326,7 @@ def test_run_mailserver_in_foreground_stops_on_ctrl_c(tmp_path: Path) -> None:
 
 
 def test_delivery_headers_follow_the_message_line_endings() -> None:
-    from mail.devserver_smtp import with_delivery_headers
+    from mailorder.mail.devserver_smtp import with_delivery_headers
 
     assert with_delivery_headers(b"Subject: a\r\n\r\nb\r\n", "<x+t@y.z>") == (
         b"Delivered-To: x+t@y.z\r\nX-Original-To: x+t@y.z\r\nSubject: a\r\n\r\nb\r\n")

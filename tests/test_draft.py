@@ -1,6 +1,6 @@
 from tests.test_catalog import index
-from tools.draft import draft_order
-from tools.models import Customer, CustomerMatch, Extraction, IssueCode, LineRequest
+from mailorder.tools.draft import draft_order
+from mailorder.tools.models import Customer, CustomerMatch, Extraction, IssueCode, LineRequest
 
 KNOWN = CustomerMatch(customer=Customer(company_id="COMP-001"), method="contact", confidence=1.0)
 

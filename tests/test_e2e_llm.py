@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from store.models import DraftStatus
+from mailorder.store.models import DraftStatus
 from tests.fake_openai import BROKEN_JSON, FakeOpenAI, ToolCall
 from tests.loop_harness import Loop, catalog, known_contact, order_email
 

@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from store.models import DraftStatus, EmailStatus
+from mailorder.store.models import DraftStatus, EmailStatus
 from tests.loop_harness import ORDERS, REP, Loop, catalog, known_contact, order_email
 
 pytestmark = pytest.mark.e2e
@@ -194,9 +194,9 @@ async def wait_for_inbox(loop: Loop, count: int, timeout: float = 10.0) -> None:
 async def test_one_poll_drains_a_backlog_larger_than_a_fetch_batch(tmp_path, clock, monkeypatch):
     """Fetching overlaps processing: every batch is stored and drafted in the same poll, each email
     once, and a rep's reply fetched in a later batch than new orders still finds its draft."""
-    import agent.runner
+    from mailorder.agent import runner
 
-    monkeypatch.setattr(agent.runner, "FETCH_BATCH", 2)
+    monkeypatch.setattr(runner, "FETCH_BATCH", 2)
     sender, _ = known_contact()
     _, body = two_lines()
     async with Loop(tmp_path, clock) as loop:
@@ -223,8 +223,8 @@ async def test_one_poll_drains_a_backlog_larger_than_a_fetch_batch(tmp_path, clo
 async def test_a_worker_renews_its_claim_while_a_slow_step_runs(tmp_path, clock):
     """A step longer than the claim timeout (slow ERP or model) is not mistaken for a crash:
     the heartbeat keeps the claim fresh, so another machine's worker cannot take the email."""
-    from agent import claims
-    from store import repo
+    from mailorder.agent import claims
+    from mailorder.store import repo
 
     sender, _ = known_contact()
     _, body = two_lines()

@@ -8,14 +8,14 @@ from datetime import date
 import httpx
 import pytest
 
-from mock_erp.app import create_app
-from mock_erp.faults import Faults
-from mock_erp.server import ErpServer
+from mailorder.mock_erp.app import create_app
+from mailorder.mock_erp.faults import Faults
+from mailorder.mock_erp.server import ErpServer
 from tests.test_mock_erp import ROLL_SKU, SHEET_SKU, write_dataset
-from tools.erp_client import (
+from mailorder.tools.erp_client import (
     ErpClient, ErpRejected, ErpUnavailable, SubmitResult, build_order_request, parse_retry_after,
 )
-from tools.models import Customer, Draft, DraftLine
+from mailorder.tools.models import Customer, Draft, DraftLine
 
 FAST = dict(timeout=2.0, max_attempts=4, backoff_initial=0.01, backoff_max=0.05)
 

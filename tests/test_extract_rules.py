@@ -4,15 +4,15 @@ from pathlib import Path
 
 import httpx
 
-from agent.extract_rules import extract_rules, find_delivery_date, find_line_texts, find_reference
-from agent.pipeline import analyse_email, extract_order
-from mail.clean import clean_order_body
-from mail.message import ParsedEmail
-from mock_erp.app import create_app
+from mailorder.agent.extract_rules import extract_rules, find_delivery_date, find_line_texts, find_reference
+from mailorder.agent.pipeline import analyse_email, extract_order
+from mailorder.mail.clean import clean_order_body
+from mailorder.mail.message import ParsedEmail
+from mailorder.mock_erp.app import create_app
 from tests.test_catalog import SMALL_PRODUCTS, index
-from tools.erp_client import ErpClient
-from tools.models import IssueCode, TriageLabel
-from tools.toolbox import Toolbox
+from mailorder.tools.erp_client import ErpClient
+from mailorder.tools.models import IssueCode, TriageLabel
+from mailorder.tools.toolbox import Toolbox
 
 RECEIVED = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)  # a Monday
 
@@ -166,7 +166,7 @@ def test_phone_numbers_and_po_numbers_are_not_skus():
 
 
 def test_a_unit_taught_for_a_customers_wording_fills_in_a_bare_count():
-    from tools.catalog import normalise_alias
+    from mailorder.tools.catalog import normalise_alias
 
     toolbox = Toolbox(erp=None, catalog=index())
     sku = SMALL_PRODUCTS[2].sku

@@ -8,7 +8,7 @@ import contextlib
 import httpx
 import pytest
 
-from store.models import DraftStatus, MailboxState, OutboxStatus
+from mailorder.store.models import DraftStatus, MailboxState, OutboxStatus
 from tests.fake_openai import FakeOpenAI, HttpError
 from tests.loop_harness import REP, Loop, catalog, known_contact, order_email
 
@@ -125,7 +125,7 @@ async def test_summary_waits_in_the_outbox_while_smtp_hangs_and_is_sent_when_it_
 
 
 async def test_smtp_refusing_for_good_marks_the_message_failed_after_bounded_attempts(tmp_path, clock):
-    from agent.outbox import MAX_TOTAL_ATTEMPTS
+    from mailorder.agent.outbox import MAX_TOTAL_ATTEMPTS
 
     _, order = an_order()
     loop = Loop(tmp_path, clock)

@@ -13,13 +13,13 @@ from email.utils import getaddresses, make_msgid
 
 import pytest
 
-from agent.pipeline import triage_email
-from agent.runner import PollReport
-from agent.screening import ignore_reason
-from mail.imap import FAILED_FOLDER
-from mail.message import Attachment, ParsedEmail
-from mail.parse import SYNTHETIC_DOMAIN, is_parseable, parse_email
-from store.models import DraftRecord, DraftStatus, EmailRecord, EmailStatus, OutboxMessage, ReplyRecord
+from mailorder.agent.pipeline import triage_email
+from mailorder.agent.runner import PollReport
+from mailorder.agent.screening import ignore_reason
+from mailorder.mail.imap import FAILED_FOLDER
+from mailorder.mail.message import Attachment, ParsedEmail
+from mailorder.mail.parse import SYNTHETIC_DOMAIN, is_parseable, parse_email
+from mailorder.store.models import DraftRecord, DraftStatus, EmailRecord, EmailStatus, OutboxMessage, ReplyRecord
 from tests.conftest import ROOT
 from tests.loop_harness import ORDERS, REP, Loop, catalog, known_contact, order_email
 

@@ -1,10 +1,10 @@
 """Aliases learned from rep corrections: stored, updated, audited, used by the catalog lookup."""
 from datetime import datetime
 
-from agent.learning import learn_corrections, load_aliases
-from store import repo
-from store.aliases import list_aliases, remove_alias
-from store.db import make_engine, make_session_factory
+from mailorder.agent.learning import learn_corrections, load_aliases
+from mailorder.store import repo
+from mailorder.store.aliases import list_aliases, remove_alias
+from mailorder.store.db import make_engine, make_session_factory
 
 
 def test_learn_update_load_remove(tmp_path):
@@ -32,7 +32,7 @@ def test_learn_update_load_remove(tmp_path):
 
 def test_cli_list_and_remove(tmp_path, monkeypatch):
     from typer.testing import CliRunner
-    from agent.cli import app
+    from mailorder.agent.cli import app
     url = f"sqlite:///{tmp_path}/cli.db"
     monkeypatch.setenv("MAILORDER_DATABASE_URL", url)
     sessions = make_session_factory(make_engine(url))

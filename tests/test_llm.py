@@ -14,10 +14,10 @@ from datetime import date, datetime, timezone
 import pytest
 from langchain_core.tools import BaseTool, StructuredTool
 
-from agent.llm import (LlmExtraction, LlmExtractionFailed, LlmExtractor, LlmSettings, make_chat_model,
+from mailorder.agent.llm import (LlmExtraction, LlmExtractionFailed, LlmExtractor, LlmSettings, make_chat_model,
                        parse_answer, render_email)
-from agent.prompts import PromptNotFound, load_prompt, parse_prompt_file
-from mail.message import ParsedEmail
+from mailorder.agent.prompts import PromptNotFound, load_prompt, parse_prompt_file
+from mailorder.mail.message import ParsedEmail
 from tests.fake_openai import BROKEN_JSON, Delay, FakeOpenAI, HttpError, ToolCall
 
 CATALOG = [
@@ -355,8 +355,8 @@ def test_parse_answer_tolerates_prose_around_the_json():
 
 
 def test_sku_confidence_follows_the_catalog_results():
-    from agent.llm import sku_confidence
-    from tools.models import Candidate
+    from mailorder.agent.llm import sku_confidence
+    from mailorder.tools.models import Candidate
 
     listed = [[Candidate.model_validate(c) for c in CATALOG]]
     text = json.dumps(CATALOG)
@@ -421,9 +421,9 @@ async def test_prompt_tokens_on_the_dev_sample(fake):
     clean = pytest.importorskip("mail.clean")
     catalog = pytest.importorskip("tools.catalog")
     toolbox_module = pytest.importorskip("tools.toolbox")
-    from agent.dataset import record_to_message
-    from mail.parse import parse_email
-    from tools.models import Product
+    from mailorder.agent.dataset import record_to_message
+    from mailorder.mail.parse import parse_email
+    from mailorder.tools.models import Product
 
     products = [Product.model_validate(p)
                 for p in json.loads((EVAL_DEV / "products.json").read_text(encoding="utf-8"))]
@@ -448,10 +448,10 @@ async def test_the_models_catalog_lookups_use_the_senders_learned_aliases(fake, 
     model's catalog lookups even though the model never passes a customer id."""
     from datetime import datetime, timezone
 
-    from agent.pipeline import extract_order
-    from tools.catalog import CatalogIndex, normalise_alias
-    from tools.models import Product
-    from tools.toolbox import Toolbox
+    from mailorder.agent.pipeline import extract_order
+    from mailorder.tools.catalog import CatalogIndex, normalise_alias
+    from mailorder.tools.models import Product
+    from mailorder.tools.toolbox import Toolbox
 
     products = [Product.model_validate(p) for p in json.loads((project_data / "products.json").read_text())]
     toolbox = Toolbox(erp=None, catalog=CatalogIndex.build(products))

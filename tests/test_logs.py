@@ -10,7 +10,7 @@ from typing import TypedDict
 import pytest
 from langgraph.graph import END, START, StateGraph
 
-from agent.logs import ContextFilter, JsonFormatter, bind, current, install, log_context, make_handler
+from mailorder.agent.logs import ContextFilter, JsonFormatter, bind, current, install, log_context, make_handler
 
 log = logging.getLogger("tests.test_logs")
 
@@ -153,7 +153,7 @@ def test_install_replaces_only_its_own_handler():
 def test_serve_offers_log_json():
     from typer.testing import CliRunner
 
-    from agent.cli import app
+    from mailorder.agent.cli import app
 
     result = CliRunner().invoke(app, ["serve", "--help"])
     assert result.exit_code == 0 and "--log-json" in result.output

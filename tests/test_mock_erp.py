@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mock_erp.app import create_app
-from mock_erp.dataset import read_dataset
-from mock_erp.faults import Faults
-from mock_erp.server import ErpServer, sqlite_url
+from mailorder.mock_erp.app import create_app
+from mailorder.mock_erp.dataset import read_dataset
+from mailorder.mock_erp.faults import Faults
+from mailorder.mock_erp.server import ErpServer, sqlite_url
 from tests.conftest import ROOT, SHARED_EVAL
 
 ROLL_SKU = "11-1111-0001"  # base unit mtr, also sold per rol of 50 m
@@ -361,9 +361,9 @@ def test_two_processes_sharing_a_file_db_still_create_one_order(tmp_path, datase
     """Two backends (as two ERP processes would) race on one key; the key's constraint wins."""
     import threading
 
-    from mock_erp.backend import ErpBackend, request_hash
-    from mock_erp.db import make_engine
-    from mock_erp.orders import OrderRequestIn
+    from mailorder.mock_erp.backend import ErpBackend, request_hash
+    from mailorder.mock_erp.db import make_engine
+    from mailorder.mock_erp.orders import OrderRequestIn
 
     db_url = sqlite_url(tmp_path / "shared.sqlite3")
     backends = [ErpBackend(make_engine(db_url), read_dataset(dataset)) for _ in range(2)]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mail.html import html_to_text
-from mail.parse import UnparseableEmail, is_parseable, parse_email, synthetic_message_id
+from mailorder.mail.html import html_to_text
+from mailorder.mail.parse import UnparseableEmail, is_parseable, parse_email, synthetic_message_id
 
 EVAL_EMAILS = Path("/work/shared/eval/dev/emails.json")
 
@@ -206,7 +206,7 @@ def test_fuzzed_reply_fixtures_never_raise():
     """Truncations and byte flips of real-client messages (seeded, so deterministic)."""
     import random
 
-    from mail.reply import parse_decision
+    from mailorder.mail.reply import parse_decision
 
     rng = random.Random(1234)
     fixtures = sorted((Path(__file__).parent / "fixtures" / "replies").glob("*.eml"))
@@ -237,9 +237,9 @@ from email import policy  # noqa: E402
 from email.parser import BytesParser  # noqa: E402
 from email.utils import format_datetime  # noqa: E402
 
-import mail.parse as mp  # noqa: E402
-from agent.dataset import load_emails, record_to_message  # noqa: E402
-from mail.message import ParsedEmail  # noqa: E402
+import mailorder.mail.parse as mp  # noqa: E402
+from mailorder.agent.dataset import load_emails, record_to_message  # noqa: E402
+from mailorder.mail.message import ParsedEmail  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -13,12 +13,12 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, inspect, select
 
-from agent.claims import CLAIM_TIMEOUT
-from agent.graph import thread_config
-from agent.service import open_runner
-from store import repo
-from store.db import libpq_url, make_engine, make_session_factory, sqlalchemy_url
-from store.models import AuditEvent, DraftRecord, DraftStatus, EmailRecord, EmailStatus, MailboxState, ReplyRecord
+from mailorder.agent.claims import CLAIM_TIMEOUT
+from mailorder.agent.graph import thread_config
+from mailorder.agent.service import open_runner
+from mailorder.store import repo
+from mailorder.store.db import libpq_url, make_engine, make_session_factory, sqlalchemy_url
+from mailorder.store.models import AuditEvent, DraftRecord, DraftStatus, EmailRecord, EmailStatus, MailboxState, ReplyRecord
 from tests.loop_harness import Loop, catalog, known_contact, order_email
 from tests.pg_server import fresh_database, postgres_admin_url
 

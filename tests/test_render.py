@@ -8,14 +8,14 @@ from urllib.parse import unquote
 
 import pytest
 
-from mail.compose import build_message, make_message_id, thread_references
-from mail.message import ParsedEmail
-from mail.parse import parse_email
-from mail.render import (ConfirmationContext, NoticeContext, RenderedMail, SummaryContext,
+from mailorder.mail.compose import build_message, make_message_id, thread_references
+from mailorder.mail.message import ParsedEmail
+from mailorder.mail.parse import parse_email
+from mailorder.mail.render import (ConfirmationContext, NoticeContext, RenderedMail, SummaryContext,
                          edit_block, format_eur, format_qty, guess_language, render_confirmation,
                          render_notice, render_summary, reply_subject)
-from mail.reply import parse_decision
-from tools.models import Candidate, Customer, Draft, DraftLine, Issue, IssueCode, TriageLabel
+from mailorder.mail.reply import parse_decision
+from mailorder.tools.models import Candidate, Customer, Draft, DraftLine, Issue, IssueCode, TriageLabel
 
 ORIGINAL = ParsedEmail(
     message_id="<orig@customer.nl>", subject="Bestelling 2 juni", sender="contact9@example.com",
@@ -189,7 +189,7 @@ def test_thread_references_dedupes():
 
 
 def test_refusal_reasons_cover_token_errors():
-    from mail.render import refusal_reason
+    from mailorder.mail.render import refusal_reason
 
     for code in ("malformed", "bad signature", "expired", "wrong rep", "outdated version"):
         assert refusal_reason(code) != code
@@ -205,7 +205,7 @@ def test_build_message_strips_linebreaks_from_subject():
 def test_unquoted_summary_in_unknown_client_is_not_a_decision():
     """If a client quotes without any marker, the summary's own first lines must not decide."""
     mail = render_summary(_summary_ctx())
-    from mail.html import html_to_text
+    from mailorder.mail.html import html_to_text
 
     for body in (mail.text, html_to_text(mail.html)):
         reply = ParsedEmail(message_id="<r@x>", subject="RE: " + mail.subject, text="\n\n" + body)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from mail.message import ParsedEmail
-from mail.parse import parse_email
-from mail.reply import Decision, parse_decision, reply_new_text
+from mailorder.mail.message import ParsedEmail
+from mailorder.mail.parse import parse_email
+from mailorder.mail.reply import Decision, parse_decision, reply_new_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "replies"
 EXPECTED: dict[str, dict] = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.screening import ignore_reason, is_agent_address, is_automatic, is_our_message_id
-from mail.message import Attachment, ParsedEmail
-from mail.parse import parse_email
+from mailorder.agent.screening import ignore_reason, is_agent_address, is_automatic, is_our_message_id
+from mailorder.mail.message import Attachment, ParsedEmail
+from mailorder.mail.parse import parse_email
 
 AGENT = "orders@example.com"
 OURS = "<mo.summary.12.v1@example.com>"

@@ -6,7 +6,7 @@ from email.utils import getaddresses, make_msgid
 
 import pytest
 
-from store.models import DraftStatus
+from mailorder.store.models import DraftStatus
 from tests.loop_harness import ORDERS, REP, Loop, catalog, known_contact, order_email
 
 pytestmark = pytest.mark.e2e
@@ -96,7 +96,7 @@ async def test_customer_text_never_sets_prices_or_approves(tmp_path, clock, inje
         draft = loop.drafts()[0]
         assert draft.status == DraftStatus.AWAITING_REVIEW and loop.erp_orders() == []
         assert not loop.audit("approved")
-        from agent.emails import load_draft
+        from mailorder.agent.emails import load_draft
 
         _, payload = load_draft(loop.runner.services, draft.id)
         for line in payload.lines:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from mail.devserver import DevMailServer
-from mail.smtp import SmtpSender
-from mock_erp.server import ErpServer
+from mailorder.mail.devserver import DevMailServer
+from mailorder.mail.smtp import SmtpSender
+from mailorder.mock_erp.server import ErpServer
 from tests.conftest import ROOT, free_port
 from tests.serve_process import Serve, serve_env, wait_for
 from tests.loop_harness import ORDERS, PASSWORD, REP, Loop, known_contact, order_email

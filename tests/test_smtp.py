@@ -13,7 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
-from mail.smtp import SmtpSender
+from mailorder.mail.smtp import SmtpSender
 from tests.conftest import ROOT, free_port
 
 FROM, TO, UNKNOWN = "orders@example.com", "rep@example.com", "nobody@example.com"

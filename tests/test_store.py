@@ -1,9 +1,9 @@
 """Store repositories against a real SQLite file."""
 from __future__ import annotations
 
-from store import repo
-from store.db import make_engine, make_session_factory
-from store.models import EmailRecord, OutboxMessage, ReplyRecord
+from mailorder.store import repo
+from mailorder.store.db import make_engine, make_session_factory
+from mailorder.store.models import EmailRecord, OutboxMessage, ReplyRecord
 
 
 def sessions(tmp_path):
@@ -66,7 +66,7 @@ def test_audit_trail_filters_by_draft_or_email(tmp_path, clock):
 def test_stats_count_classes_states_and_latencies(tmp_path, clock):
     from datetime import timedelta
 
-    from store.stats import compute_stats
+    from mailorder.store.stats import compute_stats
 
     factory = sessions(tmp_path)
     t0 = clock()

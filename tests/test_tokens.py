@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mail.message import ParsedEmail
-from mail.tokens import (InvalidToken, make_token, plus_address, token_from_address,
+from mailorder.mail.message import ParsedEmail
+from mailorder.mail.tokens import (InvalidToken, make_token, plus_address, token_from_address,
                          token_from_email, verify_token)
 
 SECRET = "s3cret"

@@ -1,7 +1,7 @@
-from agent.triage import triage
-from mail.clean import clean_order_body
-from mail.message import ParsedEmail
-from tools.models import TriageLabel
+from mailorder.agent.triage import triage
+from mailorder.mail.clean import clean_order_body
+from mailorder.mail.message import ParsedEmail
+from mailorder.tools.models import TriageLabel
 
 
 def label(text: str, subject: str = "", headers: dict | None = None, sender: str = "a@klant.nl"):

@@ -1,5 +1,5 @@
-from tools.models import Product, UnitOption
-from tools.units import canonical_unit, natural_unit, resolve_unit, to_base
+from mailorder.tools.models import Product, UnitOption
+from mailorder.tools.units import canonical_unit, natural_unit, resolve_unit, to_base
 
 
 def product(base: str, *units: tuple[str, float]) -> Product:

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
-from tools.models import Customer, CustomerMatch
+from mailorder.tools.models import Customer, CustomerMatch
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
-from tools.catalog import CatalogIndex
-from tools.models import CustomerMatch, Draft, DraftLine, Extraction, Issue, IssueCode, LineRequest
-from tools.units import resolve_unit
+from mailorder.tools.catalog import CatalogIndex
+from mailorder.tools.models import CustomerMatch, Draft, DraftLine, Extraction, Issue, IssueCode, LineRequest
+from mailorder.tools.units import resolve_unit
 
 CONFIDENT = 0.9  # a line (or draft) below this needs a human
 MAX_PLAUSIBLE_PALLETS = 20  # more than this many pallets of one product is implausible

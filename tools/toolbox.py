@@ -11,11 +11,11 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
-from tools.catalog import CatalogIndex
-from tools.customers import CachedDirectory, CustomerLookupInput, customer_lookup
-from tools.draft import DraftOrderInput, draft_order
-from tools.erp_client import ErpClient
-from tools.models import Candidate, CustomerMatch, Draft, Extraction
+from mailorder.tools.catalog import CatalogIndex
+from mailorder.tools.customers import CachedDirectory, CustomerLookupInput, customer_lookup
+from mailorder.tools.draft import DraftOrderInput, draft_order
+from mailorder.tools.erp_client import ErpClient
+from mailorder.tools.models import Candidate, CustomerMatch, Draft, Extraction
 
 log = logging.getLogger(__name__)
 

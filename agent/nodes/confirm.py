@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from agent.context import Services
-from agent.emails import load_draft, parsed_email
-from agent.mailing import send_confirmation
-from agent.state import State
-from store import repo
-from store.models import DraftRecord, DraftStatus
+from mailorder.agent.context import Services
+from mailorder.agent.emails import load_draft, parsed_email
+from mailorder.agent.mailing import send_confirmation
+from mailorder.agent.state import State
+from mailorder.store import repo
+from mailorder.store.models import DraftRecord, DraftStatus
 
 
 async def confirm_node(state: State, runtime: Runtime[Services]) -> dict:

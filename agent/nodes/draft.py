@@ -5,15 +5,15 @@ from datetime import timedelta
 
 from langgraph.runtime import Runtime
 
-from agent.context import Services
-from agent.crashpoints import crash_point
-from agent.logs import bind
-from agent.emails import parsed_email
-from agent.pipeline import build_draft
-from agent.state import State
-from store import repo
-from store.models import EmailRecord, EmailStatus
-from tools.models import Draft, Extraction
+from mailorder.agent.context import Services
+from mailorder.agent.crashpoints import crash_point
+from mailorder.agent.logs import bind
+from mailorder.agent.emails import parsed_email
+from mailorder.agent.pipeline import build_draft
+from mailorder.agent.state import State
+from mailorder.store import repo
+from mailorder.store.models import EmailRecord, EmailStatus
+from mailorder.tools.models import Draft, Extraction
 
 
 def pick_rep(services: Services, customer_rep: str | None) -> str:

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from agent.context import Services
-from agent.edits import apply_edits
-from agent.emails import load_draft
-from agent.learning import learn_corrections
-from agent.mailing import send_notice
-from agent.state import State
-from mail.edits import EditOp
-from store import repo
-from store.models import DraftRecord
-from tools.models import Draft
+from mailorder.agent.context import Services
+from mailorder.agent.edits import apply_edits
+from mailorder.agent.emails import load_draft
+from mailorder.agent.learning import learn_corrections
+from mailorder.agent.mailing import send_notice
+from mailorder.agent.state import State
+from mailorder.mail.edits import EditOp
+from mailorder.store import repo
+from mailorder.store.models import DraftRecord
+from mailorder.tools.models import Draft
 
 
 async def edit_node(state: State, runtime: Runtime[Services]) -> dict:

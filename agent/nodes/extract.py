@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from agent.context import Services
-from agent.emails import parsed_email
-from agent.pipeline import extract_order, triage_email
-from agent.state import State
-from store import repo
+from mailorder.agent.context import Services
+from mailorder.agent.emails import parsed_email
+from mailorder.agent.pipeline import extract_order, triage_email
+from mailorder.agent.state import State
+from mailorder.store import repo
 
 
 async def extract_node(state: State, runtime: Runtime[Services]) -> dict:

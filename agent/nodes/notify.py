@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from agent.context import Services
-from agent.emails import load_draft, parsed_email
-from agent.mailing import send_summary
-from agent.state import State
-from store import repo
+from mailorder.agent.context import Services
+from mailorder.agent.emails import load_draft, parsed_email
+from mailorder.agent.mailing import send_summary
+from mailorder.agent.state import State
+from mailorder.store import repo
 
 
 async def notify_node(state: State, runtime: Runtime[Services]) -> dict:

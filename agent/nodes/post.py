@@ -10,14 +10,14 @@ import logging
 
 from langgraph.runtime import Runtime
 
-from agent.context import Services
-from agent.crashpoints import crash_point
-from agent.emails import load_draft
-from agent.mailing import send_notice
-from agent.state import State
-from store import repo
-from store.models import DraftRecord, DraftStatus, ErpSubmission
-from tools.erp_client import ErpRejected, ErpUnavailable, build_order_request
+from mailorder.agent.context import Services
+from mailorder.agent.crashpoints import crash_point
+from mailorder.agent.emails import load_draft
+from mailorder.agent.mailing import send_notice
+from mailorder.agent.state import State
+from mailorder.store import repo
+from mailorder.store.models import DraftRecord, DraftStatus, ErpSubmission
+from mailorder.tools.erp_client import ErpRejected, ErpUnavailable, build_order_request
 
 log = logging.getLogger(__name__)
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from agent.context import Services
-from agent.state import State
-from store import repo
-from store.models import DraftRecord, DraftStatus
+from mailorder.agent.context import Services
+from mailorder.agent.state import State
+from mailorder.store import repo
+from mailorder.store.models import DraftRecord, DraftStatus
 
 
 async def reject_node(state: State, runtime: Runtime[Services]) -> dict:

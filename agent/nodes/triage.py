@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from agent.context import Services
-from agent.crashpoints import crash_point
-from agent.emails import parsed_email
-from agent.pipeline import triage_email
-from agent.state import State
-from store import repo
-from store.models import EmailRecord, EmailStatus
-from tools.models import TriageLabel
+from mailorder.agent.context import Services
+from mailorder.agent.crashpoints import crash_point
+from mailorder.agent.emails import parsed_email
+from mailorder.agent.pipeline import triage_email
+from mailorder.agent.state import State
+from mailorder.store import repo
+from mailorder.store.models import EmailRecord, EmailStatus
+from mailorder.tools.models import TriageLabel
 
 
 async def triage_node(state: State, runtime: Runtime[Services]) -> dict:
