@@ -1,0 +1,10 @@
+"""The workflow and the runtime around it, in rooms along an email's path:
+
+inbox/      IMAP ingest, dedupe, claims and heartbeat, the processing pool, crash recovery
+workflow/   the LangGraph order workflow: state, context, graph, one module per node
+extract/    triage, the deterministic extractor, the model path, learning from corrections
+review/     a rep's reply: matching, authorisation, decisions, the wire formats, edits
+outgoing/   everything the agent sends: outbox, mailing, bounces, reminders and digests
+evaluation/ `mailorder eval`: datasets, the production pipeline over them, scoring
+cli/        the `mailorder` command line; demo.py, service.py (wiring for `serve`) beside them
+"""

@@ -23,9 +23,9 @@ from rich.panel import Panel
 from rich.table import Table
 
 from mailorder.agent.config import Settings
-from mailorder.agent.dataset import default_dataset_dir, load_emails, record_to_message
+from mailorder.agent.evaluation.dataset import default_dataset_dir, load_emails, record_to_message
 from mailorder.agent.service import open_runner
-from mailorder.mail.edits import find_block
+from mailorder.mail.commands import find_block
 from mailorder.mail.imap import ImapInbox
 from mailorder.mail.smtp import SmtpSender
 from mailorder.store import repo

@@ -12,15 +12,15 @@ from langgraph._internal._constants import CONFIG_KEY_DURABILITY  # the default 
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from mailorder.agent.config import DEV_SECRET, Settings
-from mailorder.agent.context import Services
-from mailorder.agent.graph import build_graph
-from mailorder.agent.followups import send_digests, send_due_reminders
-from mailorder.agent.runner import Runner
+from mailorder.agent.workflow.context import Services
+from mailorder.agent.workflow.graph import build_graph
+from mailorder.agent.outgoing.followups import send_digests, send_due_reminders
+from mailorder.agent.inbox.runner import Runner
 from mailorder.mail.imap import ImapInbox
 from mailorder.mail.smtp import SmtpSender
 from mailorder.store.db import is_postgres, libpq_url, make_engine, make_session_factory
 from mailorder.tools.erp_client import ErpClient
-from mailorder.agent.learning import load_aliases
+from mailorder.agent.extract.learning import load_aliases
 from mailorder.tools.toolbox import Toolbox
 
 log = logging.getLogger(__name__)
@@ -36,8 +36,8 @@ def make_llm_extractor(settings: Settings):
     """The model path when a key is configured, else None (rules only)."""
     if not settings.llm_enabled:
         return None
-    from mailorder.agent.llm import LlmExtractor, LlmSettings
-    from mailorder.agent.ratelimit import LimitedExtractor, RateLimiter
+    from mailorder.agent.extract.model import LlmExtractor, LlmSettings
+    from mailorder.agent.extract.ratelimit import LimitedExtractor, RateLimiter
 
     extractor = LlmExtractor(LlmSettings(api_key=settings.openai_api_key, base_url=settings.openai_base_url,
                                          model=settings.model, timeout=settings.llm_timeout))
@@ -49,8 +49,8 @@ def make_edit_proposer(settings: Settings):
     """Free-text edits through the model when one is configured, else None (commands only)."""
     if not settings.llm_enabled:
         return None
-    from mailorder.agent.free_edits import EditProposer
-    from mailorder.agent.llm import LlmSettings
+    from mailorder.agent.review.free_text import EditProposer
+    from mailorder.agent.extract.model import LlmSettings
 
     return EditProposer(LlmSettings(api_key=settings.openai_api_key, base_url=settings.openai_base_url,
                                     model=settings.model, timeout=settings.llm_timeout))

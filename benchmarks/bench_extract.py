@@ -19,8 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_catalog import load_seed, pct, scale  # noqa: E402
 
-from mailorder.agent.extract_rules import extract_rules  # noqa: E402
-from mailorder.agent.triage import triage  # noqa: E402
+from mailorder.agent.extract.rules import extract_rules  # noqa: E402
+from mailorder.agent.extract.classify import triage  # noqa: E402
 from mailorder.mail.clean import clean_order_body  # noqa: E402
 from mailorder.mail.message import ParsedEmail  # noqa: E402
 from mailorder.tools.catalog import CatalogIndex  # noqa: E402

@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mailorder.agent.dataset import load_emails, record_to_message  # noqa: E402
+from mailorder.agent.evaluation.dataset import load_emails, record_to_message  # noqa: E402
 from mailorder.mail.html import html_to_text  # noqa: E402
 from mailorder.mail.parse import parse_email  # noqa: E402
 

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mailorder.agent.config import Settings  # noqa: E402
-from mailorder.agent.dataset import load_emails, record_to_message  # noqa: E402
+from mailorder.agent.evaluation.dataset import load_emails, record_to_message  # noqa: E402
 
 ORDERS, REP, PASSWORD = "orders@example.com", "rep@example.com", "dev"
 DATA = ROOT / "data"
@@ -376,7 +376,7 @@ def main() -> None:
     print(f"backlog: {len(raws)} emails, {sum(map(len, raws)) / len(raws) / 1024:.1f} KiB average; "
           f"{mp.cpu_count()} CPUs; servers in a child process")
     if args.fetch_batch:
-        import mailorder.agent.runner
+        import mailorder.agent.inbox.runner
         agent.runner.FETCH_BATCH = args.fetch_batch
         print(f"what-if: FETCH_BATCH={args.fetch_batch}")
     if args.profile:

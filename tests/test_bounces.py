@@ -7,7 +7,7 @@ from email.utils import getaddresses
 
 import pytest
 
-from mailorder.agent.bounces import bounce_reason, returned_message_ids, returned_summary_tags
+from mailorder.agent.outgoing.bounces import bounce_reason, returned_message_ids, returned_summary_tags
 from mailorder.mail.parse import parse_email
 from mailorder.store.models import DraftStatus, EmailStatus
 from tests.loop_harness import ORDERS, REP, Loop, catalog, known_contact, order_email

@@ -87,7 +87,7 @@ async def test_a_corrected_sku_is_learned_for_that_customer_only(tmp_path, clock
         await loop.poll_until(lambda: loop.audit("alias_learned"))
         await loop.send(order_email(sender, "order 2", text))
         await loop.poll_until(lambda: len(loop.drafts()) == 2)
-        from mailorder.agent.emails import load_draft
+        from mailorder.agent.workflow.loading import load_draft
 
         _, second = load_draft(loop.runner.services, loop.drafts()[1].id)
         assert second.lines[0].sku == b["sku"]

@@ -194,7 +194,7 @@ async def wait_for_inbox(loop: Loop, count: int, timeout: float = 10.0) -> None:
 async def test_one_poll_drains_a_backlog_larger_than_a_fetch_batch(tmp_path, clock, monkeypatch):
     """Fetching overlaps processing: every batch is stored and drafted in the same poll, each email
     once, and a rep's reply fetched in a later batch than new orders still finds its draft."""
-    from mailorder.agent import runner
+    from mailorder.agent.inbox import runner
 
     monkeypatch.setattr(runner, "FETCH_BATCH", 2)
     sender, _ = known_contact()
@@ -223,7 +223,7 @@ async def test_one_poll_drains_a_backlog_larger_than_a_fetch_batch(tmp_path, clo
 async def test_a_worker_renews_its_claim_while_a_slow_step_runs(tmp_path, clock):
     """A step longer than the claim timeout (slow ERP or model) is not mistaken for a crash:
     the heartbeat keeps the claim fresh, so another machine's worker cannot take the email."""
-    from mailorder.agent import claims
+    from mailorder.agent.inbox import claims
     from mailorder.store import repo
 
     sender, _ = known_contact()

@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from mailorder.mail.edits import EditOp, diff_blocks, find_block, format_block, parse_command, parse_commands
+from mailorder.mail.commands import EditOp, diff_blocks, find_block, format_block, parse_command, parse_commands
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from mailorder.agent.evaluate import email_to_mime, format_report, run_eval
-from mailorder.agent.scoring import load_predictions, load_truth, score
+from mailorder.agent.evaluation.harness import email_to_mime, format_report, run_eval
+from mailorder.agent.evaluation.scoring import load_predictions, load_truth, score
 from mailorder.mail.parse import parse_email
 from tests.test_extract_rules import write_dataset
 
@@ -100,7 +100,7 @@ async def test_dev_targets(tmp_path):
 
 
 async def test_learning_replay_reports_later_f1_with_and_without(tmp_path):
-    from mailorder.agent.evaluate import format_report, run_eval
+    from mailorder.agent.evaluation.harness import format_report, run_eval
     from tests.conftest import ROOT
 
     report = await run_eval(ROOT / "data", tmp_path / "p.jsonl", learn=True, results_dir=None)

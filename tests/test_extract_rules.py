@@ -4,8 +4,8 @@ from pathlib import Path
 
 import httpx
 
-from mailorder.agent.extract_rules import extract_rules, find_delivery_date, find_line_texts, find_reference
-from mailorder.agent.pipeline import analyse_email, extract_order
+from mailorder.agent.extract.rules import extract_rules, find_delivery_date, find_line_texts, find_reference
+from mailorder.agent.workflow.pipeline import analyse_email, extract_order
 from mailorder.mail.clean import clean_order_body
 from mailorder.mail.message import ParsedEmail
 from mailorder.mock_erp.app import create_app

@@ -125,7 +125,7 @@ async def test_summary_waits_in_the_outbox_while_smtp_hangs_and_is_sent_when_it_
 
 
 async def test_smtp_refusing_for_good_marks_the_message_failed_after_bounded_attempts(tmp_path, clock):
-    from mailorder.agent.outbox import MAX_TOTAL_ATTEMPTS
+    from mailorder.agent.outgoing.outbox import MAX_TOTAL_ATTEMPTS
 
     _, order = an_order()
     loop = Loop(tmp_path, clock)

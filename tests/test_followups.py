@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailorder.agent.followups import send_digests, send_due_reminders, working_seconds_between
+from mailorder.agent.outgoing.followups import send_digests, send_due_reminders, working_seconds_between
 from tests.loop_harness import Loop, catalog, known_contact, order_email
 
 AMS = ZoneInfo("Europe/Amsterdam")

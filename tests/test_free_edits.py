@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from mailorder.agent.free_edits import EditProposer
-from mailorder.agent.llm import LlmSettings
-from mailorder.mail.edits import EditOp
+from mailorder.agent.review.free_text import EditProposer
+from mailorder.agent.extract.model import LlmSettings
+from mailorder.mail.commands import EditOp
 from tests.fake_openai import FakeOpenAI
 
 BLOCK = "--- ORDER MO-3 v1 ---\n1 | 06-0104-0221 | 3 | mtr | limegroen\n2 | 06-0104-0300 | 2 | rol | wit\n--- END ORDER MO-3 ---"

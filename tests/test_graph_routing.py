@@ -1,5 +1,5 @@
 """Routing functions of the workflow are pure: test them directly."""
-from mailorder.agent.graph import route_after_edits, route_after_post, route_after_triage, route_decision
+from mailorder.agent.workflow.graph import route_after_edits, route_after_post, route_after_triage, route_decision
 
 
 def test_only_orders_are_extracted():

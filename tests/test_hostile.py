@@ -13,9 +13,9 @@ from email.utils import getaddresses, make_msgid
 
 import pytest
 
-from mailorder.agent.pipeline import triage_email
-from mailorder.agent.runner import PollReport
-from mailorder.agent.screening import ignore_reason
+from mailorder.agent.workflow.pipeline import triage_email
+from mailorder.agent.inbox.runner import PollReport
+from mailorder.agent.inbox.screening import ignore_reason
 from mailorder.mail.imap import FAILED_FOLDER
 from mailorder.mail.message import Attachment, ParsedEmail
 from mailorder.mail.parse import SYNTHETIC_DOMAIN, is_parseable, parse_email

@@ -1,7 +1,7 @@
 """Aliases learned from rep corrections: stored, updated, audited, used by the catalog lookup."""
 from datetime import datetime
 
-from mailorder.agent.learning import learn_corrections, load_aliases
+from mailorder.agent.extract.learning import learn_corrections, load_aliases
 from mailorder.store import repo
 from mailorder.store.aliases import list_aliases, remove_alias
 from mailorder.store.db import make_engine, make_session_factory

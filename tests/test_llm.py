@@ -14,9 +14,9 @@ from datetime import date, datetime, timezone
 import pytest
 from langchain_core.tools import BaseTool, StructuredTool
 
-from mailorder.agent.llm import (LlmExtraction, LlmExtractionFailed, LlmExtractor, LlmSettings, make_chat_model,
+from mailorder.agent.extract.model import (LlmExtraction, LlmExtractionFailed, LlmExtractor, LlmSettings, make_chat_model,
                        parse_answer, render_email)
-from mailorder.agent.prompts import PromptNotFound, load_prompt, parse_prompt_file
+from mailorder.agent.extract.prompts import PromptNotFound, load_prompt, parse_prompt_file
 from mailorder.mail.message import ParsedEmail
 from tests.fake_openai import BROKEN_JSON, Delay, FakeOpenAI, HttpError, ToolCall
 
@@ -355,7 +355,7 @@ def test_parse_answer_tolerates_prose_around_the_json():
 
 
 def test_sku_confidence_follows_the_catalog_results():
-    from mailorder.agent.llm import sku_confidence
+    from mailorder.agent.extract.model import sku_confidence
     from mailorder.tools.models import Candidate
 
     listed = [[Candidate.model_validate(c) for c in CATALOG]]
@@ -421,7 +421,7 @@ async def test_prompt_tokens_on_the_dev_sample(fake):
     clean = pytest.importorskip("mail.clean")
     catalog = pytest.importorskip("tools.catalog")
     toolbox_module = pytest.importorskip("tools.toolbox")
-    from mailorder.agent.dataset import record_to_message
+    from mailorder.agent.evaluation.dataset import record_to_message
     from mailorder.mail.parse import parse_email
     from mailorder.tools.models import Product
 
@@ -448,7 +448,7 @@ async def test_the_models_catalog_lookups_use_the_senders_learned_aliases(fake, 
     model's catalog lookups even though the model never passes a customer id."""
     from datetime import datetime, timezone
 
-    from mailorder.agent.pipeline import extract_order
+    from mailorder.agent.workflow.pipeline import extract_order
     from mailorder.tools.catalog import CatalogIndex, normalise_alias
     from mailorder.tools.models import Product
     from mailorder.tools.toolbox import Toolbox

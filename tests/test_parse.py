@@ -206,7 +206,7 @@ def test_fuzzed_reply_fixtures_never_raise():
     """Truncations and byte flips of real-client messages (seeded, so deterministic)."""
     import random
 
-    from mailorder.mail.reply import parse_decision
+    from mailorder.mail.reply_text import parse_decision
 
     rng = random.Random(1234)
     fixtures = sorted((Path(__file__).parent / "fixtures" / "replies").glob("*.eml"))
@@ -238,7 +238,7 @@ from email.parser import BytesParser  # noqa: E402
 from email.utils import format_datetime  # noqa: E402
 
 import mailorder.mail.parse as mp  # noqa: E402
-from mailorder.agent.dataset import load_emails, record_to_message  # noqa: E402
+from mailorder.agent.evaluation.dataset import load_emails, record_to_message  # noqa: E402
 from mailorder.mail.message import ParsedEmail  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -13,8 +13,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, inspect, select
 
-from mailorder.agent.claims import CLAIM_TIMEOUT
-from mailorder.agent.graph import thread_config
+from mailorder.agent.inbox.claims import CLAIM_TIMEOUT
+from mailorder.agent.workflow.graph import thread_config
 from mailorder.agent.service import open_runner
 from mailorder.store import repo
 from mailorder.store.db import libpq_url, make_engine, make_session_factory, sqlalchemy_url

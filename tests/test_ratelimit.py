@@ -1,7 +1,7 @@
 """Rate limits with a fake clock: waits are computed, not slept for real."""
 import asyncio
 
-from mailorder.agent.ratelimit import RateLimiter
+from mailorder.agent.extract.ratelimit import RateLimiter
 
 
 class FakeTime:

@@ -14,7 +14,7 @@ from mailorder.mail.parse import parse_email
 from mailorder.mail.render import (ConfirmationContext, NoticeContext, RenderedMail, SummaryContext,
                          edit_block, format_eur, format_qty, guess_language, render_confirmation,
                          render_notice, render_summary, reply_subject)
-from mailorder.mail.reply import parse_decision
+from mailorder.mail.reply_text import parse_decision
 from mailorder.tools.models import Candidate, Customer, Draft, DraftLine, Issue, IssueCode, TriageLabel
 
 ORIGINAL = ParsedEmail(

@@ -8,7 +8,7 @@ import pytest
 
 from mailorder.mail.message import ParsedEmail
 from mailorder.mail.parse import parse_email
-from mailorder.mail.reply import Decision, parse_decision, reply_new_text
+from mailorder.mail.reply_text import Decision, parse_decision, reply_new_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "replies"
 EXPECTED: dict[str, dict] = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))

@@ -96,7 +96,7 @@ async def test_customer_text_never_sets_prices_or_approves(tmp_path, clock, inje
         draft = loop.drafts()[0]
         assert draft.status == DraftStatus.AWAITING_REVIEW and loop.erp_orders() == []
         assert not loop.audit("approved")
-        from mailorder.agent.emails import load_draft
+        from mailorder.agent.workflow.loading import load_draft
 
         _, payload = load_draft(loop.runner.services, draft.id)
         for line in payload.lines:

@@ -1,4 +1,4 @@
-from mailorder.agent.triage import triage
+from mailorder.agent.extract.classify import triage
 from mailorder.mail.clean import clean_order_body
 from mailorder.mail.message import ParsedEmail
 from mailorder.tools.models import TriageLabel

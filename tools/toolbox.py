@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from mailorder.tools.catalog import CatalogIndex
 from mailorder.tools.customers import CachedDirectory, CustomerLookupInput, customer_lookup
-from mailorder.tools.draft import DraftOrderInput, draft_order
+from mailorder.tools.draft_order import DraftOrderInput, draft_order
 from mailorder.tools.erp_client import ErpClient
 from mailorder.tools.models import Candidate, CustomerMatch, Draft, Extraction
 

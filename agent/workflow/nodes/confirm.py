@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from mailorder.agent.context import Services
-from mailorder.agent.emails import load_draft, parsed_email
-from mailorder.agent.mailing import send_confirmation
-from mailorder.agent.state import State
+from mailorder.agent.workflow.context import Services
+from mailorder.agent.workflow.loading import load_draft, parsed_email
+from mailorder.agent.outgoing.mailing import send_confirmation
+from mailorder.agent.workflow.state import State
 from mailorder.store import repo
 from mailorder.store.models import DraftRecord, DraftStatus
 

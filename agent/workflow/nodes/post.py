@@ -10,11 +10,11 @@ import logging
 
 from langgraph.runtime import Runtime
 
-from mailorder.agent.context import Services
+from mailorder.agent.workflow.context import Services
 from mailorder.agent.crashpoints import crash_point
-from mailorder.agent.emails import load_draft
-from mailorder.agent.mailing import send_notice
-from mailorder.agent.state import State
+from mailorder.agent.workflow.loading import load_draft
+from mailorder.agent.outgoing.mailing import send_notice
+from mailorder.agent.workflow.state import State
 from mailorder.store import repo
 from mailorder.store.models import DraftRecord, DraftStatus, ErpSubmission
 from mailorder.tools.erp_client import ErpRejected, ErpUnavailable, build_order_request

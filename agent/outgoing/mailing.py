@@ -5,9 +5,9 @@ from mailorder.mail import compose, render, tokens
 from mailorder.mail.message import ParsedEmail
 from mailorder.tools.models import Draft
 
-from mailorder.agent import outbox
-from mailorder.agent.context import Services
-from mailorder.agent.emails import load_draft, parsed_email
+from mailorder.agent.outgoing import outbox
+from mailorder.agent.workflow.context import Services
+from mailorder.agent.workflow.loading import load_draft, parsed_email
 from mailorder.store import repo
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from mailorder.agent.context import Services
-from mailorder.agent.state import State
+from mailorder.agent.workflow.context import Services
+from mailorder.agent.workflow.state import State
 from mailorder.store import repo
 from mailorder.store.models import DraftRecord, DraftStatus
 

@@ -12,8 +12,8 @@ import re
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, ValidationError
 
-from mailorder.agent.llm import LlmSettings, make_chat_model, message_text
-from mailorder.mail.edits import EditOp
+from mailorder.agent.extract.model import LlmSettings, make_chat_model, message_text
+from mailorder.mail.commands import EditOp
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import aiosmtplib
 from tenacity import (AsyncRetrying, RetryError, retry_if_exception, stop_after_attempt, wait_exponential,
                       wait_random)
 
-from mailorder.agent.context import Services
+from mailorder.agent.workflow.context import Services
 from mailorder.agent.crashpoints import crash_point
 from mailorder.store import repo
 from mailorder.store.models import OutboxMessage, OutboxStatus
@@ -79,7 +79,7 @@ async def deliver(services: Services, outbox_id: int, *, email_id: int | None = 
     except aiosmtplib.SMTPRecipientsRefused as exc:  # refused for good: not retried
         error, refused = repr(exc), refusal(exc)
     if refused is not None:  # hand the message's purpose to a person before giving it up
-        from mailorder.agent.bounces import Returned, message_returned  # bounces sends mail through this module
+        from mailorder.agent.outgoing.bounces import Returned, message_returned  # bounces sends mail through this module
         await message_returned(services, Returned(kind, draft_id, version, recipients, message_id),
                                reason=refused, key=f"refused-{outbox_id}", email_id=email_id, how="refused")
     now = services.clock()

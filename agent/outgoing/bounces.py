@@ -16,9 +16,9 @@ import logging
 import re
 from dataclasses import dataclass
 
-from mailorder.agent import mailing
-from mailorder.agent.context import Services
-from mailorder.agent.screening import is_our_message_id
+from mailorder.agent.outgoing import mailing
+from mailorder.agent.workflow.context import Services
+from mailorder.agent.inbox.screening import is_our_message_id
 from mailorder.mail.message import ParsedEmail
 from mailorder.store import repo
 from mailorder.store.models import DraftRecord, DraftStatus

@@ -11,17 +11,17 @@ from typing import Literal
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Checkpointer
 
-from mailorder.agent.context import Services
-from mailorder.agent.nodes.confirm import confirm_node
-from mailorder.agent.nodes.draft import draft_node
-from mailorder.agent.nodes.edit import edit_node
-from mailorder.agent.nodes.extract import extract_node
-from mailorder.agent.nodes.notify import notify_node
-from mailorder.agent.nodes.post import post_node
-from mailorder.agent.nodes.reject import reject_node
-from mailorder.agent.nodes.review import review_node
-from mailorder.agent.nodes.triage import triage_node
-from mailorder.agent.state import InputState, State
+from mailorder.agent.workflow.context import Services
+from mailorder.agent.workflow.nodes.confirm import confirm_node
+from mailorder.agent.workflow.nodes.draft import draft_node
+from mailorder.agent.workflow.nodes.apply_edits import edit_node
+from mailorder.agent.workflow.nodes.extract import extract_node
+from mailorder.agent.workflow.nodes.notify import notify_node
+from mailorder.agent.workflow.nodes.post import post_node
+from mailorder.agent.workflow.nodes.reject import reject_node
+from mailorder.agent.workflow.nodes.review import review_node
+from mailorder.agent.workflow.nodes.triage import triage_node
+from mailorder.agent.workflow.state import InputState, State
 
 
 def route_after_triage(state: State) -> Literal["extract", "__end__"]:

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, select_autoescape
 
-from mailorder.agent import outbox
-from mailorder.agent.context import Services
-from mailorder.agent.emails import load_draft
-from mailorder.agent.mailing import send_notice
+from mailorder.agent.outgoing import outbox
+from mailorder.agent.workflow.context import Services
+from mailorder.agent.workflow.loading import load_draft
+from mailorder.agent.outgoing.mailing import send_notice
 from mailorder.mail import compose
 from mailorder.mail.render import RenderedMail, format_eur
 from mailorder.store import repo

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from mailorder.agent.context import Services
-from mailorder.agent.edits import apply_edits
-from mailorder.agent.emails import load_draft
-from mailorder.agent.learning import learn_corrections
-from mailorder.agent.mailing import send_notice
-from mailorder.agent.state import State
-from mailorder.mail.edits import EditOp
+from mailorder.agent.workflow.context import Services
+from mailorder.agent.review.apply import apply_edits
+from mailorder.agent.workflow.loading import load_draft
+from mailorder.agent.extract.learning import learn_corrections
+from mailorder.agent.outgoing.mailing import send_notice
+from mailorder.agent.workflow.state import State
+from mailorder.mail.commands import EditOp
 from mailorder.store import repo
 from mailorder.store.models import DraftRecord
 from mailorder.tools.models import Draft

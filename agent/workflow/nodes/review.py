@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from langgraph.types import interrupt
 
-from mailorder.agent.state import State
+from mailorder.agent.workflow.state import State
 
 
 def review_node(state: State) -> dict:

@@ -10,8 +10,8 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from mailorder.agent.extract_rules import extract_rules
-from mailorder.agent.triage import triage
+from mailorder.agent.extract.rules import extract_rules
+from mailorder.agent.extract.classify import triage
 from mailorder.mail.clean import CleanBody, clean_order_body
 from mailorder.mail.message import ParsedEmail
 from mailorder.tools.models import CustomerMatch, Draft, Extraction, Triage, TriageLabel

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mailorder.mail.edits import EditOp
+from mailorder.mail.commands import EditOp
 from mailorder.mail.render import plain_qty
 from mailorder.tools.models import CustomerMatch, Draft, Extraction, LineRequest
 from mailorder.tools.toolbox import Toolbox

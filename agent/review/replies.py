@@ -13,14 +13,14 @@ from datetime import timedelta
 
 from langgraph.types import Command
 
-from mailorder.agent.context import Services
+from mailorder.agent.workflow.context import Services
 from mailorder.agent.crashpoints import crash_point
-from mailorder.agent.graph import thread_config
-from mailorder.agent.mailing import send_notice
+from mailorder.agent.workflow.graph import thread_config
+from mailorder.agent.outgoing.mailing import send_notice
 from mailorder.mail import render, tokens
-from mailorder.mail.edits import EditOp, diff_blocks, find_block, parse_commands
+from mailorder.mail.commands import EditOp, diff_blocks, find_block, parse_commands
 from mailorder.mail.message import ParsedEmail
-from mailorder.mail.reply import parse_decision
+from mailorder.mail.reply_text import parse_decision
 from mailorder.store import repo
 from mailorder.store.models import DraftRecord, DraftStatus, EmailRecord, EmailStatus, ReplyRecord
 from mailorder.tools.models import Draft
@@ -204,7 +204,7 @@ def edit_ops(services: Services, email: ParsedEmail, new_text: str, draft: Draft
 
 async def propose(services: Services, text: str, draft: DraftRecord) -> list[EditOp]:
     """The model's reading of free-text edits against the answered version's block."""
-    from mailorder.agent.emails import load_draft
+    from mailorder.agent.workflow.loading import load_draft
 
     _, payload = load_draft(services, draft.id)
     return await services.edit_proposer(text, render.edit_block(draft.id, draft.version, payload))
@@ -246,7 +246,7 @@ def _refusal(services: Services, match: ReplyMatch, draft: DraftRecord, sender: 
 
 
 def _blocking_refusal(services: Services, draft: DraftRecord) -> str | None:
-    from mailorder.agent.emails import load_draft
+    from mailorder.agent.workflow.loading import load_draft
 
     _, payload = load_draft(services, draft.id)
     blocking = payload.blocking_issues

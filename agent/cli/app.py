@@ -16,7 +16,7 @@ from mailorder.agent.config import Settings
 app = typer.Typer(help="mailorder: an email-native order desk.", no_args_is_help=True, add_completion=False)
 orders_app = typer.Typer(help="Inspect drafts and their audit trail.", no_args_is_help=True)
 app.add_typer(orders_app, name="orders")
-from mailorder.agent.cli_aliases import aliases_app  # noqa: E402
+from mailorder.agent.cli.aliases import aliases_app  # noqa: E402
 app.add_typer(aliases_app, name="aliases")
 console = Console()
 
@@ -102,7 +102,7 @@ def evaluate(dataset: Path = typer.Option(..., help="Dataset folder in the inter
              prompt_version: Optional[str] = typer.Option(None, help="Prompt version for the model path."),
              learn: bool = typer.Option(False, help="Replay with the ground truth as the rep's corrections.")) -> None:
     """Backtest the extraction pipeline on a dataset and print accuracy, latency and tokens."""
-    from mailorder.agent.evaluate import format_report, run_eval
+    from mailorder.agent.evaluation.harness import format_report, run_eval
     from mailorder.agent.service import make_llm_extractor
 
     _logging(False)
@@ -110,7 +110,7 @@ def evaluate(dataset: Path = typer.Option(..., help="Dataset folder in the inter
     settings = Settings.load()
     extractor = make_llm_extractor(settings)
     if extractor is not None and prompt_version:  # admins compare prompt versions on one dataset
-        from mailorder.agent.prompts import load_prompt
+        from mailorder.agent.extract.prompts import load_prompt
 
         extractor.extractor.prompt = load_prompt("extract", prompt_version)
     report = asyncio.run(run_eval(dataset, out, llm_extractor=extractor, details=details,

@@ -5,12 +5,12 @@ from datetime import timedelta
 
 from langgraph.runtime import Runtime
 
-from mailorder.agent.context import Services
+from mailorder.agent.workflow.context import Services
 from mailorder.agent.crashpoints import crash_point
 from mailorder.agent.logs import bind
-from mailorder.agent.emails import parsed_email
-from mailorder.agent.pipeline import build_draft
-from mailorder.agent.state import State
+from mailorder.agent.workflow.loading import parsed_email
+from mailorder.agent.workflow.pipeline import build_draft
+from mailorder.agent.workflow.state import State
 from mailorder.store import repo
 from mailorder.store.models import EmailRecord, EmailStatus
 from mailorder.tools.models import Draft, Extraction

@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 from pydantic import BaseModel, Field
 
-from mailorder.agent.dataset import record_to_message
-from mailorder.agent.pipeline import Analysis, LlmExtractor, analyse_email
-from mailorder.agent.scoring import Truth, TruthEmail, load_truth, score
+from mailorder.agent.evaluation.dataset import record_to_message
+from mailorder.agent.workflow.pipeline import Analysis, LlmExtractor, analyse_email
+from mailorder.agent.evaluation.scoring import Truth, TruthEmail, load_truth, score
 from mailorder.mail.parse import parse_email
 from mailorder.mock_erp.app import create_app
 from mailorder.tools.erp_client import ErpClient

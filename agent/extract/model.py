@@ -32,7 +32,7 @@ from langgraph.graph.message import add_messages
 from langgraph.prebuilt import ToolNode
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from mailorder.agent.prompts import Prompt, load_prompt
+from mailorder.agent.extract.prompts import Prompt, load_prompt
 from mailorder.mail.message import ParsedEmail
 from mailorder.tools.models import Candidate, Extraction, LineRequest
 

@@ -8,15 +8,16 @@ import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from mailorder.agent import claims, outbox
-from mailorder.agent.context import Services
+from mailorder.agent.inbox import claims
+from mailorder.agent.outgoing import outbox
+from mailorder.agent.workflow.context import Services
 from mailorder.agent.crashpoints import crash_point
-from mailorder.agent.emails import parsed_email, remember_parsed
+from mailorder.agent.workflow.loading import parsed_email, remember_parsed
 from mailorder.agent.logs import log_context
-from mailorder.agent.graph import thread_config
-from mailorder.agent.bounces import handle_bounce
-from mailorder.agent.screening import ignore_reason, is_delivery_report
-from mailorder.agent.replies import handle_reply, looks_like_reply, match_reply, resume_claimed_replies
+from mailorder.agent.workflow.graph import thread_config
+from mailorder.agent.outgoing.bounces import handle_bounce
+from mailorder.agent.inbox.screening import ignore_reason, is_delivery_report
+from mailorder.agent.review.replies import handle_reply, looks_like_reply, match_reply, resume_claimed_replies
 from mailorder.mail.imap import FAILED_FOLDER, FetchedMessage, ImapInbox
 from mailorder.mail.message import ParsedEmail
 from mailorder.mail.parse import is_parseable, parse_email

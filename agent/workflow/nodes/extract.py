@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from mailorder.agent.context import Services
-from mailorder.agent.emails import parsed_email
-from mailorder.agent.pipeline import extract_order, triage_email
-from mailorder.agent.state import State
+from mailorder.agent.workflow.context import Services
+from mailorder.agent.workflow.loading import parsed_email
+from mailorder.agent.workflow.pipeline import extract_order, triage_email
+from mailorder.agent.workflow.state import State
 from mailorder.store import repo
 
 

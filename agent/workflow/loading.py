@@ -7,7 +7,7 @@ from mailorder.store import repo
 from mailorder.store.models import DraftRecord
 from mailorder.tools.models import Draft
 
-from mailorder.agent.context import Services
+from mailorder.agent.workflow.context import Services
 
 
 PARSE_CACHE_SIZE = 512

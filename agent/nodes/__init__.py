@@ -1,1 +1,0 @@
-"""One module per graph node. Nodes take their clients from runtime.context (agent.context.Services)."""
