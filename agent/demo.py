@@ -25,7 +25,7 @@ from rich.table import Table
 from mailorder.agent.config import Settings
 from mailorder.agent.evaluation.dataset import default_dataset_dir, load_emails, record_to_message
 from mailorder.agent.service import open_runner
-from mailorder.mail.commands import find_block
+from mailorder.agent.review.wire import find_block
 from mailorder.mail.imap import ImapInbox
 from mailorder.mail.smtp import SmtpSender
 from mailorder.store import repo

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from mailorder.tools.catalog import CatalogIndex
-from mailorder.tools.models import Product
+from mailorder.domain import Product
 
 SOURCES = [Path("data/products.json"), Path("/work/shared/eval/dev/products.json")]
 WIDTHS = [500, 610, 760, 1000, 1050, 1220, 1260, 1370, 1520, 1600]

@@ -22,7 +22,7 @@ from bench_catalog import load_seed, pct, scale  # noqa: E402
 from mailorder.agent.extract.rules import extract_rules  # noqa: E402
 from mailorder.agent.extract.classify import triage  # noqa: E402
 from mailorder.mail.clean import clean_order_body  # noqa: E402
-from mailorder.mail.message import ParsedEmail  # noqa: E402
+from mailorder.domain import ParsedEmail  # noqa: E402
 from mailorder.tools.catalog import CatalogIndex  # noqa: E402
 
 RECEIVED = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)

@@ -376,8 +376,9 @@ def main() -> None:
     print(f"backlog: {len(raws)} emails, {sum(map(len, raws)) / len(raws) / 1024:.1f} KiB average; "
           f"{mp.cpu_count()} CPUs; servers in a child process")
     if args.fetch_batch:
-        import mailorder.agent.inbox.runner
-        agent.runner.FETCH_BATCH = args.fetch_batch
+        from mailorder.agent.inbox import runner
+
+        runner.FETCH_BATCH = args.fetch_batch
         print(f"what-if: FETCH_BATCH={args.fetch_batch}")
     if args.profile:
         profile, with_llm = cProfile.Profile(), args.only == "llm"

@@ -11,7 +11,7 @@ import re
 
 from pydantic import BaseModel
 
-from mailorder.mail.message import ParsedEmail
+from mailorder.domain import ParsedEmail
 
 _QUOTE_HEADER = re.compile(
     r"^\s*(?:-{2,}\s*(?:original message|oorspronkelijk bericht|forwarded message|"

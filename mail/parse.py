@@ -15,7 +15,7 @@ from email.parser import BytesParser
 from email.utils import format_datetime, getaddresses, parsedate_to_datetime
 
 from mailorder.mail.html import html_to_text
-from mailorder.mail.message import Attachment, ParsedEmail
+from mailorder.domain import Attachment, ParsedEmail
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 from pydantic import BaseModel, Field
 
-from mailorder.mail.message import ParsedEmail
-from mailorder.tools.models import Customer, Draft, DraftLine, TriageLabel
+from mailorder.domain import ParsedEmail
+from mailorder.domain import Customer, Draft, DraftLine, TriageLabel
 
 TEMPLATES = Path(__file__).parent / "templates"
 UNKNOWN_CUSTOMER = "Unknown customer"
@@ -33,6 +33,8 @@ class RenderedMail(BaseModel):
 class SummaryContext(BaseModel):
     draft_id: int
     version: int
+    tag: str  # the subject tag replies are matched by (agent.review.wire)
+    edit_block: str  # the order block a rep may edit in the reply (agent.review.wire)
     draft: Draft
     original: ParsedEmail
     rep: str
@@ -55,12 +57,14 @@ class ConfirmationContext(BaseModel):
 class NoticeContext(BaseModel):
     draft_id: int
     version: int
+    tag: str  # the draft's subject tag (agent.review.wire)
     rep: str = ""
     original_subject: str = ""
     customer_name: str | None = None
     received_text: str = ""  # what the rep sent (not_understood)
     reason: str = ""  # refused: why; erp_error: the ERP's text; status: state description
     current_version: int | None = None  # refused because outdated → pointer to this version
+    current_tag: str | None = None  # that version's subject tag
     reply_address: str | None = None
     erp_order_id: str | None = None
     status: str = ""  # e.g. "waiting for approval", "posted", "rejected"
@@ -119,10 +123,6 @@ def mailto(address: str, subject: str, body: str) -> str:
     return f"mailto:{address}?subject={quote(subject)}&body={quote(body)}"
 
 
-def draft_tag(draft_id: int, version: int) -> str:
-    return f"[MO-{draft_id} v{version}]"
-
-
 _ENV.filters.update(eur=format_eur, qty=format_qty, plain_qty=plain_qty, day=format_date,
                     level=confidence_level, nl2br=nl2br)
 
@@ -131,12 +131,12 @@ _ENV.filters.update(eur=format_eur, qty=format_qty, plain_qty=plain_qty, day=for
 
 def summary_subject(ctx: SummaryContext) -> str:
     customer = _customer_label(ctx.draft.customer)
-    subject = _clip(ctx.original.subject, 150) or "(no subject)"
-    return f"{draft_tag(ctx.draft_id, ctx.version)} {customer} – {subject}"
+    subject = clip(ctx.original.subject, 150) or "(no subject)"
+    return f"{ctx.tag} {customer} – {subject}"
 
 
 def render_summary(ctx: SummaryContext) -> RenderedMail:
-    tag = draft_tag(ctx.draft_id, ctx.version)
+    tag = ctx.tag
     view = {
         "c": ctx,
         "tag": tag,
@@ -146,24 +146,11 @@ def render_summary(ctx: SummaryContext) -> RenderedMail:
         "approve_link": mailto(ctx.reply_address, f"APPROVE {tag}", "APPROVE"),
         "reject_link": mailto(ctx.reply_address, f"REJECT {tag}", "REJECT reason: "),
         "original_body": _original_body(ctx.original),
-        "edit_block": edit_block(ctx.draft_id, ctx.version, ctx.draft),
+        "edit_block": ctx.edit_block,
     }
     return RenderedMail(subject=summary_subject(ctx),
                         text=_ENV.get_template("summary.txt").render(**view),
                         html=_ENV.get_template("summary.html").render(**view))
-
-
-def edit_block(draft_id: int, version: int, draft: Draft) -> str:
-    """The compact, delimited block a rep can edit in a reply (parsed by a later issue)."""
-    rows = [f"--- ORDER MO-{draft_id} v{version} (edit below, keep this line) ---",
-            f"customer: {draft.customer.company_id if draft.customer else '?'}",
-            f"reference: {draft.reference or ''}".rstrip(),
-            f"delivery: {draft.delivery_date.isoformat() if draft.delivery_date else ''}".rstrip()]
-    for number, line in enumerate(draft.lines, start=1):
-        rows.append(" | ".join([str(number), line.sku or "?", plain_qty(line.qty), line.unit or "?",
-                                _clip(line.product_name or line.source_text, 60)]))
-    rows.append(f"--- END ORDER MO-{draft_id} ---")
-    return "\n".join(rows)
 
 
 def _line_view(number: int, line: DraftLine) -> dict:
@@ -239,13 +226,12 @@ def refusal_reason(code: str) -> str:
 def render_notice(kind: NoticeKind, ctx: NoticeContext) -> RenderedMail:
     if kind not in _NOTICE_TITLES:
         raise ValueError(f"unknown notice kind {kind!r}")
-    tag = draft_tag(ctx.draft_id, ctx.version)
+    tag = ctx.tag
     title = _NOTICE_TITLES[kind]
     if kind == "posted" and ctx.erp_order_id:
         title = f"{title}: {ctx.erp_order_id}"
     view = {"kind": kind, "c": ctx, "tag": tag, "title": title,
-            "current_tag": draft_tag(ctx.draft_id, ctx.current_version)
-            if ctx.current_version is not None else None}
+            "current_tag": ctx.current_tag}
     subject = f"{tag} {title}" + (f" – {ctx.original_subject}" if ctx.original_subject else "")
     return RenderedMail(subject=subject,
                         text=_ENV.get_template("notice.txt").render(**view),
@@ -265,6 +251,6 @@ def _original_body(email: ParsedEmail, limit: int = 20000) -> str:
     return body if len(body) <= limit else body[:limit] + "\n[… truncated]"
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -18,7 +18,7 @@ from bs4 import BeautifulSoup
 from bs4.element import Tag
 
 from mailorder.mail.html import render_node
-from mailorder.mail.message import ParsedEmail
+from mailorder.domain import ParsedEmail
 
 DecisionKind = Literal["approve", "reject", "status", "unknown"]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parseaddr
 
-from mailorder.mail.message import ParsedEmail
+from mailorder.domain import ParsedEmail
 
 _PAYLOAD = struct.Struct(">IHI")  # draft id, version, issued minute
 _REP_TAG_LEN = 4

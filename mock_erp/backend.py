@@ -25,7 +25,7 @@ from mailorder.mock_erp.db import (
 )
 from mailorder.mock_erp.errors import error_body
 from mailorder.mock_erp.orders import OrderRequestIn, validate_order
-from mailorder.tools.models import Customer, Product
+from mailorder.domain import Customer, Product
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mailorder.mock_erp.db import CompanyRow, ContactRow, ProductRow
-from mailorder.tools.models import Product
+from mailorder.domain import Product
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict
 
-from mailorder.tools.models import Product
+from mailorder.domain import Product
 
 TOTAL_TOLERANCE = 0.01
 

@@ -7,7 +7,8 @@ from email.utils import getaddresses
 
 import pytest
 
-from mailorder.agent.outgoing.bounces import bounce_reason, returned_message_ids, returned_summary_tags
+from mailorder.agent.outgoing.bounces import bounce_reason, returned_message_ids
+from mailorder.agent.review.wire import find_tags_in_raw
 from mailorder.mail.parse import parse_email
 from mailorder.store.models import DraftStatus, EmailStatus
 from tests.loop_harness import ORDERS, REP, Loop, catalog, known_contact, order_email
@@ -28,7 +29,7 @@ DSN = (b"From: MAILER-DAEMON@mx.example\r\nTo: orders@example.com\r\nSubject: Un
 def test_returned_ids_are_ours_only_once_each_in_order():
     assert returned_message_ids(DSN, ORDERS) == ["<mo.summary.12.v2@example.com>", "<mo.summary.12.v1@example.com>"]
     assert returned_message_ids(DSN, "orders@other.example") == []  # another agent's ids are not ours
-    assert returned_summary_tags(DSN) == [(12, 2)]
+    assert find_tags_in_raw(DSN) == [(12, 2)]
 
 
 def test_bounce_reason_prefers_the_servers_words():

@@ -1,7 +1,7 @@
 import time
 
 from mailorder.tools.catalog import CatalogIndex, find_skus, name_features, normalise_alias
-from mailorder.tools.models import Product, UnitOption
+from mailorder.domain import Product, UnitOption
 
 
 def _p(sku, name, base, units, price, family="", active=True) -> Product:

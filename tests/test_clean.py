@@ -1,5 +1,5 @@
 from mailorder.mail.clean import clean_order_body, has_order_lines, split_quoted, strip_signature
-from mailorder.mail.message import ParsedEmail
+from mailorder.domain import ParsedEmail
 
 
 def email(text: str = "", html_text: str = "") -> ParsedEmail:

@@ -3,7 +3,7 @@ import asyncio
 import pytest
 
 from mailorder.tools.customers import CachedDirectory, customer_lookup, is_shared_domain
-from mailorder.tools.models import Customer
+from mailorder.domain import Customer
 
 
 class FakeDirectory:

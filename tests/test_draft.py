@@ -1,6 +1,6 @@
 from tests.test_catalog import index
 from mailorder.tools.draft_order import draft_order
-from mailorder.tools.models import Customer, CustomerMatch, Extraction, IssueCode, LineRequest
+from mailorder.domain import Customer, CustomerMatch, Extraction, IssueCode, LineRequest
 
 KNOWN = CustomerMatch(customer=Customer(company_id="COMP-001"), method="contact", confidence=1.0)
 

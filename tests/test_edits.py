@@ -1,9 +1,10 @@
-"""Edit commands and the edit block (pure parsing)."""
+"""Edit commands in a rep's reply (pure parsing)."""
 from datetime import date
 
 import pytest
 
-from mailorder.mail.commands import EditOp, diff_blocks, find_block, format_block, parse_command, parse_commands
+from mailorder.domain import EditOp
+from mailorder.mail.commands import parse_command, parse_commands
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -33,37 +34,3 @@ def test_prose_is_not_a_command():
     assert [o.op for o in ops] == ["qty", "remove"]
     assert rest == ["APPROVE", "thanks, looks good"]
     assert parse_command("delivery whenever you can") is None
-
-
-BLOCK = format_block(12, 1, customer="COMP-004", reference="PO-1", delivery="2025-06-03", lines=[
-    ("06-0104-0221", 3, "mtr", "ORACAL 751C limegroen"),
-    ("06-0104-0300", 2, "rol", "ORACAL 751C wit"),
-    (None, 1, None, "unknown thing"),
-])
-
-
-def test_block_round_trips_without_changes():
-    block = find_block(BLOCK)
-    assert block.draft_id == 12 and block.version == 1 and block.customer == "COMP-004"
-    assert diff_blocks(block, find_block(BLOCK)) == []
-
-
-def test_edited_block_inside_a_quoted_reply_gives_the_changes():
-    edited = (BLOCK.replace("1 | 06-0104-0221 | 3 | mtr", "1 | 06-0104-0221 | 5 | mtr")
-              .replace("2 | 06-0104-0300 | 2 | rol | ORACAL 751C wit\n", "")
-              .replace("3 | ? | 1 |  |", "3 | 06-0104-0400 | 1 | rol |")
-              .replace("customer: COMP-004", "customer: COMP-007"))
-    edited += "\n"  # the rep also adds a line without a number
-    edited = edited.replace("--- END ORDER", " | 06-0105-0008 | 2 | rol | new\n--- END ORDER")
-    quoted = "Changed it, APPROVE\n\nOn Mon, orders wrote:\n" + "\n".join("> " + l for l in edited.splitlines())
-    ops = diff_blocks(find_block(BLOCK), find_block(quoted))
-    assert EditOp(op="qty", line=1, qty=5) in ops
-    assert EditOp(op="remove", line=2) in ops
-    assert EditOp(op="sku", line=3, sku="06-0104-0400") in ops
-    assert EditOp(op="unit", line=3, unit="rol") in ops
-    assert EditOp(op="add", sku="06-0105-0008", qty=2, unit="rol") in ops
-    assert EditOp(op="customer", value="COMP-007") in ops
-
-
-def test_no_block_in_text():
-    assert find_block("APPROVE\n-- \nAnna") is None

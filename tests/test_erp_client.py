@@ -15,7 +15,7 @@ from tests.test_mock_erp import ROLL_SKU, SHEET_SKU, write_dataset
 from mailorder.tools.erp_client import (
     ErpClient, ErpRejected, ErpUnavailable, SubmitResult, build_order_request, parse_retry_after,
 )
-from mailorder.tools.models import Customer, Draft, DraftLine
+from mailorder.domain import Customer, Draft, DraftLine
 
 FAST = dict(timeout=2.0, max_attempts=4, backoff_initial=0.01, backoff_max=0.05)
 

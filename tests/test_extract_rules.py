@@ -7,11 +7,11 @@ import httpx
 from mailorder.agent.extract.rules import extract_rules, find_delivery_date, find_line_texts, find_reference
 from mailorder.agent.workflow.pipeline import analyse_email, extract_order
 from mailorder.mail.clean import clean_order_body
-from mailorder.mail.message import ParsedEmail
+from mailorder.domain import ParsedEmail
 from mailorder.mock_erp.app import create_app
 from tests.test_catalog import SMALL_PRODUCTS, index
 from mailorder.tools.erp_client import ErpClient
-from mailorder.tools.models import IssueCode, TriageLabel
+from mailorder.domain import IssueCode, TriageLabel
 from mailorder.tools.toolbox import Toolbox
 
 RECEIVED = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)  # a Monday

@@ -5,7 +5,7 @@ import pytest
 
 from mailorder.agent.review.free_text import EditProposer
 from mailorder.agent.extract.model import LlmSettings
-from mailorder.mail.commands import EditOp
+from mailorder.domain import EditOp
 from tests.fake_openai import FakeOpenAI
 
 BLOCK = "--- ORDER MO-3 v1 ---\n1 | 06-0104-0221 | 3 | mtr | limegroen\n2 | 06-0104-0300 | 2 | rol | wit\n--- END ORDER MO-3 ---"

@@ -17,7 +17,7 @@ from mailorder.agent.workflow.pipeline import triage_email
 from mailorder.agent.inbox.runner import PollReport
 from mailorder.agent.inbox.screening import ignore_reason
 from mailorder.mail.imap import FAILED_FOLDER
-from mailorder.mail.message import Attachment, ParsedEmail
+from mailorder.domain import Attachment, ParsedEmail
 from mailorder.mail.parse import SYNTHETIC_DOMAIN, is_parseable, parse_email
 from mailorder.store.models import DraftRecord, DraftStatus, EmailRecord, EmailStatus, OutboxMessage, ReplyRecord
 from tests.conftest import ROOT

@@ -17,7 +17,7 @@ from langchain_core.tools import BaseTool, StructuredTool
 from mailorder.agent.extract.model import (LlmExtraction, LlmExtractionFailed, LlmExtractor, LlmSettings, make_chat_model,
                        parse_answer, render_email)
 from mailorder.agent.extract.prompts import PromptNotFound, load_prompt, parse_prompt_file
-from mailorder.mail.message import ParsedEmail
+from mailorder.domain import ParsedEmail
 from tests.fake_openai import BROKEN_JSON, Delay, FakeOpenAI, HttpError, ToolCall
 
 CATALOG = [
@@ -356,7 +356,7 @@ def test_parse_answer_tolerates_prose_around_the_json():
 
 def test_sku_confidence_follows_the_catalog_results():
     from mailorder.agent.extract.model import sku_confidence
-    from mailorder.tools.models import Candidate
+    from mailorder.domain import Candidate
 
     listed = [[Candidate.model_validate(c) for c in CATALOG]]
     text = json.dumps(CATALOG)
@@ -423,7 +423,7 @@ async def test_prompt_tokens_on_the_dev_sample(fake):
     toolbox_module = pytest.importorskip("tools.toolbox")
     from mailorder.agent.evaluation.dataset import record_to_message
     from mailorder.mail.parse import parse_email
-    from mailorder.tools.models import Product
+    from mailorder.domain import Product
 
     products = [Product.model_validate(p)
                 for p in json.loads((EVAL_DEV / "products.json").read_text(encoding="utf-8"))]
@@ -450,7 +450,7 @@ async def test_the_models_catalog_lookups_use_the_senders_learned_aliases(fake, 
 
     from mailorder.agent.workflow.pipeline import extract_order
     from mailorder.tools.catalog import CatalogIndex, normalise_alias
-    from mailorder.tools.models import Product
+    from mailorder.domain import Product
     from mailorder.tools.toolbox import Toolbox
 
     products = [Product.model_validate(p) for p in json.loads((project_data / "products.json").read_text())]

@@ -239,7 +239,7 @@ from email.utils import format_datetime  # noqa: E402
 
 import mailorder.mail.parse as mp  # noqa: E402
 from mailorder.agent.evaluation.dataset import load_emails, record_to_message  # noqa: E402
-from mailorder.mail.message import ParsedEmail  # noqa: E402
+from mailorder.domain import ParsedEmail  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -9,13 +9,14 @@ from urllib.parse import unquote
 import pytest
 
 from mailorder.mail.compose import build_message, make_message_id, thread_references
-from mailorder.mail.message import ParsedEmail
+from mailorder.domain import ParsedEmail
 from mailorder.mail.parse import parse_email
 from mailorder.mail.render import (ConfirmationContext, NoticeContext, RenderedMail, SummaryContext,
-                         edit_block, format_eur, format_qty, guess_language, render_confirmation,
+                         format_eur, format_qty, guess_language, render_confirmation,
                          render_notice, render_summary, reply_subject)
 from mailorder.mail.reply_text import parse_decision
-from mailorder.tools.models import Candidate, Customer, Draft, DraftLine, Issue, IssueCode, TriageLabel
+from mailorder.agent.review.wire import format_block, format_tag
+from mailorder.domain import Candidate, Customer, Draft, DraftLine, Issue, IssueCode, TriageLabel
 
 ORIGINAL = ParsedEmail(
     message_id="<orig@customer.nl>", subject="Bestelling 2 juni", sender="contact9@example.com",
@@ -44,8 +45,15 @@ def _draft(customer: Customer | None = Customer(company_id="COMP-004", company_n
 def _summary_ctx(**kw) -> SummaryContext:
     base = dict(draft_id=12, version=1, draft=_draft(), original=ORIGINAL, rep="rep@example.com",
                 reply_address="orders+tok@example.com", agent_address="orders@example.com",
-                triage=TriageLabel.ORDER)
-    return SummaryContext(**(base | kw))
+                triage=TriageLabel.ORDER) | kw
+    wired = dict(tag=format_tag(12, base["version"]), edit_block=format_block(12, base["version"], base["draft"]))
+    return SummaryContext(**(wired | base))
+
+
+def _notice(draft_id: int, version: int, **kw) -> NoticeContext:
+    current = kw.get("current_version")
+    return NoticeContext(draft_id=draft_id, version=version, tag=format_tag(draft_id, version),
+                         current_tag=format_tag(draft_id, current) if current else None, **kw)
 
 
 def test_formatting_helpers():
@@ -82,7 +90,7 @@ def test_summary_mailto_buttons():
 
 def test_summary_edit_block_in_text():
     text = render_summary(_summary_ctx()).text
-    block = edit_block(12, 1, _draft())
+    block = format_block(12, 1, _draft())
     assert block in text
     lines = block.splitlines()
     assert lines[0] == "--- ORDER MO-12 v1 (edit below, keep this line) ---"
@@ -124,16 +132,16 @@ def test_confirmation_language_and_content():
 
 
 @pytest.mark.parametrize("kind,ctx,needles", [
-    ("not_understood", NoticeContext(draft_id=5, version=2, received_text="ok 👍"), ["ok 👍", "APPROVE", "REJECT"]),
-    ("refused", NoticeContext(draft_id=5, version=1, reason="outdated version", current_version=3),
+    ("not_understood", _notice(5, 2, received_text="ok 👍"), ["ok 👍", "APPROVE", "REJECT"]),
+    ("refused", _notice(5, 1, reason="outdated version", current_version=3),
      ["outdated version", "[MO-5 v3]"]),
-    ("erp_error", NoticeContext(draft_id=5, version=2, reason="SKU 06-0000-0000 <unknown>"),
+    ("erp_error", _notice(5, 2, reason="SKU 06-0000-0000 <unknown>"),
      ["SKU 06-0000-0000", "stays open"]),
-    ("erp_unavailable", NoticeContext(draft_id=5, version=2, attempts=5, reason="timeout"),
+    ("erp_unavailable", _notice(5, 2, attempts=5, reason="timeout"),
      ["5 attempts", "timeout"]),
-    ("status", NoticeContext(draft_id=5, version=2, status="waiting for approval"),
+    ("status", _notice(5, 2, status="waiting for approval"),
      ["waiting for approval"]),
-    ("posted", NoticeContext(draft_id=5, version=2, erp_order_id="SO-9"), ["SO-9"]),
+    ("posted", _notice(5, 2, erp_order_id="SO-9"), ["SO-9"]),
 ])
 def test_notices(kind, ctx, needles):
     mail = render_notice(kind, ctx)
@@ -145,7 +153,7 @@ def test_notices(kind, ctx, needles):
 
 def test_notice_unknown_kind():
     with pytest.raises(ValueError):
-        render_notice("nonsense", NoticeContext(draft_id=1, version=1))  # type: ignore[arg-type]
+        render_notice("nonsense", _notice(1, 1))  # type: ignore[arg-type]
 
 
 def test_make_message_id_deterministic_and_safe():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mailorder.mail.message import ParsedEmail
+from mailorder.domain import ParsedEmail
 from mailorder.mail.parse import parse_email
 from mailorder.mail.reply_text import Decision, parse_decision, reply_new_text
 

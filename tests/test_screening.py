@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mailorder.agent.inbox.screening import ignore_reason, is_agent_address, is_automatic, is_our_message_id
-from mailorder.mail.message import Attachment, ParsedEmail
+from mailorder.domain import Attachment, ParsedEmail
 from mailorder.mail.parse import parse_email
 
 AGENT = "orders@example.com"

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mailorder.mail.message import ParsedEmail
+from mailorder.domain import ParsedEmail
 from mailorder.mail.tokens import (InvalidToken, make_token, plus_address, token_from_address,
                          token_from_email, verify_token)
 

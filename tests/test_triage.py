@@ -1,7 +1,7 @@
 from mailorder.agent.extract.classify import triage
 from mailorder.mail.clean import clean_order_body
-from mailorder.mail.message import ParsedEmail
-from mailorder.tools.models import TriageLabel
+from mailorder.domain import ParsedEmail
+from mailorder.domain import TriageLabel
 
 
 def label(text: str, subject: str = "", headers: dict | None = None, sender: str = "a@klant.nl"):

@@ -1,4 +1,4 @@
-from mailorder.tools.models import Product, UnitOption
+from mailorder.domain import Product, UnitOption
 from mailorder.tools.units import canonical_unit, natural_unit, resolve_unit, to_base
 
 

@@ -22,7 +22,7 @@ from itertools import islice
 
 from rapidfuzz import fuzz, process
 
-from mailorder.tools.models import Candidate, Product
+from mailorder.domain import Candidate, Product
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
-from mailorder.tools.models import Customer, CustomerMatch
+from mailorder.domain import Customer, CustomerMatch
 
 log = logging.getLogger(__name__)
 

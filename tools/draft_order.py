@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, Field
 
 from mailorder.tools.catalog import CatalogIndex
-from mailorder.tools.models import CustomerMatch, Draft, DraftLine, Extraction, Issue, IssueCode, LineRequest
+from mailorder.domain import CustomerMatch, Draft, DraftLine, Extraction, Issue, IssueCode, LineRequest
 from mailorder.tools.units import resolve_unit
 
 CONFIDENT = 0.9  # a line (or draft) below this needs a human

@@ -17,7 +17,7 @@ import httpx
 from pydantic import BaseModel, Field
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
-from mailorder.tools.models import Customer, Draft, Product
+from mailorder.domain import Customer, Draft, Product
 
 log = logging.getLogger(__name__)
 

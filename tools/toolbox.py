@@ -15,7 +15,7 @@ from mailorder.tools.catalog import CatalogIndex
 from mailorder.tools.customers import CachedDirectory, CustomerLookupInput, customer_lookup
 from mailorder.tools.draft_order import DraftOrderInput, draft_order
 from mailorder.tools.erp_client import ErpClient
-from mailorder.tools.models import Candidate, CustomerMatch, Draft, Extraction
+from mailorder.domain import Candidate, CustomerMatch, Draft, Extraction
 
 log = logging.getLogger(__name__)
 

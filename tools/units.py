@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from mailorder.tools.models import Product
+from mailorder.domain import Product
 
 CANONICAL_UNITS = ("mtr", "rol", "m2", "plaat", "stuks", "vel", "riem", "doos", "pallet")
 

@@ -23,7 +23,7 @@ from mailorder.mail.parse import parse_email
 from mailorder.mock_erp.app import create_app
 from mailorder.tools.erp_client import ErpClient
 from mailorder.tools.catalog import normalise_alias
-from mailorder.tools.models import TriageLabel
+from mailorder.domain import TriageLabel
 from mailorder.tools.toolbox import Toolbox
 
 log = logging.getLogger(__name__)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 
 from mailorder.mail.clean import CleanBody, has_order_lines
-from mailorder.mail.message import ParsedEmail
-from mailorder.tools.models import Triage, TriageLabel
+from mailorder.domain import ParsedEmail
+from mailorder.domain import Triage, TriageLabel
 
 _AUTO_SUBJECT = re.compile(
     r"automatisch(?:e)? (?:antwoord|reply)|out of (?:the )?office|afwezig|autoreply|auto-reply|"

@@ -33,8 +33,8 @@ from langgraph.prebuilt import ToolNode
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mailorder.agent.extract.prompts import Prompt, load_prompt
-from mailorder.mail.message import ParsedEmail
-from mailorder.tools.models import Candidate, Extraction, LineRequest
+from mailorder.domain import ParsedEmail
+from mailorder.domain import Candidate, Extraction, LineRequest
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from mailorder.mail.clean import CleanBody, has_order_lines
-from mailorder.mail.message import ParsedEmail
+from mailorder.domain import ParsedEmail
 from mailorder.tools.catalog import SKU_RX, CatalogIndex
-from mailorder.tools.models import Candidate, Extraction, LineRequest
+from mailorder.domain import Candidate, Extraction, LineRequest
 from mailorder.tools.units import UNIT_PATTERN, canonical_unit
 
 METHOD = "rules, no AI model configured"

@@ -15,11 +15,11 @@ from mailorder.agent.crashpoints import crash_point
 from mailorder.agent.workflow.loading import parsed_email, remember_parsed
 from mailorder.agent.logs import log_context
 from mailorder.agent.workflow.graph import thread_config
-from mailorder.agent.outgoing.bounces import handle_bounce
+from mailorder.agent.outgoing import mailing
 from mailorder.agent.inbox.screening import ignore_reason, is_delivery_report
 from mailorder.agent.review.replies import handle_reply, looks_like_reply, match_reply, resume_claimed_replies
 from mailorder.mail.imap import FAILED_FOLDER, FetchedMessage, ImapInbox
-from mailorder.mail.message import ParsedEmail
+from mailorder.domain import ParsedEmail
 from mailorder.mail.parse import is_parseable, parse_email
 from mailorder.store import repo
 from mailorder.store.models import DraftRecord, EmailRecord, EmailStatus
@@ -262,7 +262,7 @@ class Runner:
             if is_delivery_report(email):  # never answered, but a returned summary must not wait silently
                 with self.services.sessions() as session:
                     raw = repo.email_raw(session, email_id)
-                await handle_bounce(self.services, email_id, raw, email)
+                await mailing.handle_bounce(self.services, email_id, raw, email)
             self._mark(email_id, EmailStatus.IGNORED, "ignored", reason=reason)
             return "ignored"
         return "reply" if looks_like_reply(self.services, email) else "thread"
@@ -381,7 +381,8 @@ class Runner:
             if thread_email_id is not None and not self._claim(thread_email_id, pending_only=False):
                 continue  # that thread is busy on another worker, which sends its own mail
             try:
-                sent += await outbox.deliver(self.services, outbox_id)
+                sent += await outbox.deliver(self.services, outbox_id,
+                                             on_returned=mailing.returned_handler(self.services, None))
             finally:
                 if thread_email_id is not None:
                     self._release(thread_email_id)

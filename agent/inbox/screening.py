@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import re
 
-from mailorder.mail.message import ParsedEmail
+from mailorder.agent.review.wire import find_tag
+from mailorder.domain import ParsedEmail
 
 _BOUNCE_SENDERS = ("mailer-daemon@", "postmaster@", "mail-daemon@", "mailerdaemon@")
 _REPORT_TYPES = ("delivery-status", "disposition-notification", "feedback-report")
 _AUTO_PRECEDENCE = ("bulk", "junk", "list", "auto_reply")
 # vendor marks of auto-replies and of messages an inbox rule forwarded/redirected (Exchange)
 _AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-ms-exchange-inbox-rules-loop")
-_DRAFT_TAG = re.compile(r"\[MO-\d+\s+v\d+\]", re.I)  # our summary subject tag (agent.replies.SUBJECT_TAG)
 _AUTO_SUBJECT = re.compile(
     r"^\s*(?:automatic reply|auto(?:matic)?[- ]?(?:reply|response)|autoreply|out of (?:the )?office|"
     r"automatisch(?:e)? (?:antwoord|reply)|afwezig|abwesenheit|automatische antwort|"
@@ -82,7 +82,7 @@ def _mail_loop(email: ParsedEmail, agent_address: str) -> str | None:
         return None
     if any(is_our_message_id(ref, agent_address) for ref in [email.in_reply_to, *email.references] if ref):
         return "automatic reply to our own mail (mail loop)"
-    if _DRAFT_TAG.search(email.subject or ""):
+    if find_tag(email.subject) is not None:
         return "automatic message about one of our summaries (mail loop)"
     addressed = [*email.to, *email.cc, email.headers.get("delivered-to", "").strip().lower(),
                  email.headers.get("x-original-to", "").strip().lower()]

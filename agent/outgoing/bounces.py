@@ -8,7 +8,9 @@ of our messages the draft must not wait silently:
 
 The returned message is recognised by our Message-IDs in the report (the returned headers), else
 by the summary's subject tag [MO-n vN]. A message the SMTP server refuses outright for every
-recipient (5xx at RCPT) is handled the same way, at once (agent.outbox).
+recipient (5xx at RCPT) is handled the same way, at once (agent.outgoing.outbox).
+
+This module decides and records (reassignment, audit); agent.outgoing.mailing sends what follows.
 """
 from __future__ import annotations
 
@@ -16,17 +18,17 @@ import logging
 import re
 from dataclasses import dataclass
 
-from mailorder.agent.outgoing import mailing
+from mailorder.agent.outgoing.outbox import Returned
+from mailorder.agent.review.wire import find_tags_in_raw
 from mailorder.agent.workflow.context import Services
 from mailorder.agent.inbox.screening import is_our_message_id
-from mailorder.mail.message import ParsedEmail
+from mailorder.domain import ParsedEmail
 from mailorder.store import repo
 from mailorder.store.models import DraftRecord, DraftStatus
 
 log = logging.getLogger(__name__)
 
 _MESSAGE_ID = re.compile(rb"<mo\.[^<>\s@]{1,200}@[^<>\s]{1,200}>", re.I)
-_SUMMARY_TAG = re.compile(rb"\[MO-(\d{1,12})\s+v(\d{1,6})\]", re.I)
 _DIAGNOSTIC = re.compile(rb"^(?:Diagnostic-Code|Status|X-Postfix-Reason):[ \t]*(.{1,300})$", re.I | re.M)
 
 
@@ -40,11 +42,6 @@ def returned_message_ids(raw: bytes, agent_address: str) -> list[str]:
     return found
 
 
-def returned_summary_tags(raw: bytes) -> list[tuple[int, int]]:
-    """(draft id, version) of summary subject tags quoted in a bounce (pure)."""
-    return list(dict.fromkeys((int(d), int(v)) for d, v in _SUMMARY_TAG.findall(raw)))
-
-
 def bounce_reason(raw: bytes, email: ParsedEmail) -> str:
     """The mail server's own words when the report has them, else the bounce's subject (pure)."""
     codes = [m.decode("utf-8", "replace").strip() for m in _DIAGNOSTIC.findall(raw)]
@@ -52,55 +49,69 @@ def bounce_reason(raw: bytes, email: ParsedEmail) -> str:
     return " ".join((detail or email.subject or "delivery failed").split())[:300]
 
 
-async def handle_bounce(services: Services, email_id: int, raw: bytes, email: ParsedEmail) -> int:
-    """Act on a delivery report for our own mail; returns how many of our messages it returned."""
-    reason = bounce_reason(raw, email)
+def returned_messages(services: Services, raw: bytes) -> list[Returned]:
+    """Our messages a delivery report returns (by Message-ID, else by summary tag)."""
     with services.sessions() as session:
         rows = repo.outbox_by_message_ids(session, returned_message_ids(raw, services.agent_address))
         if not rows:
-            rows = [row for draft_id, version in returned_summary_tags(raw)
+            rows = [row for draft_id, version in find_tags_in_raw(raw)
                     for row in repo.outbox_for_draft(session, draft_id, kind="summary", version=version)]
-        returned = [Returned(row.kind, row.draft_id, row.version, list(row.recipients), row.message_id)
-                    for row in rows]
-    for message in returned:
-        key = f"bounce-{email_id}" if message.kind == "summary" else f"bounce-{email_id}-{message.draft_id}"
-        await message_returned(services, message, reason=reason, key=key, email_id=email_id, how="bounced")
-    return len(returned)
+        return [Returned(row.kind, row.draft_id, row.version, list(row.recipients), row.message_id)
+                for row in rows]
 
 
 @dataclass(frozen=True)
-class Returned:
-    """One of our messages that did not reach its recipients."""
-    kind: str
-    draft_id: int | None
-    version: int | None
-    recipients: list[str]
-    message_id: str
+class ResendSummary:
+    """The summary goes again, to the next reachable rep."""
+
+    draft_id: int
+    rep: str
 
 
-async def message_returned(services: Services, message: Returned, *, reason: str, key: str,
-                           email_id: int | None, how: str) -> None:
+@dataclass(frozen=True)
+class TellRep:
+    """The draft's rep is told that a confirmation did not reach the customer."""
+
+    draft_id: int
+    version: int
+    rep: str
+    customer_name: str | None
+    erp_order_id: str | None
+    reason: str
+
+
+FollowUp = ResendSummary | TellRep
+
+
+def record_return(services: Services, message: Returned, *, reason: str, email_id: int | None,
+                  how: str) -> FollowUp | None:
     """Audit a message that came back (`how`: "bounced" later by report, "refused" at once by the
-    SMTP server) and hand its purpose to a person; `key` makes the follow-up mail's Message-ID."""
+    SMTP server) and decide who takes over its purpose (a reassignment is stored here)."""
     with services.sessions.begin() as session:
         repo.audit(session, services.clock(), "agent", f"{message.kind}_bounced", email_id=email_id,
                    draft_id=message.draft_id, message_id=message.message_id, to=message.recipients,
                    reason=reason, how=how)
     if message.draft_id is None:
-        return
+        return None
     if message.kind == "summary":
-        await _hand_to_next_rep(services, key, message.draft_id, message.version, message.recipients, reason)
-    elif message.kind == "confirmation":
-        await _tell_rep_confirmation_bounced(services, key, message.draft_id, message.recipients, reason)
+        return _next_rep(services, message.draft_id, message.version, message.recipients, reason)
+    if message.kind == "confirmation":
+        with services.sessions() as session:
+            draft = session.get(DraftRecord, message.draft_id)
+            if draft is None:
+                return None
+            return TellRep(draft.id, draft.version, draft.rep, draft.customer_name, draft.erp_order_id,
+                           f"The order confirmation to {', '.join(message.recipients)} bounced: {reason}")
+    return None
 
 
-async def _hand_to_next_rep(services: Services, key: str, draft_id: int, version: int | None,
-                            bounced_to: list[str], reason: str) -> None:
+def _next_rep(services: Services, draft_id: int, version: int | None, bounced_to: list[str],
+              reason: str) -> ResendSummary | None:
     with services.sessions.begin() as session:
         draft = session.get(DraftRecord, draft_id)
         if draft is None or not DraftStatus(draft.status).is_open or draft.version != version \
                 or draft.rep not in bounced_to:
-            return  # decided, superseded or already with another rep: the bounce changes nothing
+            return None  # decided, superseded or already with another rep: the bounce changes nothing
         unreachable = set(bounced_to) | repo.bounced_recipients(session, draft_id, kind="summary")
         candidates = [services.settings.default_rep, *services.settings.reps]
         next_rep = next((rep for rep in candidates if rep not in unreachable), None)
@@ -109,22 +120,8 @@ async def _hand_to_next_rep(services: Services, key: str, draft_id: int, version
             repo.audit(session, now, "agent", "summary_undeliverable", draft_id=draft_id,
                        email_id=draft.email_id, reps=sorted(unreachable), reason=reason)
             log.error("draft %s: the summary bounced for every rep (%s)", draft_id, ", ".join(sorted(unreachable)))
-            return
+            return None
         previous, draft.rep = draft.rep, next_rep
         repo.audit(session, now, "agent", "reassigned", draft_id=draft_id, email_id=draft.email_id,
                    previous=previous, rep=next_rep, why=f"summary to {', '.join(bounced_to)} bounced: {reason}")
-    await mailing.resend_summary(services, draft_id, rep=next_rep, key=key)
-
-
-async def _tell_rep_confirmation_bounced(services: Services, key: str, draft_id: int,
-                                         bounced_to: list[str], reason: str) -> None:
-    with services.sessions() as session:
-        draft = session.get(DraftRecord, draft_id)
-        if draft is None:
-            return
-        rep, version, customer, erp_order_id = draft.rep, draft.version, draft.customer_name, draft.erp_order_id
-    await mailing.send_notice(services, "bounced", to=rep, key=key,
-                              draft_id=draft_id, version=version, customer_name=customer,
-                              erp_order_id=erp_order_id,
-                              reason=f"The order confirmation to {', '.join(bounced_to)} bounced: {reason}")
-
+    return ResendSummary(draft_id, next_rep)

@@ -16,6 +16,7 @@ from mailorder.agent.outgoing import outbox
 from mailorder.agent.workflow.context import Services
 from mailorder.agent.workflow.loading import load_draft
 from mailorder.agent.outgoing.mailing import send_notice
+from mailorder.agent.review.wire import format_tag
 from mailorder.mail import compose
 from mailorder.mail.render import RenderedMail, format_eur
 from mailorder.store import repo
@@ -114,7 +115,7 @@ async def send_digests(services: Services) -> int:
         _, payload = load_draft(services, draft.id)
         hours = (now - _aware(draft.created_at)).total_seconds() / 3600
         per_rep.setdefault(draft.rep, []).append({
-            "tag": f"[MO-{draft.id} v{draft.version}]", "customer": draft.customer_name or draft.customer_id
+            "tag": format_tag(draft.id, draft.version), "customer": draft.customer_name or draft.customer_id
             or "unknown customer", "total": format_eur(payload.total), "issues": len(payload.issues),
             "age": f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} days"})
     for rep, rows in per_rep.items():

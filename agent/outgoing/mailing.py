@@ -1,11 +1,12 @@
-"""The emails the agent sends, composed from stored state and sent through the outbox."""
+"""The emails the agent sends, composed from stored state and sent through the outbox; and what
+follows when one of them comes back (agent.outgoing.bounces decides, this module sends)."""
 from __future__ import annotations
 
+from mailorder.agent.outgoing import bounces, outbox
+from mailorder.agent.outgoing.outbox import Returned
+from mailorder.agent.review import wire
+from mailorder.domain import Draft, ParsedEmail
 from mailorder.mail import compose, render, tokens
-from mailorder.mail.message import ParsedEmail
-from mailorder.tools.models import Draft
-
-from mailorder.agent.outgoing import outbox
 from mailorder.agent.workflow.context import Services
 from mailorder.agent.workflow.loading import load_draft, parsed_email
 from mailorder.store import repo
@@ -24,7 +25,8 @@ async def send_summary(services: Services, *, email_id: int, draft_id: int, vers
     another rep) a message of its own."""
     reply_address = review_address(services, draft_id, version, rep)
     rendered = render.render_summary(render.SummaryContext(
-        draft_id=draft_id, version=version, draft=draft, original=original, rep=rep,
+        draft_id=draft_id, version=version, tag=wire.format_tag(draft_id, version),
+        edit_block=wire.format_block(draft_id, version, draft), draft=draft, original=original, rep=rep,
         reply_address=reply_address, agent_address=services.agent_address, changes=changes or [],
         customer_hints=hints or []))
     message = compose.build_message(
@@ -32,7 +34,8 @@ async def send_summary(services: Services, *, email_id: int, draft_id: int, vers
         message_id=compose.make_message_id("summary", draft_id, f"v{version}", *([key] if key else []),
                                            domain=services.mail_domain),
         in_reply_to=original.message_id, references=original.references, date=services.clock())
-    await outbox.send(services, message, kind="summary", draft_id=draft_id, version=version, email_id=email_id)
+    await outbox.send(services, message, kind="summary", draft_id=draft_id, version=version, email_id=email_id,
+                      on_returned=returned_handler(services, email_id))
 
 
 async def send_confirmation(services: Services, *, email_id: int, draft_id: int, version: int, draft: Draft,
@@ -44,7 +47,8 @@ async def send_confirmation(services: Services, *, email_id: int, draft_id: int,
         rendered, from_addr=services.agent_address, to=[recipient],
         message_id=compose.make_message_id("confirmation", draft_id, domain=services.mail_domain),
         in_reply_to=original.message_id, references=original.references, date=services.clock())
-    await outbox.send(services, message, kind="confirmation", draft_id=draft_id, version=version, email_id=email_id)
+    await outbox.send(services, message, kind="confirmation", draft_id=draft_id, version=version, email_id=email_id,
+                      on_returned=returned_handler(services, email_id))
 
 
 async def send_notice(services: Services, kind: str, *, to: str, key: str, draft_id: int, version: int,
@@ -52,14 +56,18 @@ async def send_notice(services: Services, kind: str, *, to: str, key: str, draft
                       **fields) -> None:
     """A short note to a rep (never to an unknown sender). `key` makes the Message-ID unique per cause."""
     reply_address = review_address(services, draft_id, version, to) if with_review_address else None
+    if fields.get("current_version") is not None:
+        fields["current_tag"] = wire.format_tag(draft_id, fields["current_version"])
     rendered = render.render_notice(kind, render.NoticeContext(
-        draft_id=draft_id, version=version, rep=to, reply_address=reply_address, **fields))
+        draft_id=draft_id, version=version, tag=wire.format_tag(draft_id, version), rep=to,
+        reply_address=reply_address, **fields))
     message = compose.build_message(
         rendered, from_addr=services.agent_address, to=[to], reply_to=reply_address,
         message_id=compose.make_message_id(f"notice-{kind}", key, domain=services.mail_domain),
         in_reply_to=in_reply_to.message_id if in_reply_to else None,
         references=in_reply_to.references if in_reply_to else (), date=services.clock())
-    await outbox.send(services, message, kind=f"notice_{kind}", draft_id=draft_id, version=version)
+    await outbox.send(services, message, kind=f"notice_{kind}", draft_id=draft_id, version=version,
+                      on_returned=returned_handler(services, None))
 
 
 async def resend_summary(services: Services, draft_id: int, *, rep: str, key: str) -> None:
@@ -70,3 +78,33 @@ async def resend_summary(services: Services, draft_id: int, *, rep: str, key: st
     await send_summary(services, email_id=record.email_id, draft_id=record.id, version=record.version,
                        draft=draft, original=parsed_email(services, record.email_id), rep=rep,
                        changes=changes, key=key)
+
+
+def returned_handler(services: Services, email_id: int | None) -> outbox.OnReturned:
+    """What the outbox calls when the SMTP server refuses one of our messages for good."""
+    async def on_returned(message: Returned, reason: str, outbox_id: int) -> None:
+        await message_returned(services, message, reason=reason, key=f"refused-{outbox_id}",
+                               email_id=email_id, how="refused")
+    return on_returned
+
+
+async def message_returned(services: Services, message: Returned, *, reason: str, key: str,
+                           email_id: int | None, how: str) -> None:
+    """Hand the purpose of a message that came back to a person; `key` makes the follow-up's Message-ID."""
+    follow_up = bounces.record_return(services, message, reason=reason, email_id=email_id, how=how)
+    if isinstance(follow_up, bounces.ResendSummary):
+        await resend_summary(services, follow_up.draft_id, rep=follow_up.rep, key=key)
+    elif isinstance(follow_up, bounces.TellRep):
+        await send_notice(services, "bounced", to=follow_up.rep, key=key, draft_id=follow_up.draft_id,
+                          version=follow_up.version, customer_name=follow_up.customer_name,
+                          erp_order_id=follow_up.erp_order_id, reason=follow_up.reason)
+
+
+async def handle_bounce(services: Services, email_id: int, raw: bytes, email: ParsedEmail) -> int:
+    """Act on a delivery report for our own mail; returns how many of our messages it returned."""
+    reason = bounces.bounce_reason(raw, email)
+    returned = bounces.returned_messages(services, raw)
+    for message in returned:
+        key = f"bounce-{email_id}" if message.kind == "summary" else f"bounce-{email_id}-{message.draft_id}"
+        await message_returned(services, message, reason=reason, key=key, email_id=email_id, how="bounced")
+    return len(returned)

@@ -1,9 +1,15 @@
 """Outbox for every email the agent sends: the intent is stored before the SMTP send and the
 outcome after it. Message-IDs are deterministic, so a message re-sent after a crash between
-the send and its bookkeeping is recognisable as the same message (at-least-once delivery)."""
+the send and its bookkeeping is recognisable as the same message (at-least-once delivery).
+
+A message the SMTP server refuses for good is handed to the caller's `on_returned` (mailing hands
+its purpose to a person) before the row is marked failed, so a crash in between repeats the hand-over
+instead of losing it."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import getaddresses
@@ -23,14 +29,30 @@ SEND_ATTEMPTS = 3  # per delivery round; pending messages are retried on every p
 MAX_TOTAL_ATTEMPTS = 12  # then the message is marked failed and audited
 
 
+@dataclass(frozen=True)
+class Returned:
+    """One of our messages that did not reach its recipients."""
+
+    kind: str
+    draft_id: int | None
+    version: int | None
+    recipients: list[str]
+    message_id: str
+
+
+# called with the returned message, the server's words and the outbox row id
+OnReturned = Callable[[Returned, str, int], Awaitable[None]]
+
+
 def _recipients(message: EmailMessage) -> list[str]:
     fields = message.get_all("To", []) + message.get_all("Cc", []) + message.get_all("Bcc", [])
     return [addr.lower() for _, addr in getaddresses([str(f) for f in fields]) if addr]
 
 
 async def send(services: Services, message: EmailMessage, *, kind: str, draft_id: int | None = None,
-               version: int | None = None, email_id: int | None = None) -> OutboxMessage:
-    """Record and send one message; returns its outbox row (SENT, or PENDING for a later retry)."""
+               version: int | None = None, email_id: int | None = None,
+               on_returned: OnReturned | None = None) -> bool:
+    """Record and send one message; True when sent (else PENDING for a later retry, or FAILED)."""
     recipients = _recipients(message)
     del message["Bcc"]  # never transmitted
     now = services.clock()
@@ -40,10 +62,9 @@ async def send(services: Services, message: EmailMessage, *, kind: str, draft_id
             sender=services.agent_address, recipients=recipients, raw=message.as_bytes(policy=SMTP),
             created_at=now, sent_at=None))
         outbox_id, already_sent = row.id, row.status == OutboxStatus.SENT
-    if not already_sent:
-        await deliver(services, outbox_id, email_id=email_id)
-    with services.sessions() as session:
-        return session.get(OutboxMessage, outbox_id)
+    if already_sent:
+        return True
+    return await deliver(services, outbox_id, email_id=email_id, on_returned=on_returned)
 
 
 def refusal(exc: BaseException) -> str | None:
@@ -55,7 +76,8 @@ def refusal(exc: BaseException) -> str | None:
     return None
 
 
-async def deliver(services: Services, outbox_id: int, *, email_id: int | None = None) -> bool:
+async def deliver(services: Services, outbox_id: int, *, email_id: int | None = None,
+                  on_returned: OnReturned | None = None) -> bool:
     with services.sessions() as session:
         row = session.get(OutboxMessage, outbox_id)
         if row is None or row.status != OutboxStatus.PENDING:
@@ -78,10 +100,8 @@ async def deliver(services: Services, outbox_id: int, *, email_id: int | None = 
         error = repr(exc.last_attempt.exception())
     except aiosmtplib.SMTPRecipientsRefused as exc:  # refused for good: not retried
         error, refused = repr(exc), refusal(exc)
-    if refused is not None:  # hand the message's purpose to a person before giving it up
-        from mailorder.agent.outgoing.bounces import Returned, message_returned  # bounces sends mail through this module
-        await message_returned(services, Returned(kind, draft_id, version, recipients, message_id),
-                               reason=refused, key=f"refused-{outbox_id}", email_id=email_id, how="refused")
+    if refused is not None and on_returned is not None:  # hand its purpose to a person before giving up
+        await on_returned(Returned(kind, draft_id, version, recipients, message_id), refused, outbox_id)
     now = services.clock()
     with services.sessions.begin() as session:
         row = session.get(OutboxMessage, outbox_id)
@@ -100,12 +120,3 @@ async def deliver(services: Services, outbox_id: int, *, email_id: int | None = 
     log.warning("sending %s failed after %d attempts: %s", outbox_id, attempts, error)
     return False
 
-
-async def flush(services: Services) -> int:
-    """Retry every pending message; returns how many were sent."""
-    with services.sessions() as session:
-        pending = [row.id for row in repo.pending_outbox(session)]
-    sent = 0
-    for outbox_id in pending:
-        sent += await deliver(services, outbox_id)
-    return sent

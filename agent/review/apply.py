@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mailorder.mail.commands import EditOp
+from mailorder.domain import EditOp
 from mailorder.mail.render import plain_qty
-from mailorder.tools.models import CustomerMatch, Draft, Extraction, LineRequest
+from mailorder.domain import CustomerMatch, Draft, Extraction, LineRequest
 from mailorder.tools.toolbox import Toolbox
 from mailorder.tools.units import canonical_unit
 

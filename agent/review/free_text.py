@@ -13,7 +13,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, ValidationError
 
 from mailorder.agent.extract.model import LlmSettings, make_chat_model, message_text
-from mailorder.mail.commands import EditOp
+from mailorder.domain import EditOp
 
 log = logging.getLogger(__name__)
 

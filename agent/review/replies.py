@@ -18,17 +18,17 @@ from mailorder.agent.crashpoints import crash_point
 from mailorder.agent.workflow.graph import thread_config
 from mailorder.agent.outgoing.mailing import send_notice
 from mailorder.mail import render, tokens
-from mailorder.mail.commands import EditOp, diff_blocks, find_block, parse_commands
-from mailorder.mail.message import ParsedEmail
+from mailorder.agent.review import wire
+from mailorder.agent.review.wire import diff_blocks, find_block
+from mailorder.domain import EditOp
+from mailorder.mail.commands import parse_commands
+from mailorder.domain import ParsedEmail
 from mailorder.mail.reply_text import parse_decision
 from mailorder.store import repo
 from mailorder.store.models import DraftRecord, DraftStatus, EmailRecord, EmailStatus, ReplyRecord
-from mailorder.tools.models import Draft
+from mailorder.domain import Draft
 
 log = logging.getLogger(__name__)
-
-SUBJECT_TAG = re.compile(r"\[MO-(\d+)\s+v(\d+)\]", re.IGNORECASE)
-
 
 @dataclass
 class ReplyMatch:
@@ -53,9 +53,9 @@ def match_reply(services: Services, email: ParsedEmail) -> ReplyMatch:
         for row in repo.outbox_by_message_ids(session, refs):
             if row.kind == "summary" and row.draft_id is not None:
                 return ReplyMatch(row.draft_id, row.version, None, "in-reply-to")
-    tag = SUBJECT_TAG.search(email.subject or "")
+    tag = wire.find_tag(email.subject)
     if tag:
-        return ReplyMatch(int(tag.group(1)), int(tag.group(2)), None, "subject")
+        return ReplyMatch(tag[0], tag[1], None, "subject")
     return ReplyMatch(None, None, None, "none")
 
 
@@ -197,7 +197,7 @@ def edit_ops(services: Services, email: ParsedEmail, new_text: str, draft: Draft
         with services.sessions() as session:
             row = repo.draft_version(session, draft.id, answered_version)
         if row is not None:
-            sent = find_block(render.edit_block(draft.id, answered_version, Draft.model_validate(row.payload)))
+            sent = find_block(wire.format_block(draft.id, answered_version, Draft.model_validate(row.payload)))
             ops += diff_blocks(sent, edited)
     return ops, "\n".join(rest)
 
@@ -207,7 +207,7 @@ async def propose(services: Services, text: str, draft: DraftRecord) -> list[Edi
     from mailorder.agent.workflow.loading import load_draft
 
     _, payload = load_draft(services, draft.id)
-    return await services.edit_proposer(text, render.edit_block(draft.id, draft.version, payload))
+    return await services.edit_proposer(text, wire.format_block(draft.id, draft.version, payload))
 
 
 async def _waiting_for_review(services: Services, graph, config: dict) -> bool:

@@ -1,11 +1,11 @@
 """Loading stored emails and drafts in the shapes nodes need."""
 from __future__ import annotations
 
-from mailorder.mail.message import ParsedEmail
+from mailorder.domain import ParsedEmail
 from mailorder.mail.parse import parse_email
 from mailorder.store import repo
 from mailorder.store.models import DraftRecord
-from mailorder.tools.models import Draft
+from mailorder.domain import Draft
 
 from mailorder.agent.workflow.context import Services
 

@@ -13,8 +13,8 @@ from pydantic import BaseModel
 from mailorder.agent.extract.rules import extract_rules
 from mailorder.agent.extract.classify import triage
 from mailorder.mail.clean import CleanBody, clean_order_body
-from mailorder.mail.message import ParsedEmail
-from mailorder.tools.models import CustomerMatch, Draft, Extraction, Triage, TriageLabel
+from mailorder.domain import ParsedEmail
+from mailorder.domain import CustomerMatch, Draft, Extraction, Triage, TriageLabel
 from mailorder.tools.toolbox import Toolbox, serving_customer
 
 log = logging.getLogger(__name__)

@@ -11,10 +11,10 @@ from mailorder.agent.workflow.loading import load_draft
 from mailorder.agent.extract.learning import learn_corrections
 from mailorder.agent.outgoing.mailing import send_notice
 from mailorder.agent.workflow.state import State
-from mailorder.mail.commands import EditOp
+from mailorder.domain import EditOp
 from mailorder.store import repo
 from mailorder.store.models import DraftRecord
-from mailorder.tools.models import Draft
+from mailorder.domain import Draft
 
 
 async def edit_node(state: State, runtime: Runtime[Services]) -> dict:

@@ -13,7 +13,7 @@ from mailorder.agent.workflow.pipeline import build_draft
 from mailorder.agent.workflow.state import State
 from mailorder.store import repo
 from mailorder.store.models import EmailRecord, EmailStatus
-from mailorder.tools.models import Draft, Extraction
+from mailorder.domain import Draft, Extraction
 
 
 def pick_rep(services: Services, customer_rep: str | None) -> str:

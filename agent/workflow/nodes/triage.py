@@ -10,7 +10,7 @@ from mailorder.agent.workflow.pipeline import triage_email
 from mailorder.agent.workflow.state import State
 from mailorder.store import repo
 from mailorder.store.models import EmailRecord, EmailStatus
-from mailorder.tools.models import TriageLabel
+from mailorder.domain import TriageLabel
 
 
 async def triage_node(state: State, runtime: Runtime[Services]) -> dict:

@@ -1,16 +1,51 @@
-"""Typed domain objects shared by the tools, the agent and the store.
+"""Domain models: the typed objects every room of mailorder passes around.
 
-These are the contracts between modules: catalog products, customers, candidate matches,
-the extractor's proposed lines, and the priced, validated draft a rep reviews.
+Below every consumer (mail, tools, store, agent import this; it imports nothing of theirs): the
+parsed email, catalog products and customers, the extractor's proposed lines, the priced and
+validated draft a rep reviews with its issues, the rep's edit operations and decision.
+The mock ERP has its own contract models (mock_erp/contract.py) and never imports these.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
+# --- email ---------------------------------------------------------------------------------------
+class Attachment(BaseModel):
+    filename: str | None = None
+    content_type: str = "application/octet-stream"
+    size: int = 0
 
+
+class ParsedEmail(BaseModel):
+    message_id: str  # with angle brackets; synthesised from a content hash when missing
+    subject: str = ""
+    sender: str = ""  # bare lower-case address of From
+    sender_name: str = ""
+    to: list[str] = Field(default_factory=list)  # bare lower-case addresses
+    cc: list[str] = Field(default_factory=list)
+    reply_to: list[str] = Field(default_factory=list)
+    date: datetime | None = None
+    in_reply_to: str | None = None
+    references: list[str] = Field(default_factory=list)
+    text: str = ""  # the text/plain part (decoded), "" when absent
+    html: str = ""  # the text/html part (decoded), "" when absent
+    html_text: str = ""  # the HTML part rendered to plain text
+    headers: dict[str, str] = Field(default_factory=dict)  # lower-case name -> first value
+    attachments: list[Attachment] = Field(default_factory=list)
+    defects: list[str] = Field(default_factory=list)  # parser defects worth auditing
+    size: int = 0
+
+    @property
+    def body(self) -> str:
+        """Best plain text of the message: the text part, else the rendered HTML."""
+        return self.text if self.text.strip() else self.html_text
+
+
+# --- catalog, customers, drafts --------------------------------------------------------------------
 class UnitOption(BaseModel):
     unit: str
     per_base: float  # qty in base units = qty x per_base
@@ -151,3 +186,33 @@ class Extraction(BaseModel):
     method: str = "rules, no AI model configured"
     prompt_version: str | None = None
     notes: list[str] = Field(default_factory=list)  # e.g. "model failed, fell back to rules"
+
+
+# --- the rep's review ------------------------------------------------------------------------------
+
+Op = Literal["qty", "unit", "sku", "remove", "add", "customer", "reference", "delivery", "note"]
+
+
+class EditOp(BaseModel):
+    op: Op
+    line: int | None = None  # 1-based line number of the version the rep answered
+    qty: float | None = None
+    unit: str | None = None
+    sku: str | None = None
+    value: str | None = None  # customer id, reference, note text
+    day: date | None = None
+
+
+DecisionKind = Literal["approve", "reject", "edit"]
+
+
+class ReviewDecision(BaseModel):
+    """A rep's decision as it resumes a draft's thread (the graph's resume payload)."""
+
+    kind: DecisionKind
+    rep: str  # the rep's address
+    reply_email_id: int  # the stored reply that carried it
+    version: int | None = None  # the draft version the rep answered
+    reason: str | None = None  # a rejection's reason
+    ops: list[EditOp] = Field(default_factory=list)  # edits to apply first (approve or edit)
+    proposed_by: str | None = None  # "model" when the ops are the model's reading of free text
