@@ -366,7 +366,7 @@ def main() -> None:
     parser.add_argument("--llm-rpm", type=int, default=100_000,
                         help="MAILORDER_LLM_RPM (the default 500 caps a long backlog at 8.3 calls/s)")
     parser.add_argument("--fetch-batch", type=int, default=0,
-                        help="what if agent.runner.FETCH_BATCH were this (0 = as is)")
+                        help="what if agent.inbox.ingest.FETCH_BATCH were this (0 = as is)")
     parser.add_argument("--profile", action="store_true", help="one cProfile'd run instead (rules, or --only llm)")
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
@@ -376,9 +376,9 @@ def main() -> None:
     print(f"backlog: {len(raws)} emails, {sum(map(len, raws)) / len(raws) / 1024:.1f} KiB average; "
           f"{mp.cpu_count()} CPUs; servers in a child process")
     if args.fetch_batch:
-        from mailorder.agent.inbox import runner
+        from mailorder.agent.inbox import ingest
 
-        runner.FETCH_BATCH = args.fetch_batch
+        ingest.FETCH_BATCH = args.fetch_batch
         print(f"what-if: FETCH_BATCH={args.fetch_batch}")
     if args.profile:
         profile, with_llm = cProfile.Profile(), args.only == "llm"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, case, cast, or_, select, update
+from sqlalchemy import Text, case, cast, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -48,6 +48,12 @@ def audit_trail(session: Session, *, email_id: int | None = None, draft_id: int 
     return list(session.scalars(query))
 
 
+def count_audit(session: Session, *, email_id: int, action: str) -> int:
+    """How many audit events of one action an email has (e.g. processing errors)."""
+    return session.scalar(select(func.count()).select_from(AuditEvent)
+                          .where(AuditEvent.email_id == email_id, AuditEvent.action == action)) or 0
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -59,6 +65,21 @@ def _jsonable(value: Any) -> Any:
 
 
 # --- emails ------------------------------------------------------------------------------------
+
+def get_email(session: Session, email_id: int) -> EmailRecord | None:
+    return session.get(EmailRecord, email_id)
+
+
+def set_email_status(session: Session, email_id: int, status: EmailStatus, **fields: Any) -> EmailRecord:
+    """Set a stored email's status (and e.g. error, triage_label); LookupError when not stored."""
+    record = session.get(EmailRecord, email_id)
+    if record is None:
+        raise LookupError(f"email {email_id} is not stored")
+    record.status = status
+    for name, value in fields.items():
+        setattr(record, name, value)
+    return record
+
 
 def email_raw(session: Session, email_id: int) -> bytes:
     """The stored bytes of one email; LookupError when there is no such email."""
@@ -94,10 +115,6 @@ def _insert_once(session: Session, row) -> bool:
 def insert_email(session: Session, record: EmailRecord) -> EmailRecord | None:
     """Insert unless the Message-ID or (mailbox, UIDVALIDITY, UID) is already stored."""
     return record if _insert_once(session, record) else None
-
-
-def emails_with_status(session: Session, status: str) -> list[EmailRecord]:
-    return list(session.scalars(select(EmailRecord).where(EmailRecord.status == status).order_by(EmailRecord.id)))
 
 
 def mailbox_state(session: Session, mailbox: str) -> MailboxState | None:
@@ -174,6 +191,17 @@ def email_claim(session: Session, email_id: int) -> str | None:
 
 # --- drafts ------------------------------------------------------------------------------------
 
+def get_draft(session: Session, draft_id: int | None) -> DraftRecord | None:
+    return session.get(DraftRecord, draft_id) if draft_id is not None else None
+
+
+def open_thread_email_ids(session: Session) -> list[int]:
+    """Email ids of the threads whose draft is still open or on its way to the ERP (recovery)."""
+    closed = (DraftStatus.CONFIRMED, DraftStatus.REJECTED)
+    return list(session.scalars(select(DraftRecord.email_id).where(DraftRecord.status.not_in(closed))
+                                .order_by(DraftRecord.id)))
+
+
 def draft_for_email(session: Session, email_id: int) -> DraftRecord | None:
     return session.scalar(select(DraftRecord).where(DraftRecord.email_id == email_id))
 
@@ -246,6 +274,12 @@ def unapplied_replies(session: Session) -> list[ReplyRecord]:
                                                           ReplyRecord.applied.is_(False))))
 
 
+def mark_reply_applied(session: Session, email_id: int) -> None:
+    """The reply's decision has been handed to its draft's thread."""
+    session.execute(update(ReplyRecord).where(ReplyRecord.email_id == email_id).values(applied=True)
+                    .execution_options(synchronize_session=False))
+
+
 def claim_reply(session: Session, reply: ReplyRecord) -> bool:
     """Record a reply; False when this email or this (single-use) token was already claimed."""
     return _insert_once(session, reply)
@@ -266,6 +300,10 @@ def enqueue_outbox(session: Session, message: OutboxMessage) -> OutboxMessage:
 def pending_outbox(session: Session, limit: int = 100) -> list[OutboxMessage]:
     return list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)
                                 .order_by(OutboxMessage.id).limit(limit)))
+
+
+def get_outbox(session: Session, outbox_id: int) -> OutboxMessage | None:
+    return session.get(OutboxMessage, outbox_id)
 
 
 def pending_outbox_threads(session: Session, limit: int = 100) -> list[tuple[int, int | None]]:
@@ -298,6 +336,18 @@ def bounced_recipients(session: Session, draft_id: int, *, kind: str) -> set[str
 
 
 # --- ERP submissions ---------------------------------------------------------------------------
+
+def start_erp_submission(session: Session, now: datetime, *, draft_id: int, version: int, key: str,
+                         request: dict[str, Any]) -> ErpSubmission:
+    """The submission row for an idempotency key, created on the first attempt."""
+    existing = erp_submission(session, key)
+    if existing is not None:
+        return existing
+    row = ErpSubmission(draft_id=draft_id, version=version, idempotency_key=key, request=request,
+                        created_at=now, updated_at=now)
+    session.add(row)
+    return row
+
 
 def erp_submission(session: Session, key: str) -> ErpSubmission | None:
     return session.scalar(select(ErpSubmission).where(ErpSubmission.idempotency_key == key))

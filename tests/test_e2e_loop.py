@@ -6,7 +6,7 @@ import asyncio
 import pytest
 
 from mailorder.store.models import DraftStatus, EmailStatus
-from tests.loop_harness import ORDERS, REP, Loop, catalog, known_contact, order_email
+from tests.loop_harness import ORDERS, Loop, catalog, known_contact, order_email
 
 pytestmark = pytest.mark.e2e
 
@@ -194,9 +194,9 @@ async def wait_for_inbox(loop: Loop, count: int, timeout: float = 10.0) -> None:
 async def test_one_poll_drains_a_backlog_larger_than_a_fetch_batch(tmp_path, clock, monkeypatch):
     """Fetching overlaps processing: every batch is stored and drafted in the same poll, each email
     once, and a rep's reply fetched in a later batch than new orders still finds its draft."""
-    from mailorder.agent.inbox import runner
+    from mailorder.agent.inbox import ingest
 
-    monkeypatch.setattr(runner, "FETCH_BATCH", 2)
+    monkeypatch.setattr(ingest, "FETCH_BATCH", 2)
     sender, _ = known_contact()
     _, body = two_lines()
     async with Loop(tmp_path, clock) as loop:
@@ -229,7 +229,7 @@ async def test_a_worker_renews_its_claim_while_a_slow_step_runs(tmp_path, clock)
     sender, _ = known_contact()
     _, body = two_lines()
     async with Loop(tmp_path, clock) as loop:
-        loop.runner.heartbeat_seconds = 0.02
+        loop.runner.claims.heartbeat_seconds = 0.02
         loop.set_erp_faults(latency_ms=1500)
         await loop.send(order_email(sender, "Bestelling", body))
         await wait_for_inbox(loop, 1)

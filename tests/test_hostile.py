@@ -14,7 +14,7 @@ from email.utils import getaddresses, make_msgid
 import pytest
 
 from mailorder.agent.workflow.pipeline import triage_email
-from mailorder.agent.inbox.runner import PollReport
+from mailorder.agent.inbox.report import PollReport
 from mailorder.agent.inbox.screening import ignore_reason
 from mailorder.mail.imap import FAILED_FOLDER
 from mailorder.domain import Attachment, ParsedEmail

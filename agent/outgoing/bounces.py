@@ -24,7 +24,7 @@ from mailorder.agent.workflow.context import Services
 from mailorder.agent.inbox.screening import is_our_message_id
 from mailorder.domain import ParsedEmail
 from mailorder.store import repo
-from mailorder.store.models import DraftRecord, DraftStatus
+from mailorder.store.models import DraftStatus
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def record_return(services: Services, message: Returned, *, reason: str, email_i
         return _next_rep(services, message.draft_id, message.version, message.recipients, reason)
     if message.kind == "confirmation":
         with services.sessions() as session:
-            draft = session.get(DraftRecord, message.draft_id)
+            draft = repo.get_draft(session, message.draft_id)
             if draft is None:
                 return None
             return TellRep(draft.id, draft.version, draft.rep, draft.customer_name, draft.erp_order_id,
@@ -108,7 +108,7 @@ def record_return(services: Services, message: Returned, *, reason: str, email_i
 def _next_rep(services: Services, draft_id: int, version: int | None, bounced_to: list[str],
               reason: str) -> ResendSummary | None:
     with services.sessions.begin() as session:
-        draft = session.get(DraftRecord, draft_id)
+        draft = repo.get_draft(session, draft_id)
         if draft is None or not DraftStatus(draft.status).is_open or draft.version != version \
                 or draft.rep not in bounced_to:
             return None  # decided, superseded or already with another rep: the bounce changes nothing

@@ -79,7 +79,7 @@ def refusal(exc: BaseException) -> str | None:
 async def deliver(services: Services, outbox_id: int, *, email_id: int | None = None,
                   on_returned: OnReturned | None = None) -> bool:
     with services.sessions() as session:
-        row = session.get(OutboxMessage, outbox_id)
+        row = repo.get_outbox(session, outbox_id)
         if row is None or row.status != OutboxStatus.PENDING:
             return row is not None and row.status == OutboxStatus.SENT
         raw, sender, recipients, kind = row.raw, row.sender, list(row.recipients), row.kind
@@ -104,7 +104,7 @@ async def deliver(services: Services, outbox_id: int, *, email_id: int | None = 
         await on_returned(Returned(kind, draft_id, version, recipients, message_id), refused, outbox_id)
     now = services.clock()
     with services.sessions.begin() as session:
-        row = session.get(OutboxMessage, outbox_id)
+        row = repo.get_outbox(session, outbox_id)
         row.attempts += attempts
         if error is None:
             row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None

@@ -6,8 +6,6 @@ triage → extract → draft → notify_rep → review (interrupt) → post_erp 
 """
 from __future__ import annotations
 
-from typing import Literal
-
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Checkpointer
 
@@ -21,33 +19,8 @@ from mailorder.agent.workflow.nodes.post import post_node
 from mailorder.agent.workflow.nodes.reject import reject_node
 from mailorder.agent.workflow.nodes.review import review_node
 from mailorder.agent.workflow.nodes.triage import triage_node
+from mailorder.agent.workflow import routing
 from mailorder.agent.workflow.state import InputState, State
-
-
-def route_after_triage(state: State) -> Literal["extract", "__end__"]:
-    return "extract" if state.get("triage") == "order" else END
-
-
-def route_decision(state: State) -> Literal["post_erp", "reject", "apply_edits"]:
-    decision = state["decision"]
-    if decision["kind"] == "reject":
-        return "reject"
-    if decision.get("ops"):
-        return "apply_edits"
-    return "post_erp"
-
-
-def route_after_edits(state: State) -> Literal["post_erp", "notify_rep", "review"]:
-    outcome = state.get("outcome")
-    if outcome == "approved_after_edit":
-        return "post_erp"
-    if outcome == "no_changes":
-        return "review"
-    return "notify_rep"  # version n+1 goes to the rep, who decides again
-
-
-def route_after_post(state: State) -> Literal["confirm", "review"]:
-    return "confirm" if state.get("outcome") == "posted" else "review"
 
 
 def build_graph(checkpointer: Checkpointer = None):
@@ -63,13 +36,13 @@ def build_graph(checkpointer: Checkpointer = None):
     graph.add_node("confirm", confirm_node)
 
     graph.add_edge(START, "triage")
-    graph.add_conditional_edges("triage", route_after_triage)
+    graph.add_conditional_edges("triage", routing.after_triage)
     graph.add_edge("extract", "draft")
     graph.add_edge("draft", "notify_rep")
     graph.add_edge("notify_rep", "review")
-    graph.add_conditional_edges("review", route_decision)
-    graph.add_conditional_edges("apply_edits", route_after_edits)
-    graph.add_conditional_edges("post_erp", route_after_post)
+    graph.add_conditional_edges("review", routing.after_review)
+    graph.add_conditional_edges("apply_edits", routing.after_edits)
+    graph.add_conditional_edges("post_erp", routing.after_post)
     graph.add_edge("reject", END)
     graph.add_edge("confirm", END)
     return graph.compile(checkpointer=checkpointer)

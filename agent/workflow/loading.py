@@ -33,7 +33,7 @@ def remember_parsed(services: Services, email_id: int, parsed: ParsedEmail) -> N
 
 def load_draft(services: Services, draft_id: int, version: int | None = None) -> tuple[DraftRecord, Draft]:
     with services.sessions() as session:
-        record = session.get(DraftRecord, draft_id)
+        record = repo.get_draft(session, draft_id)
         if record is None:
             raise LookupError(f"draft {draft_id} is not stored")
         row = repo.draft_version(session, draft_id, version or record.version)

@@ -8,7 +8,7 @@ from mailorder.agent.workflow.loading import load_draft, parsed_email
 from mailorder.agent.outgoing.mailing import send_confirmation
 from mailorder.agent.workflow.state import State
 from mailorder.store import repo
-from mailorder.store.models import DraftRecord, DraftStatus
+from mailorder.store.models import DraftStatus
 
 
 async def confirm_node(state: State, runtime: Runtime[Services]) -> dict:
@@ -19,7 +19,7 @@ async def confirm_node(state: State, runtime: Runtime[Services]) -> dict:
                             draft=draft, original=original, erp_order_id=record.erp_order_id)
     now = services.clock()
     with services.sessions.begin() as session:
-        repo.set_draft_status(session, now, session.get(DraftRecord, record.id), DraftStatus.CONFIRMED)
+        repo.set_draft_status(session, now, repo.get_draft(session, record.id), DraftStatus.CONFIRMED)
         repo.audit(session, now, "agent", "confirmed", email_id=state["email_id"], draft_id=record.id,
                    erp_order_id=record.erp_order_id, to=(original.reply_to or [original.sender])[0])
     return {"outcome": "confirmed"}

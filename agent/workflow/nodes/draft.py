@@ -12,7 +12,7 @@ from mailorder.agent.workflow.loading import parsed_email
 from mailorder.agent.workflow.pipeline import build_draft
 from mailorder.agent.workflow.state import State
 from mailorder.store import repo
-from mailorder.store.models import EmailRecord, EmailStatus
+from mailorder.store.models import EmailStatus
 from mailorder.domain import Draft, Extraction
 
 
@@ -50,7 +50,7 @@ async def draft_node(state: State, runtime: Runtime[Services]) -> dict:
         record = repo.create_draft(session, now, email_id=email_id, rep=rep, payload=draft.model_dump(mode="json"),
                                    customer_id=customer.company_id if customer else None,
                                    customer_name=customer.company_name if customer else None)
-        session.get(EmailRecord, email_id).status = EmailStatus.DRAFTED
+        repo.set_email_status(session, email_id, EmailStatus.DRAFTED)
         repo.audit(session, now, "agent", "drafted", email_id=email_id, draft_id=record.id, version=1,
                    customer=record.customer_id, lines=len(draft.lines), total=draft.total,
                    issues=[f"{i.code}: {i.message}" for i in draft.issues], method=draft.extraction_method,

@@ -14,9 +14,9 @@ from mailorder.agent.workflow.context import Services
 from mailorder.agent.crashpoints import crash_point
 from mailorder.agent.workflow.loading import load_draft
 from mailorder.agent.outgoing.mailing import send_notice
-from mailorder.agent.workflow.state import State
+from mailorder.agent.workflow.state import State, decision_of
 from mailorder.store import repo
-from mailorder.store.models import DraftRecord, DraftStatus, ErpSubmission
+from mailorder.store.models import DraftRecord, DraftStatus
 from mailorder.tools.erp_client import ErpRejected, ErpUnavailable, build_order_request
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ def idempotency_key(draft_id: int, version: int) -> str:
 
 async def post_node(state: State, runtime: Runtime[Services]) -> dict:
     services = runtime.context
-    decision = state["decision"]
+    decision = decision_of(state)
     record, draft = load_draft(services, state["draft_id"])
     key = idempotency_key(record.id, record.version)
     if record.status in (DraftStatus.POSTED, DraftStatus.CONFIRMED):
@@ -39,13 +39,12 @@ async def post_node(state: State, runtime: Runtime[Services]) -> dict:
     request = build_order_request(draft)
     now = services.clock()
     with services.sessions.begin() as session:
-        if repo.erp_submission(session, key) is None:
-            session.add(ErpSubmission(draft_id=record.id, version=record.version, idempotency_key=key,
-                                      request=request, created_at=now, updated_at=now))
-        repo.set_draft_status(session, now, session.get(DraftRecord, record.id), DraftStatus.APPROVED,
-                              decided_by=decision["rep"])
-        repo.audit(session, now, decision["rep"], "approved", email_id=state["email_id"], draft_id=record.id,
-                   version=record.version, reply_email_id=decision.get("reply_email_id"))
+        repo.start_erp_submission(session, now, draft_id=record.id, version=record.version, key=key,
+                                  request=request)
+        repo.set_draft_status(session, now, repo.get_draft(session, record.id), DraftStatus.APPROVED,
+                              decided_by=decision.rep)
+        repo.audit(session, now, decision.rep, "approved", email_id=state["email_id"], draft_id=record.id,
+                   version=record.version, reply_email_id=decision.reply_email_id)
         repo.audit(session, now, "agent", "erp_post_started", draft_id=record.id, idempotency_key=key)
     crash_point("before_erp_post")
     try:
@@ -62,7 +61,7 @@ async def post_node(state: State, runtime: Runtime[Services]) -> dict:
         submission = repo.erp_submission(session, key)
         submission.status, submission.order_id, submission.response, submission.updated_at = \
             "ok", result.order_id, result.raw, now
-        repo.set_draft_status(session, now, session.get(DraftRecord, record.id), DraftStatus.POSTED,
+        repo.set_draft_status(session, now, repo.get_draft(session, record.id), DraftStatus.POSTED,
                               erp_order_id=result.order_id)
         repo.audit(session, now, "agent", "posted", email_id=state["email_id"], draft_id=record.id,
                    version=record.version, erp_order_id=result.order_id, idempotency_key=key,
@@ -76,7 +75,7 @@ async def _failed(services: Services, state: State, record: DraftRecord, key: st
     with services.sessions.begin() as session:
         submission = repo.erp_submission(session, key)
         submission.status, submission.response, submission.updated_at = outcome, details, now
-        repo.set_draft_status(session, now, session.get(DraftRecord, record.id), status)
+        repo.set_draft_status(session, now, repo.get_draft(session, record.id), status)
         repo.audit(session, now, "erp", outcome, email_id=state["email_id"], draft_id=record.id,
                    version=record.version, **details)
     log.warning("ERP post of draft %s failed: %s %s", record.id, outcome, details)

@@ -4,19 +4,19 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from mailorder.agent.workflow.context import Services
-from mailorder.agent.workflow.state import State
+from mailorder.agent.workflow.state import State, decision_of
 from mailorder.store import repo
-from mailorder.store.models import DraftRecord, DraftStatus
+from mailorder.store.models import DraftStatus
 
 
 async def reject_node(state: State, runtime: Runtime[Services]) -> dict:
     services = runtime.context
-    decision = state["decision"]
+    decision = decision_of(state)
     now = services.clock()
     with services.sessions.begin() as session:
-        draft = session.get(DraftRecord, state["draft_id"])
-        repo.set_draft_status(session, now, draft, DraftStatus.REJECTED, decided_by=decision["rep"],
-                              decision_note=decision.get("reason"))
-        repo.audit(session, now, decision["rep"], "rejected", email_id=state["email_id"], draft_id=draft.id,
-                   version=draft.version, reason=decision.get("reason"), reply_email_id=decision.get("reply_email_id"))
+        draft = repo.get_draft(session, state["draft_id"])
+        repo.set_draft_status(session, now, draft, DraftStatus.REJECTED, decided_by=decision.rep,
+                              decision_note=decision.reason)
+        repo.audit(session, now, decision.rep, "rejected", email_id=state["email_id"], draft_id=draft.id,
+                   version=draft.version, reason=decision.reason, reply_email_id=decision.reply_email_id)
     return {"outcome": "rejected"}

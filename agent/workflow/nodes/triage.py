@@ -9,7 +9,7 @@ from mailorder.agent.workflow.loading import parsed_email
 from mailorder.agent.workflow.pipeline import triage_email
 from mailorder.agent.workflow.state import State
 from mailorder.store import repo
-from mailorder.store.models import EmailRecord, EmailStatus
+from mailorder.store.models import EmailStatus
 from mailorder.domain import TriageLabel
 
 
@@ -18,11 +18,12 @@ async def triage_node(state: State, runtime: Runtime[Services]) -> dict:
     email = parsed_email(services, state["email_id"])
     triage, _body = triage_email(email)
     with services.sessions.begin() as session:
-        record = session.get(EmailRecord, state["email_id"])
-        record.triage_label = triage.label
-        if triage.label != TriageLabel.ORDER:
-            record.status = EmailStatus.NOT_ORDER
-        repo.audit(session, services.clock(), "agent", "triaged", email_id=record.id,
+        email_id = state["email_id"]
+        if triage.label == TriageLabel.ORDER:
+            repo.set_email_status(session, email_id, EmailStatus.RECEIVED, triage_label=triage.label)
+        else:
+            repo.set_email_status(session, email_id, EmailStatus.NOT_ORDER, triage_label=triage.label)
+        repo.audit(session, services.clock(), "agent", "triaged", email_id=email_id,
                    label=str(triage.label), reason=triage.reason, confidence=triage.confidence)
     crash_point("after_triage")
     return {"triage": str(triage.label)}
