@@ -1,6 +1,7 @@
 """mailorder: an email-native order desk. Customers email orders, an agent drafts them, reps
 approve by reply. Subpackages follow the brief's top-level folders: agent, mail, tools, store,
 mock_erp, prompts, data."""
+
 from importlib.metadata import PackageNotFoundError, version
 
 try:

@@ -5,6 +5,7 @@ parsed email, catalog products and customers, the extractor's proposed lines, th
 validated draft a rep reviews with its issues, the rep's edit operations and decision.
 The mock ERP has its own contract models (mock_erp/contract.py) and never imports these.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -12,6 +13,7 @@ from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, Field
+
 
 # --- email ---------------------------------------------------------------------------------------
 class Attachment(BaseModel):

@@ -1,4 +1,5 @@
 """Settings for `mailorder serve`: environment variables, or the same keys from a TOML file."""
+
 from __future__ import annotations
 
 import os
@@ -123,8 +124,9 @@ class Settings(BaseModel):
         return Path("var/mailorder-checkpoints.sqlite")
 
     @classmethod
-    def load(cls, environ: Mapping[str, str] | None = None, config_file: Path | None = None,
-             **overrides: object) -> "Settings":
+    def load(
+        cls, environ: Mapping[str, str] | None = None, config_file: Path | None = None, **overrides: object
+    ) -> Settings:
         """TOML file values (keys as setting names or env names), then environment, then overrides."""
         environ = os.environ if environ is None else environ
         values: dict[str, object] = {}

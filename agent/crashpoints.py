@@ -1,5 +1,6 @@
 """Fault injection for the crash-consistency tests: MAILORDER_CRASH_AT=<point> makes the process
 die (like SIGKILL, no cleanup) the first time it reaches that step boundary. Unset in production."""
+
 from __future__ import annotations
 
 import logging
@@ -8,8 +9,15 @@ import os
 log = logging.getLogger(__name__)
 
 POINTS = (
-    "after_ingest", "after_triage", "after_draft", "before_send:summary", "after_send:summary",
-    "before_erp_post", "after_erp_post", "before_send:confirmation", "after_send:confirmation",
+    "after_ingest",
+    "after_triage",
+    "after_draft",
+    "before_send:summary",
+    "after_send:summary",
+    "before_erp_post",
+    "after_erp_post",
+    "before_send:confirmation",
+    "after_send:confirmation",
     "after_reply_claim",
 )
 

@@ -4,9 +4,11 @@ Starts the dev mail server, the mock ERP and the agent on free ports, mails the 
 into the order inbox, and plays the rep: a scripted rep approves clean drafts and rejects drafts
 that cannot be posted (or, with --interactive, you decide at the terminal).
 """
+
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import shutil
@@ -24,12 +26,12 @@ from rich.table import Table
 
 from mailorder.agent.config import Settings
 from mailorder.agent.evaluation.dataset import default_dataset_dir, load_emails, record_to_message
-from mailorder.agent.service import open_runner
 from mailorder.agent.review.wire import find_block
+from mailorder.agent.service import open_runner
 from mailorder.mail.imap import ImapInbox
 from mailorder.mail.smtp import SmtpSender
 from mailorder.store import repo
-from mailorder.store.models import AuditEvent, DraftRecord, DraftStatus, EmailRecord, EmailStatus
+from mailorder.store.models import AuditEvent, DraftStatus, EmailStatus
 
 ORDERS, REP, PASSWORD = "orders@example.com", "rep@example.com", "dev"
 MARKER = ".mailorder-demo"
@@ -57,7 +59,9 @@ class Truth:
             path = dataset / name
             return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
 
-        self.per_base = {p["sku"]: {u["unit"]: u["per_base"] for u in p["units"]} for p in load("products.json")}
+        self.per_base = {
+            p["sku"]: {u["unit"]: u["per_base"] for u in p["units"]} for p in load("products.json")
+        }
         self.base_unit = {p["sku"]: p["base_unit"] for p in load("products.json")}
         companies = {c["id"]: c["company_id"] for c in load("companies.json")}
         contacts = {c["id"]: companies.get(c["company_id"]) for c in load("contacts.json")}
@@ -70,8 +74,11 @@ class Truth:
         for record in load_emails(dataset):
             message_id = str(record_to_message(record)["Message-ID"])
             order = orders.get(linked.get(record["email_id"], -1))
-            self.by_message_id[message_id] = None if order is None else {
-                "customer": contacts.get(order["contact_id"]), "lines": lines.get(order["id"], [])}
+            self.by_message_id[message_id] = (
+                None
+                if order is None
+                else {"customer": contacts.get(order["contact_id"]), "lines": lines.get(order["id"], [])}
+            )
 
     def base_qty(self, sku: str, qty: float, unit: str | None) -> float | None:
         per = self.per_base.get(sku, {}).get(unit or self.base_unit.get(sku, ""))
@@ -108,15 +115,23 @@ class Rep:
     ground truth): it approves a correct draft, corrects a wrong one by reply commands (the
     agent then sends version n+1), and rejects what it cannot book."""
 
-    def __init__(self, inbox: ImapInbox, smtp: SmtpSender, console: Console, interactive: bool,
-                 truth: Truth | None = None) -> None:
+    def __init__(
+        self,
+        inbox: ImapInbox,
+        smtp: SmtpSender,
+        console: Console,
+        interactive: bool,
+        truth: Truth | None = None,
+    ) -> None:
         self.inbox, self.smtp, self.console, self.interactive = inbox, smtp, console, interactive
         self.truth = truth
         self.last_uid, self.uidvalidity = 0, None
         self.answered = 0
 
     async def answer_new_mail(self) -> int:
-        result = await asyncio.to_thread(self.inbox.fetch_new, self.last_uid, self.uidvalidity, max_bytes=50_000_000)
+        result = await asyncio.to_thread(
+            self.inbox.fetch_new, self.last_uid, self.uidvalidity, max_bytes=50_000_000
+        )
         self.uidvalidity = result.uidvalidity
         replies = 0
         for fetched in result.messages:
@@ -129,8 +144,9 @@ class Rep:
             verdict = await self._decide(message)
             if verdict is None:
                 continue
-            await self.smtp.send(self._reply(message, verdict).as_bytes(policy=policy.SMTP), REP,
-                                 [self._reply_to(message)])
+            await self.smtp.send(
+                self._reply(message, verdict).as_bytes(policy=policy.SMTP), REP, [self._reply_to(message)]
+            )
             replies += 1
             shown = "; ".join(verdict.splitlines())
             self.console.print(f"  [cyan]rep[/] answers {subject.split(']')[0]}]: [bold]{shown[:90]}[/]")
@@ -142,8 +158,11 @@ class Rep:
         if self.interactive:
             self.console.print(Panel(text[:4000], title=str(message["Subject"]), expand=False))
             choice = await asyncio.to_thread(
-                typer.prompt, "APPROVE (a), REJECT (r <reason>), skip (s), or edit commands (e.g. 'line 2 qty 5; remove 3')",
-                default="a")
+                typer.prompt,
+                "APPROVE (a), REJECT (r <reason>), skip (s), or edit commands "
+                "(e.g. 'line 2 qty 5; remove 3')",
+                default="a",
+            )
             choice = choice.strip()
             if choice.lower() in ("s", "skip"):
                 return None
@@ -156,8 +175,11 @@ class Rep:
         known = self.truth.by_message_id if self.truth else {}
         original = str(message["In-Reply-To"] or "")
         if block is None or original not in known:
-            return "APPROVE" if "Unknown customer" not in str(message["Subject"]) else \
-                "REJECT unknown sender; I will call them before booking."
+            return (
+                "APPROVE"
+                if "Unknown customer" not in str(message["Subject"])
+                else "REJECT unknown sender; I will call them before booking."
+            )
         truth = known[original]
         if truth is None:
             return "REJECT this is not an order; I will answer the customer myself."
@@ -179,20 +201,30 @@ class Rep:
         reply["In-Reply-To"] = str(summary["Message-ID"])
         reply["References"] = str(summary["Message-ID"])
         quoted = "\n".join("> " + line for line in summary.get_body(("plain",)).get_content().splitlines())
-        reply.set_content(f"{verdict}\n\nSent from my phone\n\nOn {summary['Date']}, {summary['From']} wrote:\n{quoted}\n")
+        reply.set_content(
+            f"{verdict}\n\nSent from my phone\n\nOn {summary['Date']}, {summary['From']} wrote:\n{quoted}\n"
+        )
         return reply
 
 
-async def run_demo(console: Console, *, workdir: Path, interactive: bool = False, keep_running: bool = False,
-                   limit: int = 0, timeout: float = 300.0) -> dict:
+async def run_demo(
+    console: Console,
+    *,
+    workdir: Path,
+    interactive: bool = False,
+    keep_running: bool = False,
+    limit: int = 0,
+    timeout: float = 300.0,
+) -> dict:
     from mailorder.mail.devserver import DevMailServer
     from mailorder.mock_erp.server import ErpServer
 
     workdir = _fresh_workdir(workdir.resolve())
     dataset = default_dataset_dir()
     smtp_port, imap_port, erp_port = free_port(), free_port(), free_port()
-    mail_server = DevMailServer(workdir / "mail", smtp_port=smtp_port, imap_port=imap_port,
-                                accounts=[ORDERS, REP], password=PASSWORD)
+    mail_server = DevMailServer(
+        workdir / "mail", smtp_port=smtp_port, imap_port=imap_port, accounts=[ORDERS, REP], password=PASSWORD
+    )
     erp_server = ErpServer(dataset, f"sqlite:///{workdir / 'erp.db'}", port=erp_port)
     mail_server.start()
     erp_server.start()
@@ -202,17 +234,32 @@ async def run_demo(console: Console, *, workdir: Path, interactive: bool = False
         smtp = SmtpSender("127.0.0.1", smtp_port)
         for record in records:
             message = record_to_message(record, to=ORDERS)
-            await smtp.send(message.as_bytes(policy=policy.SMTP), record.get("sender") or "unknown@invalid", [ORDERS])
+            await smtp.send(
+                message.as_bytes(policy=policy.SMTP), record.get("sender") or "unknown@invalid", [ORDERS]
+            )
         console.print(f"mailed [bold]{len(records)}[/] sample emails from {dataset} into {ORDERS}")
 
-        settings = Settings(imap_port=imap_port, smtp_port=smtp_port, imap_user=ORDERS, imap_password=PASSWORD,
-                            from_address=ORDERS, erp_url=erp_server.url, reps=[REP], poll_seconds=1,
-                            database_url=f"sqlite:///{workdir / 'mailorder.db'}", secret=secrets.token_hex(16))
-        rep = Rep(ImapInbox("127.0.0.1", imap_port, REP, PASSWORD), smtp, console, interactive, Truth(dataset))
+        settings = Settings(
+            imap_port=imap_port,
+            smtp_port=smtp_port,
+            imap_user=ORDERS,
+            imap_password=PASSWORD,
+            from_address=ORDERS,
+            erp_url=erp_server.url,
+            reps=[REP],
+            poll_seconds=1,
+            database_url=f"sqlite:///{workdir / 'mailorder.db'}",
+            secret=secrets.token_hex(16),
+        )
+        rep = Rep(
+            ImapInbox("127.0.0.1", imap_port, REP, PASSWORD), smtp, console, interactive, Truth(dataset)
+        )
         async with open_runner(settings) as runner:
             sessions = runner.services.sessions
-            console.print(f"agent running: extraction by "
-                          f"{'model ' + settings.model if settings.llm_enabled else 'rules (no AI model configured)'}")
+            console.print(
+                f"agent running: extraction by "
+                f"{'model ' + settings.model if settings.llm_enabled else 'rules (no AI model configured)'}"
+            )
             last_event, deadline, quiet = 0, time.monotonic() + timeout, 0
             while time.monotonic() < deadline:
                 await runner.poll_once()
@@ -228,10 +275,8 @@ async def run_demo(console: Console, *, workdir: Path, interactive: bool = False
             rep.inbox.close()
         if keep_running:
             console.print("servers keep running; Ctrl-C to stop")
-            try:
+            with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
                 await asyncio.Event().wait()
-            except (KeyboardInterrupt, asyncio.CancelledError):
-                pass
         return summary
     finally:
         erp_server.stop()
@@ -248,10 +293,24 @@ def _print_services(console: Console, smtp_port: int, imap_port: int, erp_url: s
 
 
 def _print_events(console: Console, sessions, after: int) -> int:
-    shown = {"ingested", "triaged", "drafted", "summary_sent", "reply_refused", "approved", "rejected", "posted", "edited",
-             "confirmation_sent", "erp_rejected", "erp_unavailable", "failed", "ignored"}
+    shown = {
+        "ingested",
+        "triaged",
+        "drafted",
+        "summary_sent",
+        "reply_refused",
+        "approved",
+        "rejected",
+        "posted",
+        "edited",
+        "confirmation_sent",
+        "erp_rejected",
+        "erp_unavailable",
+        "failed",
+        "ignored",
+    }
     with sessions() as session:
-        events = session.query(AuditEvent).filter(AuditEvent.id > after).order_by(AuditEvent.id).all()
+        events = repo.audit_after(session, after)
         for e in events:
             if e.action in shown:
                 who = f"MO-{e.draft_id}" if e.draft_id else f"email #{e.email_id}"
@@ -268,8 +327,10 @@ def _detail(e: AuditEvent) -> str:
         return f"{d.get('label')} ({d.get('reason', '')[:60]})"
     if e.action == "drafted":
         issues = d.get("issues") or []
-        return f"{d.get('customer') or 'unknown customer'}, {d.get('lines')} lines, EUR {d.get('total', 0):.2f}" + \
-            (f", {len(issues)} issue(s)" if issues else "")
+        return (
+            f"{d.get('customer') or 'unknown customer'}, {d.get('lines')} lines, EUR {d.get('total', 0):.2f}"
+            + (f", {len(issues)} issue(s)" if issues else "")
+        )
     if e.action == "edited":
         return f"v{d.get('version')}: " + "; ".join(d.get("changes") or [])[:100]
     if e.action == "summary_sent":
@@ -283,10 +344,11 @@ def _detail(e: AuditEvent) -> str:
 
 def _settled(sessions, expected_emails: int) -> bool:
     with sessions() as session:
-        emails = session.query(EmailRecord).filter(EmailRecord.status != EmailStatus.REPLY).count()
-        pending = session.query(EmailRecord).filter(EmailRecord.status == EmailStatus.RECEIVED).count()
-        open_drafts = session.query(DraftRecord).filter(DraftRecord.status.in_(
-            [DraftStatus.AWAITING_REVIEW, DraftStatus.APPROVED, DraftStatus.POSTED])).count()
+        emails = repo.count_emails(session, not_status=EmailStatus.REPLY)
+        pending = repo.count_emails(session, status=EmailStatus.RECEIVED)
+        open_drafts = repo.count_drafts(
+            session, [DraftStatus.AWAITING_REVIEW, DraftStatus.APPROVED, DraftStatus.POSTED]
+        )
         outbox = len(repo.pending_outbox(session))
     return emails >= expected_emails and pending == 0 and open_drafts == 0 and outbox == 0
 
@@ -295,21 +357,27 @@ def _print_outcome(console: Console, sessions, database_url: str) -> dict:
     table = Table("draft", "status", "customer", "lines", "ERP order", "subject", title="outcome")
     counts: dict[str, int] = {}
     with sessions() as session:
-        for d in session.query(DraftRecord).order_by(DraftRecord.id):
-            email = session.get(EmailRecord, d.email_id)
+        for d in repo.list_drafts(session, limit=None, oldest_first=True):
+            email = repo.get_email(session, d.email_id)
             payload = repo.draft_version(session, d.id, d.version).payload
-            table.add_row(f"MO-{d.id} v{d.version}", d.status, d.customer_id or "unknown",
-                          str(len(payload.get("lines", []))), d.erp_order_id or "", email.subject[:48])
+            table.add_row(
+                f"MO-{d.id} v{d.version}",
+                d.status,
+                d.customer_id or "unknown",
+                str(len(payload.get("lines", []))),
+                d.erp_order_id or "",
+                email.subject[:48],
+            )
             counts[d.status] = counts.get(d.status, 0) + 1
-        labels: dict[str, int] = {}
-        for e in session.query(EmailRecord):
-            key = e.triage_label or e.status
-            labels[key] = labels.get(key, 0) + 1
+        labels = repo.emails_by_label(session)
     console.print(table)
     console.print("emails by triage: " + ", ".join(f"{k} {v}" for k, v in sorted(labels.items())))
     console.print("drafts by status: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     console.print("inspect the queue and the audit trail:")
     console.print(f"  export MAILORDER_DATABASE_URL={database_url}", soft_wrap=True, highlight=False)
-    console.print("  .venv/bin/mailorder orders list; .venv/bin/mailorder orders show MO-1; .venv/bin/mailorder stats",
-                  soft_wrap=True, highlight=False)
+    console.print(
+        "  .venv/bin/mailorder orders list; .venv/bin/mailorder orders show MO-1; .venv/bin/mailorder stats",
+        soft_wrap=True,
+        highlight=False,
+    )
     return {"drafts": counts, "emails": labels}

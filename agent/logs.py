@@ -13,6 +13,7 @@ the same email, and concurrent emails never see each other's ids.
 `install(json_lines=True)` prints one JSON object per line: time, level, logger, message,
 email_id, draft_id (plus `exc` for exceptions and any `extra=` fields).
 """
+
 from __future__ import annotations
 
 import json
@@ -22,15 +23,28 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO, Any
 
 ID_FIELDS = ("email_id", "draft_id")
 
 # libraries that are chatty at INFO; kept at WARNING
-NOISY_LOGGERS = ("httpx", "httpcore", "openai", "apscheduler", "aiosmtplib", "imapclient", "mailorder.mail.devserver",
-                 "mailorder.mail.devserver_accounts", "mailorder.mail.devserver_smtp", "mailorder.mail.devserver_imap", "mail.log", "pymap",
-                 "uvicorn.access", "aiosqlite")
+NOISY_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "openai",
+    "apscheduler",
+    "aiosmtplib",
+    "imapclient",
+    "mailorder.mail.devserver",
+    "mailorder.mail.devserver_accounts",
+    "mailorder.mail.devserver_smtp",
+    "mailorder.mail.devserver_imap",
+    "mail.log",
+    "pymap",
+    "uvicorn.access",
+    "aiosqlite",
+)
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(ids)s: %(message)s"
 
@@ -84,8 +98,11 @@ class ContextFilter(logging.Filter):
         for name in ID_FIELDS:
             if getattr(record, name, None) is None:
                 setattr(record, name, getattr(context, name))
-        record.ids = "".join(f" {name.removesuffix('_id')}={getattr(record, name)}"
-                             for name in ID_FIELDS if getattr(record, name) is not None)
+        record.ids = "".join(
+            f" {name.removesuffix('_id')}={getattr(record, name)}"
+            for name in ID_FIELDS
+            if getattr(record, name) is not None
+        )
         return True
 
 
@@ -94,7 +111,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -136,8 +153,13 @@ def make_handler(*, json_lines: bool = False, stream: IO[str] | None = None) -> 
     return handler
 
 
-def install(*, level: int = logging.INFO, json_lines: bool = False, stream: IO[str] | None = None,
-            quiet: Iterable[str] = NOISY_LOGGERS) -> logging.Handler:
+def install(
+    *,
+    level: int = logging.INFO,
+    json_lines: bool = False,
+    stream: IO[str] | None = None,
+    quiet: Iterable[str] = NOISY_LOGGERS,
+) -> logging.Handler:
     """Add one context-aware handler to the root logger (replacing one an earlier call added;
     handlers others installed, such as a test runner's, stay) and quieten chatty libraries."""
     root = logging.getLogger()

@@ -1,26 +1,26 @@
 """`mailorder serve`: wire settings into clients, open the checkpointer, poll on an interval."""
+
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from langgraph._internal._constants import CONFIG_KEY_DURABILITY  # the default for every invocation
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from mailorder.agent.config import DEV_SECRET, Settings
+from mailorder.agent.extract.learning import load_aliases
+from mailorder.agent.inbox.runner import Runner
+from mailorder.agent.outgoing.followups import send_digests, send_due_reminders
 from mailorder.agent.workflow.context import Services
 from mailorder.agent.workflow.graph import build_graph
-from mailorder.agent.outgoing.followups import send_digests, send_due_reminders
-from mailorder.agent.inbox.runner import Runner
 from mailorder.mail.imap import ImapInbox
 from mailorder.mail.smtp import SmtpSender
 from mailorder.store.db import is_postgres, libpq_url, make_engine, make_session_factory
 from mailorder.tools.erp_client import ErpClient
-from mailorder.agent.extract.learning import load_aliases
 from mailorder.tools.toolbox import Toolbox
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ SHUTDOWN_GRACE_S = 20.0  # how long a stop waits for the poll in progress
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def make_llm_extractor(settings: Settings):
@@ -39,8 +39,14 @@ def make_llm_extractor(settings: Settings):
     from mailorder.agent.extract.model import LlmExtractor, LlmSettings
     from mailorder.agent.extract.ratelimit import LimitedExtractor, RateLimiter
 
-    extractor = LlmExtractor(LlmSettings(api_key=settings.openai_api_key, base_url=settings.openai_base_url,
-                                         model=settings.model, timeout=settings.llm_timeout))
+    extractor = LlmExtractor(
+        LlmSettings(
+            api_key=settings.openai_api_key,
+            base_url=settings.openai_base_url,
+            model=settings.model,
+            timeout=settings.llm_timeout,
+        )
+    )
     limiter = RateLimiter(concurrency=settings.llm_concurrency, rpm=settings.llm_rpm, tpm=settings.llm_tpm)
     return LimitedExtractor(extractor, limiter)
 
@@ -49,46 +55,68 @@ def make_edit_proposer(settings: Settings):
     """Free-text edits through the model when one is configured, else None (commands only)."""
     if not settings.llm_enabled:
         return None
-    from mailorder.agent.review.free_text import EditProposer
     from mailorder.agent.extract.model import LlmSettings
+    from mailorder.agent.review.free_text import EditProposer
 
-    return EditProposer(LlmSettings(api_key=settings.openai_api_key, base_url=settings.openai_base_url,
-                                    model=settings.model, timeout=settings.llm_timeout))
-
-
-def durable(graph):
-    """The graph with every step's checkpoint written before the next step starts.
-
-    LangGraph's default durability ("async") writes checkpoints in the background: a crash can
-    lose a thread's checkpoints although its side effects (draft row, outbox row) are stored, and
-    recovery then finds nothing to resume. "sync" makes each step boundary a durable restart point."""
-    return graph.with_config(configurable={CONFIG_KEY_DURABILITY: "sync"})
+    return EditProposer(
+        LlmSettings(
+            api_key=settings.openai_api_key,
+            base_url=settings.openai_base_url,
+            model=settings.model,
+            timeout=settings.llm_timeout,
+        )
+    )
 
 
 @asynccontextmanager
-async def open_runner(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
-                      erp_transport=None) -> AsyncIterator[Runner]:
+async def open_runner(
+    settings: Settings, *, clock: Callable[[], datetime] = utc_now, erp_transport=None
+) -> AsyncIterator[Runner]:
     """Everything `serve` needs, opened and closed together; tests use the same entry point."""
     if settings.secret == DEV_SECRET:
         log.warning("MAILORDER_SECRET is the development default; set a real secret in production")
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
-    erp = ErpClient(settings.erp_url, transport=erp_transport, timeout=settings.erp_timeout,
-                    max_attempts=settings.erp_attempts, backoff_initial=settings.erp_backoff)
-    inbox = ImapInbox(settings.imap_host, settings.imap_port, settings.imap_user, settings.imap_password,
-                      ssl=settings.imap_ssl, folder=settings.imap_folder)
-    smtp = SmtpSender(settings.smtp_host, settings.smtp_port, user=settings.smtp_user,
-                      password=settings.smtp_password, use_tls=settings.smtp_port == 465,
-                      start_tls=settings.smtp_tls, timeout=settings.smtp_timeout)
+    erp = ErpClient(
+        settings.erp_url,
+        transport=erp_transport,
+        timeout=settings.erp_timeout,
+        max_attempts=settings.erp_attempts,
+        backoff_initial=settings.erp_backoff,
+    )
+    inbox = ImapInbox(
+        settings.imap_host,
+        settings.imap_port,
+        settings.imap_user,
+        settings.imap_password,
+        ssl=settings.imap_ssl,
+        folder=settings.imap_folder,
+    )
+    smtp = SmtpSender(
+        settings.smtp_host,
+        settings.smtp_port,
+        user=settings.smtp_user,
+        password=settings.smtp_password,
+        use_tls=settings.smtp_port == 465,
+        start_tls=settings.smtp_tls,
+        timeout=settings.smtp_timeout,
+    )
     try:
         toolbox = await Toolbox.create(erp)
         with sessions() as session:  # learned per-customer aliases
             toolbox.customer_aliases = load_aliases(session)
-        services = Services(settings=settings, sessions=sessions, erp=erp, toolbox=toolbox, smtp=smtp,
-                            clock=clock, llm_extractor=make_llm_extractor(settings),
-                            edit_proposer=make_edit_proposer(settings))
+        services = Services(
+            settings=settings,
+            sessions=sessions,
+            erp=erp,
+            toolbox=toolbox,
+            smtp=smtp,
+            clock=clock,
+            llm_extractor=make_llm_extractor(settings),
+            edit_proposer=make_edit_proposer(settings),
+        )
         async with open_checkpointer(settings) as checkpointer:
-            runner = Runner(services, durable(build_graph(checkpointer)), inbox)
+            runner = Runner(services, build_graph(checkpointer), inbox)
             try:
                 await runner.recover()
                 yield runner
@@ -128,8 +156,14 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator:
         await AsyncPostgresSaver(conn).setup()
         await conn.execute("SELECT pg_advisory_unlock(%s)", (CHECKPOINT_SETUP_LOCK,))
     # The saver serialises its queries on one lock; the pool replaces a connection the server dropped.
-    async with AsyncConnectionPool(conninfo, min_size=1, max_size=2, kwargs=options, open=False,
-                                   check=AsyncConnectionPool.check_connection) as pool:
+    async with AsyncConnectionPool(
+        conninfo,
+        min_size=1,
+        max_size=2,
+        kwargs=options,
+        open=False,
+        check=AsyncConnectionPool.check_connection,
+    ) as pool:
         yield AsyncPostgresSaver(pool)
 
 
@@ -150,16 +184,34 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                 in_flight.discard(task)
 
         scheduler = AsyncIOScheduler()
-        scheduler.add_job(poll, "interval", seconds=settings.poll_seconds, max_instances=1,
-                          coalesce=True, next_run_time=datetime.now())
-        scheduler.add_job(runner.services.toolbox.refresh, "interval", minutes=10, max_instances=1, coalesce=True)
-        scheduler.add_job(send_due_reminders, "interval", args=[runner.services], minutes=5, max_instances=1,
-                          coalesce=True)
-        scheduler.add_job(send_digests, "interval", args=[runner.services], minutes=5, max_instances=1, coalesce=True)
+        scheduler.add_job(
+            poll,
+            "interval",
+            seconds=settings.poll_seconds,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(),
+        )
+        scheduler.add_job(
+            runner.services.toolbox.refresh, "interval", minutes=10, max_instances=1, coalesce=True
+        )
+        scheduler.add_job(
+            send_due_reminders, "interval", args=[runner.services], minutes=5, max_instances=1, coalesce=True
+        )
+        scheduler.add_job(
+            send_digests, "interval", args=[runner.services], minutes=5, max_instances=1, coalesce=True
+        )
         scheduler.start()
-        log.info("serving: inbox %s@%s:%s every %ss, ERP %s, reps %s, extraction %s",
-                 settings.imap_user, settings.imap_host, settings.imap_port, settings.poll_seconds,
-                 settings.erp_url, ",".join(settings.reps), settings.model if settings.llm_enabled else "rules")
+        log.info(
+            "serving: inbox %s@%s:%s every %ss, ERP %s, reps %s, extraction %s",
+            settings.imap_user,
+            settings.imap_host,
+            settings.imap_port,
+            settings.poll_seconds,
+            settings.erp_url,
+            ",".join(settings.reps),
+            settings.model if settings.llm_enabled else "rules",
+        )
         try:
             await stop.wait()
         finally:

@@ -1,9 +1,10 @@
 """Catalog index at scale: build time, lookup latency (p50/p95/p99) and RSS on 50,000 products.
 
 Synthetic variants are generated from the families of the catalog at hand
-(data/products.json, else /work/shared/eval/dev/products.json):
+(data/products.json, else ../shared/eval/dev/products.json):
     .venv/bin/python benchmarks/bench_catalog.py [--size 50000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,10 +16,11 @@ import statistics
 import time
 from pathlib import Path
 
-from mailorder.tools.catalog import CatalogIndex
 from mailorder.domain import Product
+from mailorder.tools.catalog import CatalogIndex
 
-SOURCES = [Path("data/products.json"), Path("/work/shared/eval/dev/products.json")]
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = [ROOT / "data" / "products.json", ROOT.parent / "shared" / "eval" / "dev" / "products.json"]
 WIDTHS = [500, 610, 760, 1000, 1050, 1220, 1260, 1370, 1520, 1600]
 
 
@@ -54,8 +56,11 @@ def queries(products: list[Product], rng: random.Random, count: int) -> list[str
             result.append(f"2x {p.sku}")
         elif kind == 1:
             nums = re.findall(r"\b\d{3,4}\b", p.name)
-            result.append(f"{'-'.join(nums[:2])} {rng.choice(['wit', 'black', 'geel'])} 126" if nums
-                          else " ".join(words[:3]))
+            result.append(
+                f"{'-'.join(nums[:2])} {rng.choice(['wit', 'black', 'geel'])} 126"
+                if nums
+                else " ".join(words[:3])
+            )
         elif kind == 2:
             result.append(" ".join(rng.sample(words, min(len(words), 5))))
         else:
@@ -91,8 +96,10 @@ def main() -> None:
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"products            {len(products)}")
     print(f"index build         median {statistics.median(builds):.2f} s  (max {max(builds):.2f} s)")
-    print(f"catalog_lookup ms   p50 {pct(times, .5):.2f}  p95 {pct(times, .95):.2f}  "
-          f"p99 {pct(times, .99):.2f}  max {max(times):.2f}  over {len(times)} queries")
+    print(
+        f"catalog_lookup ms   p50 {pct(times, 0.5):.2f}  p95 {pct(times, 0.95):.2f}  "
+        f"p99 {pct(times, 0.99):.2f}  max {max(times):.2f}  over {len(times)} queries"
+    )
     print(f"max RSS             {rss_mb:.0f} MB")
 
 

@@ -4,6 +4,7 @@ Emails are synthetic, built from catalog products in the shapes customers use (N
 shorthand codes with widths, 'N rollen <name> op NNNN mm. breed', HTML-style tables):
     .venv/bin/python benchmarks/bench_extract.py [--size 50000] [--emails 300]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,19 +14,19 @@ import resource
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_catalog import load_seed, pct, scale  # noqa: E402
+from bench_catalog import load_seed, pct, scale
 
-from mailorder.agent.extract.rules import extract_rules  # noqa: E402
-from mailorder.agent.extract.classify import triage  # noqa: E402
-from mailorder.mail.clean import clean_order_body  # noqa: E402
-from mailorder.domain import ParsedEmail  # noqa: E402
-from mailorder.tools.catalog import CatalogIndex  # noqa: E402
+from mailorder.agent.extract.classify import triage
+from mailorder.agent.extract.rules import extract_rules
+from mailorder.domain import ParsedEmail
+from mailorder.mail.clean import clean_order_body
+from mailorder.tools.catalog import CatalogIndex
 
-RECEIVED = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)
+RECEIVED = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 
 
 def line_for(product, rng: random.Random) -> str:
@@ -44,11 +45,12 @@ def line_for(product, rng: random.Random) -> str:
 
 def email_for(products, rng: random.Random) -> ParsedEmail:
     lines = [line_for(p, rng) for p in rng.sample(products, rng.randint(1, 6))]
-    table = any(" | " in l for l in lines)
+    table = any(" | " in ln for ln in lines)
     body = "\n".join((["Product | Aantal | Breedte | Referentie"] if table else []) + lines)
     text = f"Goedemorgen,\n\nGraag bestellen:\n\n{body}\n\nMet vriendelijke groet,\nJan\nTel 0123"
-    return ParsedEmail(message_id=f"<{rng.random()}@bench>", subject="Bestelling", text=text,
-                       sender="inkoop@klant.nl")
+    return ParsedEmail(
+        message_id=f"<{rng.random()}@bench>", subject="Bestelling", text=text, sender="inkoop@klant.nl"
+    )
 
 
 def main() -> None:
@@ -73,8 +75,10 @@ def main() -> None:
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"products           {len(products)}")
     print(f"emails             {len(emails)} (avg {statistics.mean(line_counts):.1f} lines found)")
-    print(f"extraction ms      median {statistics.median(times):.2f}  p95 {pct(times, .95):.2f}  "
-          f"p99 {pct(times, .99):.2f}  max {max(times):.2f}")
+    print(
+        f"extraction ms      median {statistics.median(times):.2f}  p95 {pct(times, 0.95):.2f}  "
+        f"p99 {pct(times, 0.99):.2f}  max {max(times):.2f}"
+    )
     print(f"max RSS            {rss_mb:.0f} MB")
 
 

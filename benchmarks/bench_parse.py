@@ -2,6 +2,7 @@
 data/emails.json (agent.dataset.record_to_message), tests/fixtures/hostile, tests/fixtures/replies.
     .venv/bin/python benchmarks/bench_parse.py [--rounds 7] [--profile]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,11 @@ def measure(raws: list[bytes], rounds: int) -> tuple[float, float, float]:
             per_email[i].append(cpu_us(raw))
             per_html[i].append(html_us(htmls[i]) if htmls[i] else 0.0)
     medians = [statistics.median(s) for s in per_email]
-    return (statistics.median(medians), statistics.fmean(medians),
-            statistics.median(statistics.median(s) for s in per_html))
+    return (
+        statistics.median(medians),
+        statistics.fmean(medians),
+        statistics.median(statistics.median(s) for s in per_html),
+    )
 
 
 def main() -> None:

@@ -3,6 +3,7 @@ which was exactly `aiosmtplib.send`). A sink aiosmtpd server runs in a child pro
 time.process_time() counts the sending process only. 32 sends in flight, as the agent's outbox.
     .venv/bin/python benchmarks/bench_smtp.py [--n 500] [--runs 5] [--concurrency 32]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,8 +17,12 @@ import aiosmtplib
 
 from mailorder.mail.smtp import SmtpSender
 
-RAW = (b"From: orders@example.com\r\nTo: rep@example.com\r\nSubject: Order summary\r\n"
-       b"Message-ID: <bench@example.com>\r\n\r\n" + b"A line of an order summary, about 70 bytes long..\r\n" * 100)
+RAW = (
+    b"From: orders@example.com\r\nTo: rep@example.com\r\nSubject: Order summary\r\n"
+    b"Message-ID: <bench@example.com>\r\n\r\n"
+    + b"A line of an order summary, about 70 bytes long..\r\n"
+    * 100
+)
 
 
 class Sink:
@@ -27,6 +32,7 @@ class Sink:
 
 def serve(port: int, ready) -> None:
     from aiosmtpd.controller import Controller
+
     controller = Controller(Sink(), hostname="127.0.0.1", port=port)
     controller.start()
     ready.set()
@@ -57,9 +63,18 @@ async def measure(mode: str, port: int, n: int, concurrency: int) -> tuple[float
     """(CPU ms per message, wall s) for one run of n sends."""
     sender = SmtpSender("127.0.0.1", port)
     if mode == "per-message":
+
         async def send(raw, from_, to):  # the sender before the pool
-            await aiosmtplib.send(raw, sender=from_, recipients=to, hostname="127.0.0.1", port=port,
-                                  use_tls=False, start_tls=False, timeout=30.0)
+            await aiosmtplib.send(
+                raw,
+                sender=from_,
+                recipients=to,
+                hostname="127.0.0.1",
+                port=port,
+                use_tls=False,
+                start_tls=False,
+                timeout=30.0,
+            )
     else:
         send = sender.send
     cpu, wall = time.process_time(), time.perf_counter()
@@ -84,8 +99,10 @@ def main() -> None:
             results = [asyncio.run(measure(mode, port, args.n, args.concurrency)) for _ in range(args.runs)]
             cpu = statistics.median(r[0] for r in results)
             wall = statistics.median(r[1] for r in results)
-            print(f"{mode:12s} {args.n} sends: CPU {cpu:.2f} ms/message (median of {args.runs}), "
-                  f"wall {wall:.2f} s ({args.n / wall:.0f} msg/s)")
+            print(
+                f"{mode:12s} {args.n} sends: CPU {cpu:.2f} ms/message (median of {args.runs}), "
+                f"wall {wall:.2f} s ({args.n / wall:.0f} msg/s)"
+            )
     finally:
         server.terminate()
         server.join()

@@ -12,6 +12,7 @@ second from the first poll to the last summary.
     .venv/bin/python benchmarks/bench_throughput.py --only llm         # fake model, 1.5 s per answer
     .venv/bin/python benchmarks/bench_throughput.py --profile          # cProfile of one run
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,8 +74,9 @@ def order_line(product: dict[str, Any], rng: random.Random) -> str:
     return f"- {product['sku'].replace('-', '')} {product['name'][:30]}, aantal {qty} {unit}"
 
 
-def generated_order(index: int, products: list[dict[str, Any]], senders: list[str],
-                    rng: random.Random) -> EmailMessage:
+def generated_order(
+    index: int, products: list[dict[str, Any]], senders: list[str], rng: random.Random
+) -> EmailMessage:
     lines = [order_line(p, rng) for p in rng.sample(products, rng.randint(1, 6))]
     greeting = rng.choice(["Goedemorgen", "Hallo", "Beste collega's", "Guten Tag"])
     message = EmailMessage()
@@ -82,8 +84,11 @@ def generated_order(index: int, products: list[dict[str, Any]], senders: list[st
     message["To"] = ORDERS
     message["Subject"] = rng.choice(["Bestelling", "Order", "bestelling week", "PO"]) + f" {1000 + index}"
     message["Date"] = "Mon, 02 Mar 2026 08:30:00 +0100"
-    message.set_content(f"{greeting},\n\nGraag het volgende bestellen:\n\n" + "\n".join(lines)
-                        + f"\n\nReferentie: REF-{index}\n\nMet vriendelijke groet,\nInkoop\nTel 0123-456789\n")
+    message.set_content(
+        f"{greeting},\n\nGraag het volgende bestellen:\n\n"
+        + "\n".join(lines)
+        + f"\n\nReferentie: REF-{index}\n\nMet vriendelijke groet,\nInkoop\nTel 0123-456789\n"
+    )
     return message
 
 
@@ -101,7 +106,9 @@ def backlog(n: int, seed: int = 7) -> list[bytes]:
         else:
             message = generated_order(i, products, senders, rng)
         del message["Message-ID"]
-        message["Message-ID"] = f"<bench-{i}-{hashlib.sha1(str(seed).encode()).hexdigest()[:8]}@bench.invalid>"
+        message["Message-ID"] = (
+            f"<bench-{i}-{hashlib.sha1(str(seed).encode()).hexdigest()[:8]}@bench.invalid>"
+        )
         raws.append(message.as_bytes(policy=policy.SMTP))
     return raws
 
@@ -131,9 +138,16 @@ def serve_children(conn, workdir: str, with_llm: bool) -> None:
     fake = None
     if with_llm:
         from tests.fake_openai import FakeOpenAI
+
         fake = FakeOpenAI(responder=fake_model_answer).start()
-    conn.send({"smtp": mail.smtp_port, "imap": mail.imap_port, "erp": erp.url,
-               "llm": fake.base_url if fake else None})
+    conn.send(
+        {
+            "smtp": mail.smtp_port,
+            "imap": mail.imap_port,
+            "erp": erp.url,
+            "llm": fake.base_url if fake else None,
+        }
+    )
     while True:
         command = conn.recv()
         if command == "cpu":
@@ -174,8 +188,9 @@ class Servers:
 
 def start_servers(workdir: Path, with_llm: bool) -> Servers:
     parent, child = mp.Pipe()
-    process = mp.get_context("spawn").Process(target=serve_children, args=(child, str(workdir), with_llm),
-                                              daemon=True)
+    process = mp.get_context("spawn").Process(
+        target=serve_children, args=(child, str(workdir), with_llm), daemon=True
+    )
     process.start()
     ports = parent.recv()
     return Servers(ports["smtp"], ports["imap"], ports["erp"], ports["llm"], process, parent)
@@ -229,12 +244,26 @@ class RunResult:
 
 def settings_for(servers: Servers, workdir: Path, args: argparse.Namespace) -> Settings:
     values: dict[str, Any] = dict(
-        imap_port=servers.imap, smtp_port=servers.smtp, imap_user=ORDERS, imap_password=PASSWORD,
-        from_address=ORDERS, erp_url=servers.erp, reps=[REP], secret="bench-secret",
-        database_url=f"sqlite:///{workdir / 'mailorder.db'}", concurrency=args.concurrency)
+        imap_port=servers.imap,
+        smtp_port=servers.smtp,
+        imap_user=ORDERS,
+        imap_password=PASSWORD,
+        from_address=ORDERS,
+        erp_url=servers.erp,
+        reps=[REP],
+        secret="bench-secret",
+        database_url=f"sqlite:///{workdir / 'mailorder.db'}",
+        concurrency=args.concurrency,
+    )
     if servers.llm:
-        values.update(openai_api_key="bench-key", openai_base_url=servers.llm, model="fake-model",
-                      llm_timeout=30, llm_concurrency=args.llm_concurrency, llm_rpm=args.llm_rpm)
+        values.update(
+            openai_api_key="bench-key",
+            openai_base_url=servers.llm,
+            model="fake-model",
+            llm_timeout=30,
+            llm_concurrency=args.llm_concurrency,
+            llm_rpm=args.llm_rpm,
+        )
     return Settings(**values)
 
 
@@ -259,10 +288,14 @@ async def drain(settings: Settings, n: int, profile: cProfile.Profile | None) ->
                 break
             idle = idle + 1 if report.fetched == 0 and report.processed == 0 else 0
             if idle > 50:
-                raise RuntimeError(f"stalled: {stored} stored, {pending} pending; last errors {report.errors[:3]}")
+                raise RuntimeError(
+                    f"stalled: {stored} stored, {pending} pending; last errors {report.errors[:3]}"
+                )
         with sessions() as s:
-            last_sent = max((o.sent_at for o in s.query(OutboxMessage).filter(OutboxMessage.kind == "summary")),
-                            default=None)
+            last_sent = max(
+                (o.sent_at for o in s.query(OutboxMessage).filter(OutboxMessage.kind == "summary")),
+                default=None,
+            )
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         if profile:
             profile.disable()
@@ -275,8 +308,11 @@ def outcome_counts(sessions) -> dict:
     from mailorder.store.models import AuditEvent, EmailRecord, EmailStatus, OutboxMessage, OutboxStatus
 
     with sessions() as s:
-        summaries = s.query(OutboxMessage).filter(OutboxMessage.kind == "summary",
-                                                  OutboxMessage.status == OutboxStatus.SENT).count()
+        summaries = (
+            s.query(OutboxMessage)
+            .filter(OutboxMessage.kind == "summary", OutboxMessage.status == OutboxStatus.SENT)
+            .count()
+        )
         ignored = s.query(EmailRecord).filter(EmailRecord.status == EmailStatus.IGNORED).count()
         failed = s.query(EmailRecord).filter(EmailRecord.status == EmailStatus.FAILED).count()
         ingested = {e.email_id: e.at for e in s.query(AuditEvent).filter(AuditEvent.action == "ingested")}
@@ -285,8 +321,15 @@ def outcome_counts(sessions) -> dict:
     return {"summaries": summaries, "ignored": ignored, "failed": failed, "latencies": latencies}
 
 
-def run_once(label: str, args: argparse.Namespace, raws: list[bytes], *, erp_latency_ms: float = 0,
-             with_llm: bool = False, profile: cProfile.Profile | None = None) -> RunResult:
+def run_once(
+    label: str,
+    args: argparse.Namespace,
+    raws: list[bytes],
+    *,
+    erp_latency_ms: float = 0,
+    with_llm: bool = False,
+    profile: cProfile.Profile | None = None,
+) -> RunResult:
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
         workdir = Path(tmp)
         servers = start_servers(workdir, with_llm)
@@ -299,15 +342,29 @@ def run_once(label: str, args: argparse.Namespace, raws: list[bytes], *, erp_lat
             settings = settings_for(servers, workdir, args)
             servers_cpu = servers.cpu()
             # the catalog load at start-up is not timed; the latency applies to calls while draining
-            elapsed, polls, counts = asyncio.run(drain_with_latency(settings, servers, len(raws), profile,
-                                                                    erp_latency_ms))
+            elapsed, polls, counts = asyncio.run(
+                drain_with_latency(settings, servers, len(raws), profile, erp_latency_ms)
+            )
             servers_cpu = servers.cpu() - servers_cpu  # includes the untimed catalog load
             tokens = servers.prompt_tokens() if with_llm else []
         finally:
             servers.stop()
     lat = counts["latencies"]
-    return RunResult(label, len(raws), elapsed, counts["summaries"], counts["ignored"], counts["failed"], polls,
-                     tokens, _pct(lat, 0.5), _pct(lat, 0.95), counts["cpu"], os.getloadavg()[0], servers_cpu)
+    return RunResult(
+        label,
+        len(raws),
+        elapsed,
+        counts["summaries"],
+        counts["ignored"],
+        counts["failed"],
+        polls,
+        tokens,
+        _pct(lat, 0.5),
+        _pct(lat, 0.95),
+        counts["cpu"],
+        os.getloadavg()[0],
+        servers_cpu,
+    )
 
 
 async def drain_with_latency(settings: Settings, servers: Servers, n: int, profile, erp_latency_ms: float):
@@ -331,14 +388,19 @@ def report(label: str, results: list[RunResult]) -> None:
     spread = f" (runs {', '.join(f'{x:.1f}' for x in rates)})" if len(rates) > 1 else ""
     spread += f" load avg {', '.join(f'{r.load:.1f}' for r in results)}"
     print(f"{label:<34} {statistics.median(rates):6.1f} emails/s{spread}")
-    print(f"{'':<34} {r0.summaries}/{r0.emails} summaries, {r0.ignored} ignored, {r0.failed} failed, "
-          f"{r0.polls} polls, {r0.seconds:.1f} s, agent CPU {r0.agent_cpu_s / r0.seconds:.0%} of a core "
-          f"({1000 * r0.agent_cpu_s / r0.emails:.0f} ms/email), servers {1000 * r0.servers_cpu_s / r0.emails:.0f} ms/email; "
-          f"ingest->summary p50 {r0.latency_p50:.1f} s p95 {r0.latency_p95:.1f} s")
+    print(
+        f"{'':<34} {r0.summaries}/{r0.emails} summaries, {r0.ignored} ignored, {r0.failed} failed, "
+        f"{r0.polls} polls, {r0.seconds:.1f} s, agent CPU {r0.agent_cpu_s / r0.seconds:.0%} of a core "
+        f"({1000 * r0.agent_cpu_s / r0.emails:.0f} ms/email), "
+        f"servers {1000 * r0.servers_cpu_s / r0.emails:.0f} ms/email; "
+        f"ingest->summary p50 {r0.latency_p50:.1f} s p95 {r0.latency_p95:.1f} s"
+    )
     tokens = [t for r in results for t in r.prompt_tokens]
     if tokens:
-        print(f"{'':<34} prompt tokens per model call: median {statistics.median(tokens):.0f}, "
-              f"max {max(tokens)}, calls {len(tokens) // len(results)} per run")
+        print(
+            f"{'':<34} prompt tokens per model call: median {statistics.median(tokens):.0f}, "
+            f"max {max(tokens)}, calls {len(tokens) // len(results)} per run"
+        )
     sys.stdout.flush()
 
 
@@ -353,28 +415,44 @@ def print_profile(profile: cProfile.Profile, top: int) -> None:
         pstats.Stats(profile, stream=out).strip_dirs().sort_stats(key).print_stats(top)
         text = out.getvalue()
         print(f"\n--- cProfile, top {top} by {key} ---")
-        print(text[text.index("ncalls"):] if "ncalls" in text else text)
+        print(text[text.index("ncalls") :] if "ncalls" in text else text)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=1000, help="emails in the backlog")
     parser.add_argument("--runs", type=int, default=3, help="repeats per scenario (median printed)")
-    parser.add_argument("--concurrency", type=int, default=Settings().concurrency, help="MAILORDER_CONCURRENCY")
+    parser.add_argument(
+        "--concurrency", type=int, default=Settings().concurrency, help="MAILORDER_CONCURRENCY"
+    )
     parser.add_argument("--only", choices=["rules", "erp50", "llm"], help="run one scenario")
     parser.add_argument("--llm-concurrency", type=int, default=32, help="MAILORDER_LLM_CONCURRENCY")
-    parser.add_argument("--llm-rpm", type=int, default=100_000,
-                        help="MAILORDER_LLM_RPM (the default 500 caps a long backlog at 8.3 calls/s)")
-    parser.add_argument("--fetch-batch", type=int, default=0,
-                        help="what if agent.inbox.ingest.FETCH_BATCH were this (0 = as is)")
-    parser.add_argument("--profile", action="store_true", help="one cProfile'd run instead (rules, or --only llm)")
+    parser.add_argument(
+        "--llm-rpm",
+        type=int,
+        default=100_000,
+        help="MAILORDER_LLM_RPM (the default 500 caps a long backlog at 8.3 calls/s)",
+    )
+    parser.add_argument(
+        "--fetch-batch",
+        type=int,
+        default=0,
+        help="what if agent.inbox.ingest.FETCH_BATCH were this (0 = as is)",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="one cProfile'd run instead (rules, or --only llm)"
+    )
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
 
     raws = backlog(args.n)
-    print(f"backlog: {len(raws)} emails, {sum(map(len, raws)) / len(raws) / 1024:.1f} KiB average; "
-          f"{mp.cpu_count()} CPUs; servers in a child process")
+    print(
+        f"backlog: {len(raws)} emails, {sum(map(len, raws)) / len(raws) / 1024:.1f} KiB average; "
+        f"{mp.cpu_count()} CPUs; servers in a child process"
+    )
     if args.fetch_batch:
         from mailorder.agent.inbox import ingest
 
@@ -389,11 +467,15 @@ def main() -> None:
     if args.only in (None, "rules"):
         report("rules, ERP 0 ms", [run_once("rules", args, raws) for _ in range(args.runs)])
     if args.only in (None, "erp50"):
-        report("rules, ERP +50 ms per call",
-               [run_once("rules-erp50", args, raws, erp_latency_ms=50) for _ in range(args.runs)])
+        report(
+            "rules, ERP +50 ms per call",
+            [run_once("rules-erp50", args, raws, erp_latency_ms=50) for _ in range(args.runs)],
+        )
     if args.only in (None, "llm"):
-        report(f"fake model {LLM_DELAY_S:g} s, llm_conc {args.llm_concurrency}",
-               [run_once("llm", args, raws, with_llm=True) for _ in range(args.runs)])
+        report(
+            f"fake model {LLM_DELAY_S:g} s, llm_conc {args.llm_concurrency}",
+            [run_once("llm", args, raws, with_llm=True) for _ in range(args.runs)],
+        )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ name (colour, finish, width, roll length, sheet size, thickness, grammage, ink c
 size); units (`m2`, `rol`, `mtr`, `pallet`) and the price are recomputed to stay consistent.
 SKUs stay in the family's SKU ranges (`NN-NNNN-NNNN`); names and SKUs are unique.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,33 +18,111 @@ from collections.abc import Callable
 from pathlib import Path
 
 DUTCH_COLOURS = [
-    "wit", "zwart", "signaalwit", "goudgeel", "geel", "lichtgeel", "zwavelgeel", "verkeersgeel", "donkerrood",
-    "rood", "lichtrood", "oranje", "pastelloranje", "wijnrood", "violet", "lila", "zachtroze", "roze",
-    "koningsblauw", "donkerblauw", "gentiaanblauw", "azuurblauw", "lichtblauw", "ijsblauw", "verkeersblauw",
-    "donkergroen", "groen", "lichtgroen", "limegroen", "mintgroen", "zeegroen", "donkergrijs", "middelgrijs",
-    "telegrijs", "bruin", "lichtbruin", "beige", "zilvergrijs", "goud", "antraciet", "koraal", "turquoise",
-    "olijfgroen", "pastelblauw", "zandgeel", "bordeauxrood", "brons", "koper", "oker", "paars", "grijs", "blauw",
-    "crème", "petrol", "aubergine", "mosgroen", "staalblauw", "kiezelgrijs",
+    "wit",
+    "zwart",
+    "signaalwit",
+    "goudgeel",
+    "geel",
+    "lichtgeel",
+    "zwavelgeel",
+    "verkeersgeel",
+    "donkerrood",
+    "rood",
+    "lichtrood",
+    "oranje",
+    "pastelloranje",
+    "wijnrood",
+    "violet",
+    "lila",
+    "zachtroze",
+    "roze",
+    "koningsblauw",
+    "donkerblauw",
+    "gentiaanblauw",
+    "azuurblauw",
+    "lichtblauw",
+    "ijsblauw",
+    "verkeersblauw",
+    "donkergroen",
+    "groen",
+    "lichtgroen",
+    "limegroen",
+    "mintgroen",
+    "zeegroen",
+    "donkergrijs",
+    "middelgrijs",
+    "telegrijs",
+    "bruin",
+    "lichtbruin",
+    "beige",
+    "zilvergrijs",
+    "goud",
+    "antraciet",
+    "koraal",
+    "turquoise",
+    "olijfgroen",
+    "pastelblauw",
+    "zandgeel",
+    "bordeauxrood",
+    "brons",
+    "koper",
+    "oker",
+    "paars",
+    "grijs",
+    "blauw",
+    "crème",
+    "petrol",
+    "aubergine",
+    "mosgroen",
+    "staalblauw",
+    "kiezelgrijs",
 ]
-INK_COLOURS = ["Cyan", "Magenta", "Yellow", "Black", "Light Cyan", "Light Magenta", "Light Black", "White",
-               "Orange", "Green", "Red", "Clear", "Silver"]
+INK_COLOURS = [
+    "Cyan",
+    "Magenta",
+    "Yellow",
+    "Black",
+    "Light Cyan",
+    "Light Magenta",
+    "Light Black",
+    "White",
+    "Orange",
+    "Green",
+    "Red",
+    "Clear",
+    "Silver",
+]
 FINISHES = ["glanzend", "mat", "satijn"]
 ROLL_WIDTHS = [500, 610, 630, 762, 1000, 1050, 1220, 1260, 1370, 1400, 1520, 1524, 1600, 2000, 2050, 3200]
 ROLL_LENGTHS = [5, 10, 25, 30, 45, 50, 100]
-SHEET_SIZES = [(1000, 2000), (1220, 2440), (1250, 2050), (1250, 2500), (1500, 3050), (1560, 3050), (2000, 3050),
-               (2030, 3050), (2050, 3050)]
+SHEET_SIZES = [
+    (1000, 2000),
+    (1220, 2440),
+    (1250, 2050),
+    (1250, 2500),
+    (1500, 3050),
+    (1560, 3050),
+    (2000, 3050),
+    (2030, 3050),
+    (2050, 3050),
+]
 THICKNESSES = {  # plausible sheet thicknesses (mm) per family
     "sheet-acm": [2, 3, 4, 6],
     "sheet-petg": [0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 6, 8],
     "sheet-acrylic": [1.5, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20],
     "sheet-pvc-foam": [1, 2, 3, 4, 5, 6, 8, 10, 13, 15, 19],
 }
-_SHEET_MARKS = {"sheet-acm": ("DIBOND", "Alupanel", "Bond"), "sheet-petg": ("PETG",),
-                "sheet-acrylic": ("PLEXIGLAS", "ACRYL", "PMMA")}
+_SHEET_MARKS = {
+    "sheet-acm": ("DIBOND", "Alupanel", "Bond"),
+    "sheet-petg": ("PETG",),
+    "sheet-acrylic": ("PLEXIGLAS", "ACRYL", "PMMA"),
+}
 GRAMMAGES = [70, 75, 80, 90, 100, 120, 160, 200, 250]
 PACK_SIZES = ["220ml", "440ml", "500ml", "600ml", "700ml", "775ml", "1L", "2L", "5L"]
 
-_COLOUR_RE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, DUTCH_COLOURS), key=len, reverse=True)) + r")\b")
+_COLOUR_RE = re.compile(
+    r"\b(" + "|".join(sorted(map(re.escape, DUTCH_COLOURS), key=len, reverse=True)) + r")\b"
+)
 _CODE_COLOUR_RE = re.compile(r"\b(\d{3})([GM]?) (" + _COLOUR_RE.pattern[2:-2] + r")\b")
 _FINISH_RE = re.compile(r"\b(glanzend|mat|satijn)\b")
 _FINISH_CODE_RE = re.compile(r"\b(\d{3})[GMS](?= )")
@@ -75,10 +154,10 @@ def mutate_colour(name: str, rng: random.Random) -> tuple[str, Ratios] | None:
     if m:  # "063 limegroen" -> "417 koraal": a new colour gets a new colour code
         colour = _other(rng, DUTCH_COLOURS, m.group(3))
         code = f"{rng.randrange(100, 1000):03d}"
-        return name[:m.start()] + f"{code}{m.group(2)} {colour}" + name[m.end():], {}
+        return name[: m.start()] + f"{code}{m.group(2)} {colour}" + name[m.end() :], {}
     m = _COLOUR_RE.search(name)
     if m:
-        return name[:m.start()] + str(_other(rng, DUTCH_COLOURS, m.group(1))) + name[m.end():], {}
+        return name[: m.start()] + str(_other(rng, DUTCH_COLOURS, m.group(1))) + name[m.end() :], {}
     return None
 
 
@@ -87,7 +166,7 @@ def mutate_finish(name: str, rng: random.Random) -> tuple[str, Ratios] | None:
     if not m:
         return None
     finish = str(_other(rng, FINISHES, m.group(1)))
-    name = name[:m.start()] + finish + name[m.end():]
+    name = name[: m.start()] + finish + name[m.end() :]
     # keep colour-code finish letters in step: "070G zwart glanzend" -> "070M zwart mat"
     name = _FINISH_CODE_RE.sub(lambda c: c.group(1) + finish[0].upper(), name, count=1)
     return name, {}
@@ -103,7 +182,10 @@ def mutate_roll(name: str, rng: random.Random) -> tuple[str, Ratios] | None:
     else:
         new_width, new_length = width, int(_other(rng, ROLL_LENGTHS, length))
     text = f"{new_width}{m.group(2)}{new_length} {m.group(4)}"
-    return name[:m.start()] + text + name[m.end():], {"width": new_width / width, "length": new_length / length}
+    return name[: m.start()] + text + name[m.end() :], {
+        "width": new_width / width,
+        "length": new_length / length,
+    }
 
 
 def mutate_sheet(name: str, rng: random.Random) -> tuple[str, Ratios] | None:
@@ -115,10 +197,12 @@ def mutate_sheet(name: str, rng: random.Random) -> tuple[str, Ratios] | None:
         nw, nh = _other(rng, SHEET_SIZES, (w, h))
         nt = t
     else:
-        family = next((f for f, marks in _SHEET_MARKS.items() if any(k in name for k in marks)), "sheet-pvc-foam")
+        family = next(
+            (f for f, marks in _SHEET_MARKS.items() if any(k in name for k in marks)), "sheet-pvc-foam"
+        )
         nw, nh, nt = w, h, float(_other(rng, THICKNESSES[family], t))
     ratios = {"area": nw * nh / (w * h), "thickness": nt / t}
-    return name[:m.start()] + f"{nw} mm x {nh} mm {_fmt(nt)} mm", ratios
+    return name[: m.start()] + f"{nw} mm x {nh} mm {_fmt(nt)} mm", ratios
 
 
 def mutate_grammage(name: str, rng: random.Random) -> tuple[str, Ratios] | None:
@@ -127,26 +211,33 @@ def mutate_grammage(name: str, rng: random.Random) -> tuple[str, Ratios] | None:
         return None
     gsm = int(m.group(1))
     new = int(_other(rng, GRAMMAGES, gsm))
-    return name[:m.start()] + f"{new} g/m²" + name[m.end():], {"thickness": new / gsm}
+    return name[: m.start()] + f"{new} g/m²" + name[m.end() :], {"thickness": new / gsm}
 
 
 def mutate_ink(name: str, rng: random.Random) -> tuple[str, Ratios] | None:
     m = _INK_RE.search(name) if rng.random() < 0.6 else None
     if m:
-        return name[:m.start()] + str(_other(rng, INK_COLOURS, m.group(1))) + name[m.end():], {}
+        return name[: m.start()] + str(_other(rng, INK_COLOURS, m.group(1))) + name[m.end() :], {}
     m = _PACK_RE.search(name)
     if not m:
         return None
     old = m.group(1)
     new = str(_other(rng, PACK_SIZES, old))
-    return name[:m.start()] + new + name[m.end():], {"thickness": _litres(new) / max(_litres(old), 0.01)}
+    return name[: m.start()] + new + name[m.end() :], {"thickness": _litres(new) / max(_litres(old), 0.01)}
 
 
 def _litres(pack: str) -> float:
     return _num(pack[:-2]) / 1000 if pack.endswith("ml") else _num(pack[:-1])
 
 
-MUTATIONS: list[Mutation] = [mutate_colour, mutate_finish, mutate_roll, mutate_sheet, mutate_grammage, mutate_ink]
+MUTATIONS: list[Mutation] = [
+    mutate_colour,
+    mutate_finish,
+    mutate_roll,
+    mutate_sheet,
+    mutate_grammage,
+    mutate_ink,
+]
 
 
 def _rescale(product: dict, name: str, ratios: Ratios) -> dict:
@@ -166,7 +257,9 @@ def _rescale(product: dict, name: str, ratios: Ratios) -> dict:
         elif unit == "mtr" and base == "rol":
             per = per / length
         elif unit == "pallet":
-            per = max(1, round(per * (length if base == "mtr" else 1.0) / (thickness if base == "plaat" else 1.0)))
+            per = max(
+                1, round(per * (length if base == "mtr" else 1.0) / (thickness if base == "plaat" else 1.0))
+            )
         per = round(per, 10)
         units.append({"unit": unit, "per_base": int(per) if float(per).is_integer() else per})
     size = width * area * thickness * (length if base == "rol" else 1.0)
@@ -187,7 +280,9 @@ class _SkuAllocator:
             if prefix not in ranges:
                 ranges.append(prefix)
         self._all_prefixes = {p for ranges in self._ranges.values() for p in ranges}
-        self._used = {prefix: sum(1 for s in self._taken if s.startswith(prefix)) for prefix in self._all_prefixes}
+        self._used = {
+            prefix: sum(1 for s in self._taken if s.startswith(prefix)) for prefix in self._all_prefixes
+        }
 
     def next(self, family: str, preferred: str) -> str:
         """A new SKU in `preferred` range (the template's), else another range of the family."""
@@ -247,7 +342,9 @@ def generate_catalog(base: list[dict], n: int, seed: int = 0) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Scale a catalog to n products for benchmarks.")
-    parser.add_argument("--base", type=Path, default=Path(__file__).resolve().parents[1] / "data" / "products.json")
+    parser.add_argument(
+        "--base", type=Path, default=Path(__file__).resolve().parents[1] / "data" / "products.json"
+    )
     parser.add_argument("--n", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)

@@ -5,6 +5,7 @@ disagree), splits off quoted history of replies/forwards, signatures and legal d
 A forward or reply whose new text points at the message below ("zie onderstaande",
 "see below") and holds no order lines itself takes the first quoted message along.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,38 +18,54 @@ _QUOTE_HEADER = re.compile(
     r"^\s*(?:-{2,}\s*(?:original message|oorspronkelijk bericht|forwarded message|"
     r"doorgestuurd bericht|weitergeleitete nachricht|message d'origine)|_{8,}\s*$|"
     r"-{5,}\s*$|(?:op|on|am|le)\s.{4,120}\s(?:schreef|wrote|schrieb|a écrit)\b.*:?\s*$|"
-    r"begin forwarded message:)", re.I)
-_FIELD_LINE = re.compile(r"^\s*\*?(van|from|von|de|verzonden|sent|datum|date|aan|to|cc|"
-                         r"onderwerp|subject|betreff|gesendet)\s*:\*?\s*", re.I)
+    r"begin forwarded message:)",
+    re.I,
+)
+_FIELD_LINE = re.compile(
+    r"^\s*\*?(van|from|von|de|verzonden|sent|datum|date|aan|to|cc|"
+    r"onderwerp|subject|betreff|gesendet)\s*:\*?\s*",
+    re.I,
+)
 _SIGN_OFF = re.compile(
     r"^\s*(?:met\s+)?(?:vriendelijke|hartelijke|beste|zonnige|sportieve)?\s*(?:groet(?:en)?|"
     r"groetjes)\b|^\s*(?:mvg|m\.v\.g\.?|mvrgr|mvgr|gr\.?|groet)\s*[.,!]?\s*$|"
     r"^\s*(?:kind|best|warm)\s+regards|^\s*regards\b|^\s*(?:cheers|thanks|thank you)\s*[,!.]?\s*$|"
     r"^\s*(?:freundliche|mit freundlichen)\s+gr|^\s*--\s*$|^\s*sent from my\b|"
-    r"^\s*verzonden (?:vanaf|met)\b", re.I)
+    r"^\s*verzonden (?:vanaf|met)\b",
+    re.I,
+)
 _DISCLAIMER = re.compile(
     r"vertrouwelijk|confidential|disclaimer|aansprakelijk|uitsluitend bestemd|"
     r"intended (?:solely|only) for|external source|niet vaak e-mail|don't often get email|"
     r"leveringsvoorwaarden|algemene voorwaarden|terms and conditions|think before you print|"
-    r"denk aan het milieu|registered in|kvk|btw[- ]?nr|iban", re.I)
+    r"denk aan het milieu|registered in|kvk|btw[- ]?nr|iban",
+    re.I,
+)
 _POINTS_BELOW = re.compile(
     r"onderstaand|hieronder|hier onder|zie onder|below|beneden|volgende bestelling|"
-    r"doorgestuurd|forward|fw:|fwd:|zie mail|bijgaande|in de mail", re.I)
+    r"doorgestuurd|forward|fw:|fwd:|zie mail|bijgaande|in de mail",
+    re.I,
+)
 _QUOTE_IS_OLD = re.compile(
     r"al geleverd|al gefactureerd|already (?:delivered|invoiced|sent)|niet nog een keer|"
     r"niet opnieuw|not again|ter info|ter referentie|for reference|alleen mee|blijft hetzelfde|"
-    r"stays the same|ter kennisgeving|nicht nochmal", re.I)
+    r"stays the same|ter kennisgeving|nicht nochmal",
+    re.I,
+)
 _ADD_TO_BELOW = re.compile(
     r"(?:toevoegen|voeg|bij (?:de|het)|ook|samen met|add|plus|erbij)\b.{0,60}"
     r"(?:onderstaand|hieronder|below)|(?:onderstaand|hieronder|below).{0,60}"
-    r"(?:toevoegen|aanvullen|erbij|add|too|ook)", re.I)
+    r"(?:toevoegen|aanvullen|erbij|add|too|ook)",
+    re.I,
+)
 _ORDER_LINE = re.compile(
     r"(?<![\w-])\d{2}-?\d{4}-?\d{4}(?![\w-])|"
     r"^\s*[-•*]?\s*\d+(?:[.,]\d+)?\s*(?:x|ex|st|stk|stuks|rol|rollen|mtr|meter|m|platen|plaat|"
     r"pallet|pallets|doos|dozen|pak|pakken|riem|vel|vellen|halve|pcs)\b|"
     r"\b\d+\s*[xX]\s+\S|\bhalve\s+pallet|"
     r"(?<![\w.,])\d+\s+(?:rollen|rol|platen|plaat|dozen|doos|pakken|stuks|meter|vellen|pallets?)\s+\w",
-    re.I | re.M)
+    re.I | re.M,
+)
 _FORWARD_SUBJECT = re.compile(r"^\s*(?:fw|fwd|doorst|wg|tr)\s*:", re.I)
 
 
@@ -81,8 +98,7 @@ def clean_order_body(email: ParsedEmail) -> CleanBody:
     return primary
 
 
-def _choose(plain: CleanBody | None, html: CleanBody | None
-            ) -> tuple[CleanBody, CleanBody | None, str]:
+def _choose(plain: CleanBody | None, html: CleanBody | None) -> tuple[CleanBody, CleanBody | None, str]:
     if plain is None:
         return html, None, "html"  # type: ignore[return-value]
     if html is None:
@@ -120,8 +136,14 @@ def _clean_version(text: str, forward: bool = False) -> CleanBody:
         first = first_quoted_message(quoted)
         body = (own + "\n\n" + first).strip()
         includes_quote = True
-    return CleanBody(text=body, new_text=own, quoted=quoted, signature=signature,
-                     includes_quote=includes_quote, quoted_taken=first if includes_quote else "")
+    return CleanBody(
+        text=body,
+        new_text=own,
+        quoted=quoted,
+        signature=signature,
+        includes_quote=includes_quote,
+        quoted_taken=first if includes_quote else "",
+    )
 
 
 def split_quoted(text: str) -> tuple[str, str]:
@@ -138,18 +160,29 @@ def _is_field_block(lines: list[str], i: int) -> bool:
     match = _FIELD_LINE.match(lines[i])
     if not match or match.group(1).lower() not in ("van", "from", "von", "de"):
         return False
-    window = " ".join(lines[i:i + 6])
-    return len(set(m.lower() for m in re.findall(
-        r"\b(verzonden|sent|datum|date|aan|to|onderwerp|subject|gesendet|betreff)\s*:",
-        window, re.I))) >= 2
+    window = " ".join(lines[i : i + 6])
+    return (
+        len(
+            set(
+                m.lower()
+                for m in re.findall(
+                    r"\b(verzonden|sent|datum|date|aan|to|onderwerp|subject|gesendet|betreff)\s*:",
+                    window,
+                    re.I,
+                )
+            )
+        )
+        >= 2
+    )
 
 
 def first_quoted_message(quoted: str) -> str:
     """The body of the first quoted message: header fields dropped, its own quote/signature cut."""
     lines = quoted.split("\n")
     start = 0
-    while start < len(lines) and (not lines[start].strip() or _QUOTE_HEADER.match(lines[start])
-                                  or _FIELD_LINE.match(lines[start])):
+    while start < len(lines) and (
+        not lines[start].strip() or _QUOTE_HEADER.match(lines[start]) or _FIELD_LINE.match(lines[start])
+    ):
         start += 1
     rest = "\n".join(line.lstrip("> ") for line in lines[start:])
     body, _ = split_quoted(rest)
@@ -172,6 +205,5 @@ def strip_signature(text: str) -> tuple[str, str]:
 def strip_disclaimers(text: str) -> str:
     """Drop paragraphs that read like legal boilerplate (long, with disclaimer wording)."""
     paragraphs = re.split(r"\n\s*\n", text)
-    kept = [p for p in paragraphs
-            if not (_DISCLAIMER.search(p) and len(p) > 80 and not has_order_lines(p))]
+    kept = [p for p in paragraphs if not (_DISCLAIMER.search(p) and len(p) > 80 and not has_order_lines(p))]
     return "\n\n".join(kept).strip()

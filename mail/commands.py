@@ -7,6 +7,7 @@ Commands, English and Dutch, one per line:
 
 The edited order block (the other way to edit) is a wire format of the review: agent/review/wire.py.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,11 +24,29 @@ QTY_WORD = r"(?:qty|quantity|aantal|hoeveelheid|q)"
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"^{LINE_WORD}\s*(\d+)\s*[:,]?\s*{QTY_WORD}\s*[:=]?\s*({NUM})\s*({UNIT})?$", re.I), "qty"),
     (re.compile(rf"^(\d+)\s*:\s*({NUM})\s*({UNIT})?$", re.I), "qty"),
-    (re.compile(rf"^(?:{LINE_WORD}\s*(\d+)\s*[:,]?\s*(?:unit|eenheid)|(?:unit|eenheid)\s*(\d+))\s*[:=]?\s*({UNIT})$", re.I), "unit"),
-    (re.compile(rf"^(?:{LINE_WORD}\s*(\d+)\s*[:,]?\s*(?:sku|artikel|product)|(?:sku|artikel)\s*(\d+))\s*[:=]?\s*({SKU})$", re.I), "sku"),
-    (re.compile(r"^(?:remove|delete|verwijder|verwijderen|schrap)\s+(?:line\s+|regel\s+)?(\d+)$", re.I), "remove"),
+    (
+        re.compile(
+            rf"^(?:{LINE_WORD}\s*(\d+)\s*[:,]?\s*(?:unit|eenheid)|(?:unit|eenheid)\s*(\d+))\s*[:=]?\s*({UNIT})$",
+            re.I,
+        ),
+        "unit",
+    ),
+    (
+        re.compile(
+            rf"^(?:{LINE_WORD}\s*(\d+)\s*[:,]?\s*(?:sku|artikel|product)|(?:sku|artikel)\s*(\d+))\s*[:=]?\s*({SKU})$",
+            re.I,
+        ),
+        "sku",
+    ),
+    (
+        re.compile(r"^(?:remove|delete|verwijder|verwijderen|schrap)\s+(?:line\s+|regel\s+)?(\d+)$", re.I),
+        "remove",
+    ),
     (re.compile(rf"^(?:add|toevoegen|voeg toe)\s*:?\s*({NUM})\s*({UNIT})?\s*(?:x\s*)?({SKU})$", re.I), "add"),
-    (re.compile(rf"^(?:add|toevoegen|voeg toe)\s*:?\s*({SKU})\s+({NUM})\s*({UNIT})?$", re.I), "add_sku_first"),
+    (
+        re.compile(rf"^(?:add|toevoegen|voeg toe)\s*:?\s*({SKU})\s+({NUM})\s*({UNIT})?$", re.I),
+        "add_sku_first",
+    ),
     (re.compile(r"^(?:customer|klant)\s*[:=]?\s*(COMP-\d+)$", re.I), "customer"),
     (re.compile(r"^(?:ref|reference|referentie|po)\s*[:=]?\s*(.+)$", re.I), "reference"),
     (re.compile(r"^(?:delivery|levering|leverdatum|bezorgen)\s*[:=]?\s*(.+)$", re.I), "delivery"),

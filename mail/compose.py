@@ -1,9 +1,10 @@
 """Build the EmailMessage objects the agent sends (pure; the SMTP outbox sends them)."""
+
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -21,11 +22,20 @@ def make_message_id(kind: str, *parts: object, domain: str) -> str:
     return f"<mo.{'.'.join(pieces)}@{domain.strip().lower()}>"
 
 
-def build_message(rendered: RenderedMail, *, from_addr: str, to: list[str],
-                  reply_to: str | None = None, message_id: str, in_reply_to: str | None = None,
-                  references: Sequence[str] = (), auto_submitted: bool = True,
-                  extra_headers: dict[str, str] | None = None, cc: Sequence[str] = (),
-                  date: datetime | None = None) -> EmailMessage:
+def build_message(
+    rendered: RenderedMail,
+    *,
+    from_addr: str,
+    to: list[str],
+    reply_to: str | None = None,
+    message_id: str,
+    in_reply_to: str | None = None,
+    references: Sequence[str] = (),
+    auto_submitted: bool = True,
+    extra_headers: dict[str, str] | None = None,
+    cc: Sequence[str] = (),
+    date: datetime | None = None,
+) -> EmailMessage:
     """multipart/alternative (text + html) with threading and agent-marker headers.
 
     `date` defaults to now (UTC); pass it in for deterministic output.
@@ -39,7 +49,7 @@ def build_message(rendered: RenderedMail, *, from_addr: str, to: list[str],
     if reply_to:
         message["Reply-To"] = reply_to
     message["Subject"] = " ".join(rendered.subject.split())  # no header injection via CR/LF
-    message["Date"] = format_datetime(date or datetime.now(timezone.utc))
+    message["Date"] = format_datetime(date or datetime.now(UTC))
     message["Message-ID"] = message_id
     if in_reply_to:
         message["In-Reply-To"] = in_reply_to
@@ -64,5 +74,5 @@ def thread_references(references: Sequence[str], in_reply_to: str | None) -> lis
     """Original's References + the message replied to, without duplicates, truncated."""
     chain = list(dict.fromkeys([r for r in references if r] + ([in_reply_to] if in_reply_to else [])))
     if len(chain) > MAX_REFERENCES:
-        chain = chain[:1] + chain[-(MAX_REFERENCES - 1):]
+        chain = chain[:1] + chain[-(MAX_REFERENCES - 1) :]
     return chain

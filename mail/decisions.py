@@ -21,6 +21,7 @@ word); "approve but …" is unknown even when an edit command follows, because c
 explicit commands; an edit command is recognised only when its first word is a command keyword
 (parse_command alone also accepts "Postpone …" as "po" + "stpone …").
 """
+
 from __future__ import annotations
 
 import re
@@ -79,82 +80,363 @@ QUALIFIERS: Final[dict[Qualifier, dict[Language, tuple[str, ...]]]] = {
         "de": ("nicht", "nein", "kein", "keine", "nie"),
     },
     "deferral": {
-        "en": ("later", "yet", "first", "wait", "waiting", "hold", "tomorrow", "tonight", "pending", "postpone",
-               "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
-        "nl": ("later", "eerst", "straks", "wacht", "wachten", "morgen", "vanmiddag", "vanavond", "pas", "nog",
-               "aanhouden", "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"),
-        "de": ("später", "erst", "zuerst", "warten", "morgen", "noch", "montag", "dienstag", "mittwoch",
-               "donnerstag", "freitag", "samstag", "sonntag"),
+        "en": (
+            "later",
+            "yet",
+            "first",
+            "wait",
+            "waiting",
+            "hold",
+            "tomorrow",
+            "tonight",
+            "pending",
+            "postpone",
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+        ),
+        "nl": (
+            "later",
+            "eerst",
+            "straks",
+            "wacht",
+            "wachten",
+            "morgen",
+            "vanmiddag",
+            "vanavond",
+            "pas",
+            "nog",
+            "aanhouden",
+            "maandag",
+            "dinsdag",
+            "woensdag",
+            "donderdag",
+            "vrijdag",
+            "zaterdag",
+            "zondag",
+        ),
+        "de": (
+            "später",
+            "erst",
+            "zuerst",
+            "warten",
+            "morgen",
+            "noch",
+            "montag",
+            "dienstag",
+            "mittwoch",
+            "donnerstag",
+            "freitag",
+            "samstag",
+            "sonntag",
+        ),
     },
     "condition": {
-        "en": ("but", "unless", "if", "after", "when", "once", "except", "only", "provided", "until",
-               "before"),
-        "nl": ("maar", "tenzij", "als", "indien", "na", "nadat", "wanneer", "zodra", "behalve", "alleen",
-               "mits", "totdat", "voordat", "vóór"),
+        "en": (
+            "but",
+            "unless",
+            "if",
+            "after",
+            "when",
+            "once",
+            "except",
+            "only",
+            "provided",
+            "until",
+            "before",
+        ),
+        "nl": (
+            "maar",
+            "tenzij",
+            "als",
+            "indien",
+            "na",
+            "nadat",
+            "wanneer",
+            "zodra",
+            "behalve",
+            "alleen",
+            "mits",
+            "totdat",
+            "voordat",
+            "vóór",
+        ),
         "de": ("aber", "wenn", "falls", "sofern", "nachdem", "außer", "nur", "sobald", "bevor"),
     },
     "question": {"en": ("?",), "nl": ("?",), "de": ("?",)},
 }
 
 COURTESY: Final[tuple[str, ...]] = (
-    "please", "pls", "plz", "thanks", "thank you", "thanks a lot", "many thanks", "thank you very much",
-    "thx", "ty", "sorry", "have a nice day", "have a good weekend", "have a nice weekend",
-    "graag", "bedankt", "dank", "dank je", "dank je wel", "dankjewel", "dank u", "dank u wel", "dankuwel",
-    "alvast bedankt", "alsjeblieft", "a.u.b.", "fijne dag", "fijn weekend",
-    "bitte", "danke", "danke schön", "vielen dank", "besten dank", "schönes wochenende",
+    "please",
+    "pls",
+    "plz",
+    "thanks",
+    "thank you",
+    "thanks a lot",
+    "many thanks",
+    "thank you very much",
+    "thx",
+    "ty",
+    "sorry",
+    "have a nice day",
+    "have a good weekend",
+    "have a nice weekend",
+    "graag",
+    "bedankt",
+    "dank",
+    "dank je",
+    "dank je wel",
+    "dankjewel",
+    "dank u",
+    "dank u wel",
+    "dankuwel",
+    "alvast bedankt",
+    "alsjeblieft",
+    "a.u.b.",
+    "fijne dag",
+    "fijn weekend",
+    "bitte",
+    "danke",
+    "danke schön",
+    "vielen dank",
+    "besten dank",
+    "schönes wochenende",
 )
 AFFIRMATIONS: Final[tuple[str, ...]] = (
-    "yes", "yep", "ok", "okay", "sure", "fine", "good", "great", "perfect", "looks good", "all good",
+    "yes",
+    "yep",
+    "ok",
+    "okay",
+    "sure",
+    "fine",
+    "good",
+    "great",
+    "perfect",
+    "looks good",
+    "all good",
     "sounds good",
-    "ja", "oké", "oke", "prima", "top", "goed", "klopt", "ziet er goed uit",
-    "gut", "perfekt", "passt", "alles klar",
+    "ja",
+    "oké",
+    "oke",
+    "prima",
+    "top",
+    "goed",
+    "klopt",
+    "ziet er goed uit",
+    "gut",
+    "perfekt",
+    "passt",
+    "alles klar",
 )
 CLOSINGS: Final[tuple[str, ...]] = (
-    "kind regards", "best regards", "warm regards", "regards", "best", "cheers", "br", "kr", "rgds",
-    "best wishes", "all the best", "sincerely", "yours sincerely",
-    "met vriendelijke groet", "met vriendelijke groeten", "vriendelijke groet", "vriendelijke groeten",
-    "hartelijke groet", "hartelijke groeten", "beste groet", "beste groeten", "groet", "groeten",
-    "groetjes", "gr.", "mvg", "m.v.g.", "vr.gr.", "vrgr", "vriendelijke gr.",
-    "mit freundlichen grüßen", "freundliche grüße", "viele grüße", "beste grüße", "liebe grüße",
-    "schöne grüße", "grüße", "gruß", "mfg", "lg", "vg",
+    "kind regards",
+    "best regards",
+    "warm regards",
+    "regards",
+    "best",
+    "cheers",
+    "br",
+    "kr",
+    "rgds",
+    "best wishes",
+    "all the best",
+    "sincerely",
+    "yours sincerely",
+    "met vriendelijke groet",
+    "met vriendelijke groeten",
+    "vriendelijke groet",
+    "vriendelijke groeten",
+    "hartelijke groet",
+    "hartelijke groeten",
+    "beste groet",
+    "beste groeten",
+    "groet",
+    "groeten",
+    "groetjes",
+    "gr.",
+    "mvg",
+    "m.v.g.",
+    "vr.gr.",
+    "vrgr",
+    "vriendelijke gr.",
+    "mit freundlichen grüßen",
+    "freundliche grüße",
+    "viele grüße",
+    "beste grüße",
+    "liebe grüße",
+    "schöne grüße",
+    "grüße",
+    "gruß",
+    "mfg",
+    "lg",
+    "vg",
 )
 SALUTATIONS: Final[tuple[str, ...]] = (
-    "hi", "hello", "hey", "dear", "good morning", "good afternoon", "good evening", "morning",
-    "hoi", "hallo", "beste", "goedemorgen", "goedemiddag", "goedenavond", "dag",
-    "guten morgen", "guten tag", "lieber", "liebe", "sehr geehrte", "sehr geehrter", "moin", "servus",
+    "hi",
+    "hello",
+    "hey",
+    "dear",
+    "good morning",
+    "good afternoon",
+    "good evening",
+    "morning",
+    "hoi",
+    "hallo",
+    "beste",
+    "goedemorgen",
+    "goedemiddag",
+    "goedenavond",
+    "dag",
+    "guten morgen",
+    "guten tag",
+    "lieber",
+    "liebe",
+    "sehr geehrte",
+    "sehr geehrter",
+    "moin",
+    "servus",
 )
 ADDRESSEES: Final[tuple[str, ...]] = (
-    "all", "team", "everyone", "there", "allemaal", "allen", "iedereen", "zusammen",
+    "all",
+    "team",
+    "everyone",
+    "there",
+    "allemaal",
+    "allen",
+    "iedereen",
+    "zusammen",
 )
 MOBILE_FOOTERS: Final[tuple[str, ...]] = (
-    "sent from", "sent with", "get outlook for", "download outlook for",
-    "verzonden vanaf", "verzonden met", "verzonden via", "verstuurd vanaf", "verstuurd met", "verstuurd via",
-    "von meinem", "gesendet von", "gesendet mit",
+    "sent from",
+    "sent with",
+    "get outlook for",
+    "download outlook for",
+    "verzonden vanaf",
+    "verzonden met",
+    "verzonden via",
+    "verstuurd vanaf",
+    "verstuurd met",
+    "verstuurd via",
+    "von meinem",
+    "gesendet von",
+    "gesendet mit",
 )
 POSTSCRIPTS: Final[tuple[str, ...]] = ("ps", "p.s.", "pps", "nb", "n.b.")
 REASON_LABELS: Final[tuple[str, ...]] = ("reason", "reden", "grund", "begründung")
 REPLY_PREFIXES: Final[tuple[str, ...]] = ("re", "aw", "antw", "sv", "fw", "fwd", "wg", "doorst", "tr")
 NAME_PARTICLES: Final[tuple[str, ...]] = (
-    "de", "van", "der", "den", "ten", "ter", "te", "'t", "von", "zu", "la", "le", "du", "da", "di", "del",
+    "de",
+    "van",
+    "der",
+    "den",
+    "ten",
+    "ter",
+    "te",
+    "'t",
+    "von",
+    "zu",
+    "la",
+    "le",
+    "du",
+    "da",
+    "di",
+    "del",
 )
 # words that start an instruction, never a name: "Bel Piet" after APPROVE is not a signature
 INSTRUCTION_VERBS: Final[tuple[str, ...]] = (
-    "call", "ring", "phone", "check", "verify", "confirm", "ask", "send", "mail", "email", "change", "let",
-    "see", "contact", "stop", "cancel", "ship", "deliver", "book", "post", "use", "update", "fix", "make",
-    "bel", "bellen", "check", "checken", "controleer", "controleren", "bevestig", "vraag", "stuur", "wijzig",
-    "zie", "annuleer", "lever", "leveren", "boek", "boeken", "gebruik", "maak",
-    "anrufen", "ruf", "prüfen", "prüf", "schicken", "senden", "ändern", "frag", "fragen",
+    "call",
+    "ring",
+    "phone",
+    "check",
+    "verify",
+    "confirm",
+    "ask",
+    "send",
+    "mail",
+    "email",
+    "change",
+    "let",
+    "see",
+    "contact",
+    "stop",
+    "cancel",
+    "ship",
+    "deliver",
+    "book",
+    "post",
+    "use",
+    "update",
+    "fix",
+    "make",
+    "bel",
+    "bellen",
+    "check",
+    "checken",
+    "controleer",
+    "controleren",
+    "bevestig",
+    "vraag",
+    "stuur",
+    "wijzig",
+    "zie",
+    "annuleer",
+    "lever",
+    "leveren",
+    "boek",
+    "boeken",
+    "gebruik",
+    "maak",
+    "anrufen",
+    "ruf",
+    "prüfen",
+    "prüf",
+    "schicken",
+    "senden",
+    "ändern",
+    "frag",
+    "fragen",
 )
 # first words of the edit commands mail.commands.parse_command understands
 COMMAND_WORDS: Final[tuple[str, ...]] = (
-    "line", "regel", "r", "l", "unit", "eenheid", "sku", "artikel", "remove", "delete", "verwijder",
-    "verwijderen", "schrap", "add", "toevoegen", "voeg", "customer", "klant", "ref", "reference",
-    "referentie", "po", "delivery", "levering", "leverdatum", "bezorgen", "note", "opmerking", "comment",
+    "line",
+    "regel",
+    "r",
+    "l",
+    "unit",
+    "eenheid",
+    "sku",
+    "artikel",
+    "remove",
+    "delete",
+    "verwijder",
+    "verwijderen",
+    "schrap",
+    "add",
+    "toevoegen",
+    "voeg",
+    "customer",
+    "klant",
+    "ref",
+    "reference",
+    "referentie",
+    "po",
+    "delivery",
+    "levering",
+    "leverdatum",
+    "bezorgen",
+    "note",
+    "opmerking",
+    "comment",
 )
 
 _SEPARATOR_LINES: Final = frozenset({"--", "-- ", "__", "—"})
-_CONTACT = re.compile(r"\+?\d[\d ()./-]{7,}\d|@|\bwww\.|https?://|^\s*(tel|mob|mobiel|phone|fax|t|m|e)\s*[:.|]",
-                      re.IGNORECASE)
+_CONTACT = re.compile(
+    r"\+?\d[\d ()./-]{7,}\d|@|\bwww\.|https?://|^\s*(tel|mob|mobiel|phone|fax|t|m|e)\s*[:.|]", re.IGNORECASE
+)
 _NOT_UNDERSTOOD: Final = "not taken as an approval; reply APPROVE alone to post"
 _OTHER_TEXT: Final = "reply APPROVE alone, or use edit commands"
 
@@ -204,8 +486,10 @@ Phrase = tuple[str, ...]
 
 def _phrases(entries: Iterable[str]) -> frozenset[Phrase]:
     """Table entries as token tuples: their words (and '&'), without dots, so "m.v.g." is (m, v, g)."""
-    return frozenset(tuple(t.norm for t in tokenize(entry) if t.kind == "word" or t.norm in ("&", "?"))
-                     for entry in entries)
+    return frozenset(
+        tuple(t.norm for t in tokenize(entry) if t.kind == "word" or t.norm in ("&", "?"))
+        for entry in entries
+    )
 
 
 def _words(entries: Iterable[str]) -> frozenset[str]:
@@ -213,7 +497,8 @@ def _words(entries: Iterable[str]) -> frozenset[str]:
 
 
 _FORM_PHRASES: Final[dict[FormKind, frozenset[Phrase]]] = {
-    kind: _phrases(form for forms in by_language.values() for form in forms) for kind, by_language in FORMS.items()
+    kind: _phrases(form for forms in by_language.values() for form in forms)
+    for kind, by_language in FORMS.items()
 }
 _QUALIFIER_WORDS: Final[dict[Qualifier, frozenset[str]]] = {
     kind: _words(word for words in by_language.values() for word in words)
@@ -235,10 +520,15 @@ _INSTRUCTION_VERBS: Final = _words(INSTRUCTION_VERBS)
 # words that are never part of a name (a signature's "Jan de Vries", an addressee's "Beste Anna")
 _LEXICON: Final[frozenset[str]] = frozenset(
     word
-    for words in (*(_words(w for ws in by_lang.values() for w in ws) for by_lang in FORMS.values()),
-                  *_QUALIFIER_WORDS.values(), _words(COURTESY + AFFIRMATIONS + CLOSINGS), _INSTRUCTION_VERBS,
-                  _COMMAND_WORDS)
-    for word in words)
+    for words in (
+        *(_words(w for ws in by_lang.values() for w in ws) for by_lang in FORMS.values()),
+        *_QUALIFIER_WORDS.values(),
+        _words(COURTESY + AFFIRMATIONS + CLOSINGS),
+        _INSTRUCTION_VERBS,
+        _COMMAND_WORDS,
+    )
+    for word in words
+)
 
 
 def _match(tokens: Sequence[Token], i: int, phrases: frozenset[Phrase]) -> int:
@@ -297,6 +587,7 @@ def _qualifier(word: str) -> Qualifier | None:
 
 # ---- line shapes -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Hit:
     kind: FormKind
@@ -336,8 +627,12 @@ def _after_salutation(tokens: Sequence[Token]) -> int | None:
     if j == 0:
         return None
     names = 0
-    while j < len(tokens) and names < 3 and tokens[j].kind == "word" and (
-            _is_name_word(tokens[j]) or tokens[j].norm in _ADDRESSEES):
+    while (
+        j < len(tokens)
+        and names < 3
+        and tokens[j].kind == "word"
+        and (_is_name_word(tokens[j]) or tokens[j].norm in _ADDRESSEES)
+    ):
         j, names = j + 1, names + 1
     if j == len(tokens):
         return j
@@ -370,11 +665,15 @@ def _is_harmless_line(tokens: Sequence[Token], extra: frozenset[Phrase] = frozen
 
 
 def _names_after_courtesy(tokens: Sequence[Token], left: Sequence[Token]) -> bool:
-    """ "… thanks Jan": the uncovered words are ≤ 3 name words at the end, after a courtesy word."""
+    """ "… thanks Jan": the uncovered words are ≤ 3 name words at the end, after a courtesy/closing word."""
     first = tokens.index(left[0])
     tail = [t for t in tokens[first:] if t.kind in ("word", "number")]
-    return (len(left) <= 3 and tail == list(left) and all(_is_name_word(t) for t in left)
-            and any(t.kind == "word" for t in tokens[:first]))
+    return (
+        len(left) <= 3
+        and tail == list(left)
+        and all(_is_name_word(t) for t in left)
+        and any(t.kind == "word" for t in tokens[:first])
+    )
 
 
 def _is_courtesy_only(tokens: Sequence[Token]) -> bool:
@@ -413,12 +712,15 @@ def _command_line(raw: str, tokens: Sequence[Token]) -> bool:
     if not tokens:
         return False
     first = tokens[0]
-    if not (first.kind == "number" or first.norm == "#" or (first.kind == "word" and first.norm in _COMMAND_WORDS)):
+    if not (
+        first.kind == "number" or first.norm == "#" or (first.kind == "word" and first.norm in _COMMAND_WORDS)
+    ):
         return False
     return parse_command(raw) is not None
 
 
 # ---- refusals ----------------------------------------------------------------------------------
+
 
 def _quote(token: Token, kind: Qualifier) -> str:
     return f"'{token.text}' ({kind})"
@@ -429,8 +731,12 @@ def _listing(found: Sequence[tuple[Token, Qualifier]]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _qualified(label: str, before: Sequence[tuple[Token, Qualifier]],
-               after: Sequence[tuple[Token, Qualifier]], where: str = "") -> str:
+def _qualified(
+    label: str,
+    before: Sequence[tuple[Token, Qualifier]],
+    after: Sequence[tuple[Token, Qualifier]],
+    where: str = "",
+) -> str:
     parts = []
     if before:
         parts.append(f"preceded by {_listing(before)}")
@@ -456,6 +762,7 @@ def _line_refusal(label: str, raw: str, tokens: Sequence[Token]) -> str:
 
 # ---- decisions ---------------------------------------------------------------------------------
 
+
 def decide(new_text: str, subject: str = "") -> Decision:
     """APPROVE / REJECT <reason> / STATUS / HOLD from the rep's new text, else an Outlook voting subject."""
     lines = _tidy(new_text.replace("\r\n", "\n").replace("\r", "\n").split("\n")).split("\n")
@@ -466,8 +773,13 @@ def decide(new_text: str, subject: str = "") -> Decision:
         decision = _decide_line(lines, index, tokens, _subject_tag(subject), new_text)
         if decision is not None:
             if decision.kind == "approve" and vote == "reject":
-                return Decision("unknown", None, new_text, "body",
-                                "the reply says 'approve' but its subject is a Reject vote: " + _NOT_UNDERSTOOD)
+                return Decision(
+                    "unknown",
+                    None,
+                    new_text,
+                    "body",
+                    "the reply says 'approve' but its subject is a Reject vote: " + _NOT_UNDERSTOOD,
+                )
             return decision
     start = found[0] if found is not None else len(lines)
     if vote == "approve":
@@ -488,22 +800,27 @@ def _decision_line(lines: Sequence[str]) -> tuple[int, list[Token]] | None:
         start = _after_salutation(tokens)
         if start is not None:
             tokens = tokens[start:]
-        if not tokens or _is_harmless_line(tokens) or _is_closing(tokens) and _match(tokens, 0, _COURTESY) > 0:
+        if (
+            not tokens
+            or _is_harmless_line(tokens)
+            or (_is_closing(tokens) and _match(tokens, 0, _COURTESY) > 0)
+        ):
             continue  # "Thanks!", "👍", "Thanks Anna," before the decision
         return index, tokens
     return None
 
 
-def _decide_line(lines: Sequence[str], index: int, tokens: list[Token], subject_tag: str | None,
-                 new_text: str) -> Decision | None:
+def _decide_line(
+    lines: Sequence[str], index: int, tokens: list[Token], subject_tag: str | None, new_text: str
+) -> Decision | None:
     lead = _skip_leaders(tokens)
     hit = _form_at(tokens, lead)
     if hit is None:
         refusal = _buried(lines[index], tokens)
         return Decision("unknown", None, new_text, "body", refusal) if refusal else None
     raw = lines[index]
-    after = lines[index + 1:]
-    rest_of_line = raw[tokens[hit.end - 1].end:]
+    after = lines[index + 1 :]
+    rest_of_line = raw[tokens[hit.end - 1].end :]
     if hit.kind == "approve":
         refusal = _approval_line(raw, tokens, hit, subject_tag)
         if refusal is None:
@@ -511,30 +828,35 @@ def _decide_line(lines: Sequence[str], index: int, tokens: list[Token], subject_
             if refusal is None:
                 return Decision("approve", None, "\n".join(commands), "body")
         return Decision("unknown", None, new_text, "body", refusal)
-    if hit.kind == "status":
-        return Decision("status", None, _tidy([_clean_start(rest_of_line)] + list(after)), "body")
+    if hit.kind == "status":  # "Status?", "Status please" leave nothing on their line
+        said = [t for t in _uncovered(tokens[hit.end :], _HARMLESS) if t.norm != "?"]
+        return Decision(
+            "status", None, _tidy([_clean_start(rest_of_line) if said else "", *list(after)]), "body"
+        )
     if _is_question(tokens, hit):
-        return Decision("unknown", None, new_text, "body", f"{_label(tokens, hit)} is a question: nothing was decided")
+        return Decision(
+            "unknown", None, new_text, "body", f"{_label(tokens, hit)} is a question: nothing was decided"
+        )
     reason, rest = _reason([rest_of_line, *after])
     return Decision(hit.kind, reason, rest, "body")
 
 
 def _label(tokens: Sequence[Token], hit: _Hit) -> str:
-    return "'" + " ".join(t.text for t in tokens[hit.start:hit.end] if t.kind == "word") + "'"
+    return "'" + " ".join(t.text for t in tokens[hit.start : hit.end] if t.kind == "word") + "'"
 
 
 def _approval_line(raw: str, tokens: Sequence[Token], hit: _Hit, subject_tag: str | None) -> str | None:
     """Why the approval line is not an unconditional approval; None when it is."""
     label = _label(tokens, hit)
-    before, after = tokens[:hit.start], tokens[hit.end:]
+    before, after = tokens[: hit.start], tokens[hit.end :]
     if _qualifiers(before) or _qualifiers(after):
         return _qualified(label, _qualifiers(before), _qualifiers(after))
-    left = _uncovered(after, _HARMLESS)
+    left = _uncovered(after, _HARMLESS | _CLOSINGS)  # "Akkoord, groet Piet" on a phone
     if left and not _names_after_courtesy(after, left):
-        return _other_text(label, raw[left[0].start:])
+        return _other_text(label, raw[left[0].start :])
     for token in tokens:
-        if token.kind == "tag" and subject_tag is not None and token.norm != subject_tag:
-            return f"{label} names {token.text} but this reply is about {subject_tag.upper()}: {_NOT_UNDERSTOOD}"
+        if token.kind == "tag" and subject_tag is not None and token.norm != tokenize(subject_tag)[0].norm:
+            return f"{label} names {token.text} but this reply is about {subject_tag}: {_NOT_UNDERSTOOD}"
     return None
 
 
@@ -560,8 +882,10 @@ def _approval_rest(lines: Sequence[str], label: str) -> tuple[list[str], str | N
             op = parse_command(raw)
             found = _qualifiers(tokenize(op.value or "")) if op is not None else []
             if found:
-                return commands, (f"{label} is followed by an edit command ('{raw.strip()}') with "
-                                  f"{_listing(found)}: {_NOT_UNDERSTOOD}")
+                return commands, (
+                    f"{label} is followed by an edit command ('{raw.strip()}') with "
+                    f"{_listing(found)}: {_NOT_UNDERSTOOD}"
+                )
             commands.append(raw.strip())
             continue
         if signature == "strong":
@@ -571,7 +895,7 @@ def _approval_rest(lines: Sequence[str], label: str) -> tuple[list[str], str | N
             continue
         if signature == "weak":
             words = [t for t in tokens if t.kind == "word"]
-            if len(words) <= 8 and (_qualifiers(tokens) or words and words[0].norm in _INSTRUCTION_VERBS):
+            if len(words) <= 8 and (_qualifiers(tokens) or (words and words[0].norm in _INSTRUCTION_VERBS)):
                 return commands, _line_refusal(label, raw, tokens)
             continue
         if _is_harmless_line(tokens, _FORM_PHRASES["approve"]):
@@ -592,10 +916,10 @@ def _buried(raw: str, tokens: Sequence[Token]) -> str | None:
         before = _qualifiers(tokens[:i])
         if hit.kind == "approve":
             label = _label(tokens, hit)
-            after = _qualifiers(tokens[hit.end:])
+            after = _qualifiers(tokens[hit.end :])
             if before or after:
                 return _qualified(label, before, after)
-            return _other_text(label, raw[:tokens[i].start]) + " (the approval word must come first)"
+            return _other_text(label, raw[: tokens[i].start]) + " (the approval word must come first)"
         previous = next((t for t in reversed(tokens[:i]) if t.kind == "word"), None)
         if hit.kind == "reject" and previous is not None and _qualifier(previous.norm) == "negation":
             return f"{_label(tokens, hit)} is negated by '{previous.text}': nothing was decided"
@@ -603,8 +927,8 @@ def _buried(raw: str, tokens: Sequence[Token]) -> str | None:
 
 
 def _is_question(tokens: Sequence[Token], hit: _Hit) -> bool:
-    """ "Reject?" / "Afwijzen dan?" / "Hold this?": a '?' right after the word, or a short line ending in one."""
-    after = [t for t in tokens[hit.end:] if t.kind != "tag"]
+    """'Reject?', 'Afwijzen dan?', 'Hold this?': a '?' right after the word, or a short line ending in one."""
+    after = [t for t in tokens[hit.end :] if t.kind != "tag"]
     if after and after[0].norm == "?":
         return True
     words = [t for t in after if t.kind in ("word", "number")]
@@ -613,13 +937,15 @@ def _is_question(tokens: Sequence[Token], hit: _Hit) -> bool:
 
 def _late_decision(lines: Sequence[str], start: int) -> str | None:
     """Why an approval word further down did not count (the reply must start with it)."""
-    for raw in lines[start + 1:]:
+    for raw in lines[start + 1 :]:
         tokens = tokenize(raw)
         for i in range(len(tokens)):
             hit = _form_at(tokens, i)
             if hit is not None and hit.kind == "approve":
-                return (f"{_label(tokens, hit)} is not on the first line (it follows other text): "
-                        f"{_NOT_UNDERSTOOD}")
+                return (
+                    f"{_label(tokens, hit)} is not on the first line (it follows other text): "
+                    f"{_NOT_UNDERSTOOD}"
+                )
     return None
 
 
@@ -637,10 +963,12 @@ def _vote(subject: str) -> FormKind | None:
 
 
 def _subject_tag(subject: str) -> str | None:
-    return next((t.norm for t in tokenize(subject or "") if t.kind == "tag"), None)
+    """Our tag in the subject ("[MO-12 v1]") as written there."""
+    return next((t.text for t in tokenize(subject or "") if t.kind == "tag"), None)
 
 
 # ---- reasons -----------------------------------------------------------------------------------
+
 
 def _reason(lines: Sequence[str]) -> tuple[str | None, str]:
     """The reason (first line and the lines after it up to a closing or signature), and the rest."""
@@ -648,8 +976,10 @@ def _reason(lines: Sequence[str]) -> tuple[str | None, str]:
     for index in range(1, len(lines)):
         raw = lines[index]
         tokens = tokenize(raw)
-        if raw.strip() in _SEPARATOR_LINES or tokens and (
-                _is_closing(tokens) or _is_courtesy_only(tokens) or _match(tokens, 0, _MOBILE_FOOTERS) > 0):
+        if raw.strip() in _SEPARATOR_LINES or (
+            tokens
+            and (_is_closing(tokens) or _is_courtesy_only(tokens) or _match(tokens, 0, _MOBILE_FOOTERS) > 0)
+        ):
             end = index
             break
         if not raw.strip() and _looks_like_signature(_paragraph(lines, index + 1)):
@@ -678,13 +1008,19 @@ def _clean_start(text: str) -> str:
     """Text without leading punctuation, decoration, our tag or a "Reason:" label."""
     tokens = tokenize(text)
     i = 0
-    while i < len(tokens) and (tokens[i].kind == "tag" or tokens[i].kind == "punct" and tokens[i].norm in ".:,;!-–—=|"):
+    while i < len(tokens) and (
+        tokens[i].kind == "tag" or (tokens[i].kind == "punct" and tokens[i].norm in ".:,;!-–—=|")
+    ):
         i += 1
-    if (i + 1 < len(tokens) and tokens[i].norm in _REASON_LABELS and tokens[i + 1].norm in (":", "=", "-", "–")):
+    if (
+        i + 1 < len(tokens)
+        and tokens[i].norm in _REASON_LABELS
+        and tokens[i + 1].norm in (":", "=", "-", "–")
+    ):
         i += 2
     if i >= len(tokens):
         return ""
-    return text[tokens[i].start:].strip().rstrip("*_").strip()
+    return text[tokens[i].start :].strip().rstrip("*_").strip()
 
 
 def _tidy(lines: Iterable[str]) -> str:

@@ -12,22 +12,23 @@ Both servers share one asyncio loop in a background thread, so synchronous code 
 
 Port 0 binds any free port; read the real one from `smtp_port` / `imap_port` after start().
 """
+
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 from .devserver_accounts import AccountStore, normalize_address, remove_stale_locks
-from .devserver_imap import (DevLogin, append_to_inbox, build_imap_config, new_passwords,
-                             start_imap_server)
+from .devserver_imap import DevLogin, append_to_inbox, build_imap_config, new_passwords, start_imap_server
 from .devserver_smtp import DeliveryHandler, start_smtp_server
 
 log = logging.getLogger(__name__)
@@ -42,14 +43,22 @@ T = TypeVar("T")
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class DevMailServer:
-    def __init__(self, data_dir: Path, *, host: str = "127.0.0.1",
-                 smtp_port: int = DEFAULT_SMTP_PORT, imap_port: int = DEFAULT_IMAP_PORT,
-                 accounts: Sequence[str] = (), password: str = "dev",
-                 auto_accounts: bool = True, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        host: str = "127.0.0.1",
+        smtp_port: int = DEFAULT_SMTP_PORT,
+        imap_port: int = DEFAULT_IMAP_PORT,
+        accounts: Sequence[str] = (),
+        password: str = "dev",
+        auto_accounts: bool = True,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.host = host
         self.password = password
@@ -58,7 +67,8 @@ class DevMailServer:
         self._ports = (smtp_port, imap_port)
         # explicit accounts and their passwords, (re)applied on every start
         self._passwords: dict[str, str] = {
-            normalize_address(a): password for a in (*BUILTIN_ACCOUNTS, *accounts) if a.strip()}
+            normalize_address(a): password for a in (*BUILTIN_ACCOUNTS, *accounts) if a.strip()
+        }
         self._clock = clock
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -87,16 +97,23 @@ class DevMailServer:
             return self
         ready: concurrent.futures.Future[None] = concurrent.futures.Future()
         self._finished.clear()
-        self._thread = threading.Thread(target=self._thread_main, args=(ready,),
-                                        name="dev-mail-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._thread_main, args=(ready,), name="dev-mail-server", daemon=True
+        )
         self._thread.start()
         try:
             ready.result(timeout=START_TIMEOUT_S)
         except BaseException:
             self.stop()
             raise
-        log.info("dev mail server up: SMTP %s:%d, IMAP %s:%d, data in %s",
-                 self.host, self.smtp_port, self.host, self.imap_port, self.data_dir)
+        log.info(
+            "dev mail server up: SMTP %s:%d, IMAP %s:%d, data in %s",
+            self.host,
+            self.smtp_port,
+            self.host,
+            self.imap_port,
+            self.data_dir,
+        )
         return self
 
     def stop(self) -> None:
@@ -105,10 +122,8 @@ class DevMailServer:
         if thread is None:
             return
         if loop is not None and stop is not None and not loop.is_closed():
-            try:
+            with contextlib.suppress(RuntimeError):  # loop already finished
                 loop.call_soon_threadsafe(stop.set)
-            except RuntimeError:
-                pass  # loop already finished
         if self._finished.wait(STOP_TIMEOUT_S):
             thread.join(STOP_TIMEOUT_S)
         else:
@@ -135,8 +150,9 @@ class DevMailServer:
     def __enter__(self) -> DevMailServer:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     # --- server thread -------------------------------------------------------------------------
@@ -173,11 +189,10 @@ class DevMailServer:
             return self.auto_accounts or await store.exists(owner)
 
         async with AsyncExitStack() as stack:
-            imap_port = await start_imap_server(stack, login, config, self.host,
-                                                self._requested_ports[1])
+            imap_port = await start_imap_server(stack, login, config, self.host, self._requested_ports[1])
             smtp_port = await start_smtp_server(
-                stack, DeliveryHandler(deliver, accepts_recipient), self.host,
-                self._requested_ports[0])
+                stack, DeliveryHandler(deliver, accepts_recipient), self.host, self._requested_ports[0]
+            )
             self._ports = (smtp_port, imap_port)
             ready.set_result(None)
             await self._stop.wait()
@@ -194,13 +209,26 @@ class DevMailServer:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=STOP_TIMEOUT_S)
 
 
-def run_mailserver(data_dir: Path, *, host: str = "127.0.0.1",
-                   smtp_port: int = DEFAULT_SMTP_PORT, imap_port: int = DEFAULT_IMAP_PORT,
-                   accounts: Sequence[str] = (), password: str = "dev",
-                   auto_accounts: bool = True) -> None:
+def run_mailserver(
+    data_dir: Path,
+    *,
+    host: str = "127.0.0.1",
+    smtp_port: int = DEFAULT_SMTP_PORT,
+    imap_port: int = DEFAULT_IMAP_PORT,
+    accounts: Sequence[str] = (),
+    password: str = "dev",
+    auto_accounts: bool = True,
+) -> None:
     """Run the dev mail server in the foreground until Ctrl-C (for `mailorder mailserver`)."""
-    server = DevMailServer(data_dir, host=host, smtp_port=smtp_port, imap_port=imap_port,
-                           accounts=accounts, password=password, auto_accounts=auto_accounts)
+    server = DevMailServer(
+        data_dir,
+        host=host,
+        smtp_port=smtp_port,
+        imap_port=imap_port,
+        accounts=accounts,
+        password=password,
+        auto_accounts=auto_accounts,
+    )
     with server:
         log.info("dev mail server ready; Ctrl-C to stop")
         try:

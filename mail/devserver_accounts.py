@@ -3,6 +3,7 @@
 Accounts live in pymap's maildir base dir (`pymap-etc-passwd` / `pymap-etc-shadow`); the login
 name is the lower-cased address and the user's maildir is `<base_dir>/<address>`.
 """
+
 from __future__ import annotations
 
 import logging

@@ -4,6 +4,7 @@ pymap runs in-process: that lets the login accept GreenMail-style auto accounts
 (password == address), fold login names to lower case, and deliver SMTP mail through
 pymap's own append path (UIDs assigned at once, no polling of `new/`).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -42,13 +43,31 @@ class DevImapConfig(Config):
 
 
 def build_imap_config(base_dir: Path, host: str, port: int) -> DevImapConfig:
-    args = Namespace(debug=False, tls=False, inherited_sockets=None, proxy_protocol=None,
-                     passlib_cfg=None, cert=None, key=None, host=host, port=port)
+    args = Namespace(
+        debug=False,
+        tls=False,
+        inherited_sockets=None,
+        proxy_protocol=None,
+        passlib_cfg=None,
+        cert=None,
+        key=None,
+        host=host,
+        port=port,
+    )
     return DevImapConfig(
-        args, base_dir=str(base_dir), layout="++", colon=None, host=host, port=port,
-        tls_enabled=False, reject_dnsbl=False, invalid_user_sleep=0.05,
-        subsystem=Subsystem.for_asyncio(), cpu_subsystem=Subsystem.for_asyncio(),
-        hash_context=BuiltinHash(rounds=DEV_PBKDF2_ROUNDS))
+        args,
+        base_dir=str(base_dir),
+        layout="++",
+        colon=None,
+        host=host,
+        port=port,
+        tls_enabled=False,
+        reject_dnsbl=False,
+        invalid_user_sleep=0.05,
+        subsystem=Subsystem.for_asyncio(),
+        cpu_subsystem=Subsystem.for_asyncio(),
+        hash_context=BuiltinHash(rounds=DEV_PBKDF2_ROUNDS),
+    )
 
 
 def _plain_secret(credentials: PlainCredentials) -> str:
@@ -58,8 +77,9 @@ def _plain_secret(credentials: PlainCredentials) -> str:
 class DevLogin(Login):
     """Login with lower-cased names and, optionally, GreenMail auto accounts on first LOGIN."""
 
-    def __init__(self, config: DevImapConfig, accounts: AccountStore,
-                 auto_accounts: Callable[[], bool]) -> None:
+    def __init__(
+        self, config: DevImapConfig, accounts: AccountStore, auto_accounts: Callable[[], bool]
+    ) -> None:
         super().__init__(config)
         self._accounts = accounts
         self._auto_accounts = auto_accounts
@@ -79,8 +99,9 @@ class DevLogin(Login):
         return await super().authorize(authenticated, normalize_address(authzid))
 
 
-async def append_to_inbox(login: DevLogin, config: DevImapConfig, owner: str, raw: bytes,
-                          when: datetime) -> int:
+async def append_to_inbox(
+    login: DevLogin, config: DevImapConfig, owner: str, raw: bytes, when: datetime
+) -> int:
     """Deliver one message into `owner`'s INBOX via pymap's session API; returns its UID."""
     identity = Identity(config, login.tokens, normalize_address(owner), None, frozenset())
     async with identity.new_session() as session:
@@ -88,8 +109,9 @@ async def append_to_inbox(login: DevLogin, config: DevImapConfig, owner: str, ra
     return max(append_uid.uids, default=0)
 
 
-async def start_imap_server(stack: AsyncExitStack, login: DevLogin, config: DevImapConfig,
-                            host: str, port: int) -> int:
+async def start_imap_server(
+    stack: AsyncExitStack, login: DevLogin, config: DevImapConfig, host: str, port: int
+) -> int:
     """Listen for IMAP on host:port (0 = any free port) until `stack` closes; returns the port."""
     config.apply_context()
     callback = ProxyProtocolReader(config.proxy_protocol).get_callback(IMAPServer(login, config))

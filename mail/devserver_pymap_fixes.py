@@ -13,6 +13,7 @@
 
 Only pymap's maildir backend is touched, which only the dev mail server uses.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -56,16 +57,16 @@ class RawMaildirMessage(MaildirMessage):
 _original_dump_message = Maildir._dump_message
 
 
-def _dump_message(self: Maildir, message: Any, target: IO[bytes],
-                  mangle_from_: bool = False) -> None:
+def _dump_message(self: Maildir, message: Any, target: IO[bytes], mangle_from_: bool = False) -> None:
     if isinstance(message, RawMaildirMessage):
         target.write(message.raw)
     else:
         _original_dump_message(self, message, target, mangle_from_)
 
 
-def _to_maildir(cls: type[Message], append_msg: AppendMessage, recent: bool,
-                maildir_flags: MaildirFlags) -> MaildirMessage:
+def _to_maildir(
+    cls: type[Message], append_msg: AppendMessage, recent: bool, maildir_flags: MaildirFlags
+) -> MaildirMessage:
     maildir_msg = RawMaildirMessage(bytes(append_msg.literal))
     maildir_msg.set_flags(maildir_flags.to_maildir(append_msg.flag_set))
     maildir_msg.set_subdir("new" if recent else "cur")
@@ -79,8 +80,7 @@ def _read_raw(maildir: Maildir, key: str) -> bytes:
 
 
 async def _load_content(self: Message, requirement: FetchRequirement) -> LoadedMessage:
-    if self._key is None or self._maildir is None \
-            or requirement.has_none(FetchRequirement.CONTENT):
+    if self._key is None or self._maildir is None or requirement.has_none(FetchRequirement.CONTENT):
         return LoadedMessage(self, requirement, None)
     try:
         raw = _read_raw(self._maildir, self._key)
@@ -89,8 +89,9 @@ async def _load_content(self: Message, requirement: FetchRequirement) -> LoadedM
     return LoadedMessage(self, requirement, MessageContent.parse(to_crlf(raw)))
 
 
-async def _copy_with_content(self: MailboxData, uid: int, destination: MailboxData, *,
-                             recent: bool = False) -> int | None:
+async def _copy_with_content(
+    self: MailboxData, uid: int, destination: MailboxData, *, recent: bool = False
+) -> int | None:
     try:
         record, maildir_msg = await self._get_maildir_msg(uid)
         async with self.messages_lock.read_lock():
@@ -124,8 +125,9 @@ def notify_mailbox_changed(path: str) -> None:
             loop.call_soon_threadsafe(event.set)
 
 
-async def _update_selected(self: MailboxData, selected: SelectedMailbox, *,
-                           wait_on: Event | None = None) -> SelectedMailbox:
+async def _update_selected(
+    self: MailboxData, selected: SelectedMailbox, *, wait_on: Event | None = None
+) -> SelectedMailbox:
     if wait_on is not None and not wait_on.is_set():
         changed = Event.for_asyncio()
         key = (asyncio.get_running_loop(), changed)
@@ -143,14 +145,17 @@ async def _update_selected(self: MailboxData, selected: SelectedMailbox, *,
     return selected
 
 
-def _notifying(method: Callable[..., Awaitable[Any]], target_arg: int | None
-               ) -> Callable[..., Awaitable[Any]]:
+def _notifying(
+    method: Callable[..., Awaitable[Any]], target_arg: int | None
+) -> Callable[..., Awaitable[Any]]:
     """Wrap append/copy/move so they wake IDLE on the mailbox that received the message."""
+
     async def wrapper(self: MailboxData, *args: Any, **kwargs: Any) -> Any:
         result = await method(self, *args, **kwargs)
         target = self if target_arg is None else args[target_arg]
         notify_mailbox_changed(target._path)
         return result
+
     return wrapper
 
 

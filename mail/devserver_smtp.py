@@ -1,4 +1,5 @@
 """SMTP side of the dev mail server: aiosmtpd handler that delivers into local INBOXes."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,10 +24,9 @@ AcceptsRecipient = Callable[[str], Awaitable[bool]]
 def with_delivery_headers(raw: bytes, recipient: str) -> bytes:
     """Prepend Delivered-To / X-Original-To with the original (plus) recipient; the rest of the
     message is left byte-for-byte as it arrived."""
-    newline = b"\r\n" if b"\r\n" in raw[:raw.find(b"\n") + 1 or len(raw)] else b"\n"
+    newline = b"\r\n" if b"\r\n" in raw[: raw.find(b"\n") + 1 or len(raw)] else b"\n"
     address = recipient.strip().strip("<>").encode("utf-8")
-    return (b"Delivered-To: " + address + newline
-            + b"X-Original-To: " + address + newline + raw)
+    return b"Delivered-To: " + address + newline + b"X-Original-To: " + address + newline + raw
 
 
 class DeliveryHandler:
@@ -36,8 +36,9 @@ class DeliveryHandler:
         self._deliver = deliver
         self._accepts_recipient = accepts_recipient
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
-                          address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
         if not is_plausible_address(address):
             return f"553 5.1.3 <{address}>: bad recipient address syntax"
         if not await self._accepts_recipient(mailbox_owner(address)):
@@ -51,30 +52,39 @@ class DeliveryHandler:
         if raw is None:
             raw = envelope.content if isinstance(envelope.content, bytes) else b""
         for recipient in dict.fromkeys(envelope.rcpt_tos):  # same address twice: one copy
-            await self._deliver(mailbox_owner(recipient), recipient,
-                                with_delivery_headers(raw, recipient))
-        log.info("delivered %d bytes from %s to %s", len(raw), envelope.mail_from,
-                 ", ".join(envelope.rcpt_tos))
+            await self._deliver(mailbox_owner(recipient), recipient, with_delivery_headers(raw, recipient))
+        log.info(
+            "delivered %d bytes from %s to %s", len(raw), envelope.mail_from, ", ".join(envelope.rcpt_tos)
+        )
         return "250 2.0.0 Message accepted for delivery"
 
 
-def accept_any_auth(server: SMTP, session: Session, envelope: Envelope, mechanism: str,
-                    auth_data: Any) -> AuthResult:
+def accept_any_auth(
+    server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+) -> AuthResult:
     """Dev SMTP needs no auth; a client that insists (Thunderbird) is let in whatever it sends."""
     return AuthResult(success=True, auth_data=auth_data)
 
 
-async def start_smtp_server(stack: AsyncExitStack, handler: DeliveryHandler, host: str,
-                            port: int, *, hostname: str = "mailorder-dev") -> int:
+async def start_smtp_server(
+    stack: AsyncExitStack, handler: DeliveryHandler, host: str, port: int, *, hostname: str = "mailorder-dev"
+) -> int:
     """Listen for SMTP on host:port (0 = any free port) until `stack` closes; returns the port."""
     loop = asyncio.get_running_loop()
     sessions: set[SMTP] = set()
 
     def new_session() -> SMTP:
         smtp = _TrackedSMTP(
-            sessions, handler, data_size_limit=DATA_SIZE_LIMIT, enable_SMTPUTF8=True,
-            decode_data=False, hostname=hostname, auth_require_tls=False,
-            authenticator=accept_any_auth, loop=loop)
+            sessions,
+            handler,
+            data_size_limit=DATA_SIZE_LIMIT,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            hostname=hostname,
+            auth_require_tls=False,
+            authenticator=accept_any_auth,
+            loop=loop,
+        )
         return smtp
 
     server = await loop.create_server(new_session, host=host, port=port)

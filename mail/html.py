@@ -3,6 +3,7 @@
 Table rows become lines (cells joined by " | "), paragraphs/divs/br become newlines,
 style/script/head/comments (incl. Outlook conditional comments) and hidden elements are dropped.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,12 +13,53 @@ from bs4.element import CData, Comment, Declaration, Doctype, NavigableString, P
 
 CELL_SEPARATOR = " | "
 
-_DROP_TAGS = {"style", "script", "head", "title", "meta", "link", "noscript", "template", "img",
-              "object", "iframe", "svg", "xml"}
-_BLOCK_TAGS = {"p", "div", "section", "article", "header", "footer", "main", "aside", "nav",
-               "center", "address", "blockquote", "ul", "ol", "dl", "dt", "dd", "h1", "h2", "h3",
-               "h4", "h5", "h6", "form", "fieldset", "figure", "figcaption", "body", "html",
-               "caption"}
+_DROP_TAGS = {
+    "style",
+    "script",
+    "head",
+    "title",
+    "meta",
+    "link",
+    "noscript",
+    "template",
+    "img",
+    "object",
+    "iframe",
+    "svg",
+    "xml",
+}
+_BLOCK_TAGS = {
+    "p",
+    "div",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "main",
+    "aside",
+    "nav",
+    "center",
+    "address",
+    "blockquote",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "form",
+    "fieldset",
+    "figure",
+    "figcaption",
+    "body",
+    "html",
+    "caption",
+}
 _SKIP_STRINGS = (Comment, Declaration, Doctype, CData, ProcessingInstruction)
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u034f"), None)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|mso-hide\s*:\s*all", re.I)

@@ -4,13 +4,14 @@ New mail is found by UID, not by the \\Seen flag, so a person reading the inbox 
 client cannot make the agent skip a message. The caller stores each message before it
 advances its remembered last UID, so nothing fetched is ever lost.
 """
+
 from __future__ import annotations
 
 import logging
 import select
 import socket
-import threading
 import ssl as ssl_module
+import threading
 from dataclasses import dataclass, field
 
 from imapclient import IMAPClient
@@ -36,8 +37,17 @@ class FetchResult:
 
 
 class ImapInbox:
-    def __init__(self, host: str, port: int, user: str, password: str, *, ssl: bool = False,
-                 folder: str = "INBOX", timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        user: str,
+        password: str,
+        *,
+        ssl: bool = False,
+        folder: str = "INBOX",
+        timeout: float = 30.0,
+    ) -> None:
         self.host, self.port, self.user, self.password = host, port, user, password
         self.ssl, self.folder, self.timeout = ssl, folder, timeout
         self._client: IMAPClient | None = None
@@ -48,7 +58,9 @@ class ImapInbox:
         if self._client is not None:
             return self._client
         context = ssl_module.create_default_context() if self.ssl else None
-        client = IMAPClient(self.host, port=self.port, ssl=self.ssl, ssl_context=context, timeout=self.timeout)
+        client = IMAPClient(
+            self.host, port=self.port, ssl=self.ssl, ssl_context=context, timeout=self.timeout
+        )
         try:  # imapclient sends some commands in pieces: without NODELAY each waits ~40 ms (Nagle)
             client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
@@ -64,7 +76,7 @@ class ImapInbox:
                 return
             try:
                 client.logout()
-            except Exception:  # noqa: BLE001 - closing a broken connection
+            except Exception:
                 log.debug("IMAP logout failed", exc_info=True)
 
     def _with_reconnect(self, operation):
@@ -78,8 +90,9 @@ class ImapInbox:
                 return operation(self._connect())
 
     # --- operations ----------------------------------------------------------------------------
-    def fetch_new(self, last_uid: int, known_uidvalidity: int | None, *, max_bytes: int,
-                  batch: int = 100) -> FetchResult:
+    def fetch_new(
+        self, last_uid: int, known_uidvalidity: int | None, *, max_bytes: int, batch: int = 100
+    ) -> FetchResult:
         """Messages with UID > last_uid (all of them when UIDVALIDITY changed), oldest first."""
 
         def run(client: IMAPClient) -> FetchResult:

@@ -1,21 +1,29 @@
 """Raw RFC 5322 bytes → ParsedEmail. Pure, and never raises on hostile input."""
+
 from __future__ import annotations
 
 import codecs
 import hashlib
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy
 from email.header import decode_header, make_header
-from email.headerregistry import (AddressHeader, ContentTransferEncodingHeader, ContentTypeHeader, DateHeader,
-                                  MessageIDHeader, MIMEVersionHeader, UnstructuredHeader)
+from email.headerregistry import (
+    AddressHeader,
+    ContentTransferEncodingHeader,
+    ContentTypeHeader,
+    DateHeader,
+    MessageIDHeader,
+    MIMEVersionHeader,
+    UnstructuredHeader,
+)
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import format_datetime, getaddresses, parsedate_to_datetime
 
-from mailorder.mail.html import html_to_text
 from mailorder.domain import Attachment, ParsedEmail
+from mailorder.mail.html import html_to_text
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +34,21 @@ _MSGID = re.compile(r"<[^<>\s]+>")
 _SINGLE_BYTE_CHARSETS = {"ascii", "iso8859_1", "iso8859_15", "cp1252", "iso8859_2", "cp1250"}
 _WIDE_CHARSETS = {"utf_16", "utf_16_le", "utf_16_be", "utf_32", "utf_32_le", "utf_32_be"}
 _FALLBACK_CHARSETS = ("utf-8", "cp1252")
-_KNOWN_HEADERS = ("from", "to", "subject", "message-id", "date", "received", "mime-version",
-                  "content-type", "cc", "reply-to", "in-reply-to", "references", "return-path")
+_KNOWN_HEADERS = (
+    "from",
+    "to",
+    "subject",
+    "message-id",
+    "date",
+    "received",
+    "mime-version",
+    "content-type",
+    "cc",
+    "reply-to",
+    "in-reply-to",
+    "references",
+    "return-path",
+)
 
 
 class UnparseableEmail(Exception):
@@ -54,8 +75,12 @@ def parse_email(raw: bytes, *, strict: bool = False) -> ParsedEmail:
     except Exception as exc:  # last resort: the stdlib can still surprise us
         log.warning("email parser failed, keeping raw text only: %r", exc)
         text = _decode_bytes(raw, None, [])
-        return ParsedEmail(message_id=synthetic_message_id(raw), text=text, size=len(raw),
-                           defects=[f"parser failure: {type(exc).__name__}: {exc}"])
+        return ParsedEmail(
+            message_id=synthetic_message_id(raw),
+            text=text,
+            size=len(raw),
+            defects=[f"parser failure: {type(exc).__name__}: {exc}"],
+        )
 
 
 def synthetic_message_id(raw: bytes) -> str:
@@ -101,6 +126,7 @@ def _parse(raw: bytes) -> ParsedEmail:
 
 
 # ---- headers ---------------------------------------------------------------------------------
+
 
 def _headers(message: Message, decoded: _Decoded, defects: list[str]) -> dict[str, str]:
     """lower-case name → first value, decoded; falls back to compat32 per header. One pass over
@@ -161,8 +187,7 @@ def _all(message: Message, decoded: _Decoded, key: str) -> str:
     if sum(len(str(v)) for v in legacy_values) > _LARGE_HEADER:
         return ", ".join(_decode_legacy(v) for v in legacy_values)
     try:
-        values = [decoded.modern(name, value) for name, value in message.raw_items()
-                  if name.lower() == key]
+        values = [decoded.modern(name, value) for name, value in message.raw_items() if name.lower() == key]
     except Exception:
         values = [_decode_legacy(v) for v in legacy_values]
     return ", ".join(values)
@@ -228,7 +253,7 @@ def _date(value: str) -> datetime | None:
         return None
     if parsed is None:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _one_line(value: str) -> str:
@@ -239,6 +264,7 @@ def _one_line(value: str) -> str:
 # ---- plain header values: decoded as the modern policy would, without its header registry ------
 # The registry costs 10-70 µs per header. Plain ASCII values of the common kinds (no encoded
 # words, comments or escapes) are decoded directly; tests/test_parse.py checks that both agree.
+
 
 def _modern_value(name: str, raw_value: object) -> str:
     """str(policy.default.header_fetch_parse(name, raw_value))"""
@@ -258,8 +284,10 @@ _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _DOT_ATOM = rf"{_ATEXT}(?:\.{_ATEXT})*"
 _ADDR_SPEC = rf"{_DOT_ATOM}@{_DOT_ATOM}"
 _QUOTED_WORDS = r'"[!#-\[\]-~]+(?: [!#-\[\]-~]+)*"'  # no escapes, single inner spaces
-_MAILBOX = re.compile(rf"[ \t]*(?:(?P<name>{_ATEXT}(?: {_ATEXT})*|{_QUOTED_WORDS})[ \t]*"
-                      rf"<(?P<named>{_ADDR_SPEC})>|(?P<angle><)?(?P<bare>{_ADDR_SPEC})(?(angle)>))[ \t]*")
+_MAILBOX = re.compile(
+    rf"[ \t]*(?:(?P<name>{_ATEXT}(?: {_ATEXT})*|{_QUOTED_WORDS})[ \t]*"
+    rf"<(?P<named>{_ADDR_SPEC})>|(?P<angle><)?(?P<bare>{_ADDR_SPEC})(?(angle)>))[ \t]*"
+)
 _SPECIALS = set('()<>@,:;.\\"[]')  # email._header_value_parser.SPECIALS
 
 
@@ -325,16 +353,23 @@ def _kept_if_plain(name: str):
     return lambda value: value if _PLAIN[name].fullmatch(value) else None
 
 
-_PLAIN_BY_KIND = ((UnstructuredHeader, _unfolded), (AddressHeader, _plain_addresses),
-                  (DateHeader, _plain_date), (ContentTypeHeader, _plain_content_type),
-                  (MessageIDHeader, _kept_if_plain("message-id")),
-                  (MIMEVersionHeader, _kept_if_plain("mime-version")),
-                  (ContentTransferEncodingHeader, _kept_if_plain("content-transfer-encoding")))
-_PLAIN_DECODERS = {name: next((decode for base, decode in _PLAIN_BY_KIND if issubclass(kind, base)), None)
-                   for name, kind in policy.default.header_factory.registry.items()}
+_PLAIN_BY_KIND = (
+    (UnstructuredHeader, _unfolded),
+    (AddressHeader, _plain_addresses),
+    (DateHeader, _plain_date),
+    (ContentTypeHeader, _plain_content_type),
+    (MessageIDHeader, _kept_if_plain("message-id")),
+    (MIMEVersionHeader, _kept_if_plain("mime-version")),
+    (ContentTransferEncodingHeader, _kept_if_plain("content-transfer-encoding")),
+)
+_PLAIN_DECODERS = {
+    name: next((decode for base, decode in _PLAIN_BY_KIND if issubclass(kind, base)), None)
+    for name, kind in policy.default.header_factory.registry.items()
+}
 
 
 # ---- body ------------------------------------------------------------------------------------
+
 
 class _Body:
     def __init__(self) -> None:
@@ -390,8 +425,9 @@ def _take_part(part: Message, body: _Body, defects: list[str]) -> None:
         return
     if content_type == "message/rfc822" or _is_attachment(part, content_type):
         payload = part.get_payload(decode=True) or b""
-        body.attachments.append(Attachment(filename=_filename(part), content_type=content_type,
-                                           size=len(payload)))
+        body.attachments.append(
+            Attachment(filename=_filename(part), content_type=content_type, size=len(payload))
+        )
         return
     if content_type == "text/plain" and not body.text:
         body.text = _decode_part(part, defects)
@@ -401,8 +437,9 @@ def _take_part(part: Message, body: _Body, defects: list[str]) -> None:
         return  # later inline text parts: ignore (signatures, footers added by gateways)
     else:
         payload = part.get_payload(decode=True) or b""
-        body.attachments.append(Attachment(filename=_filename(part), content_type=content_type,
-                                           size=len(payload)))
+        body.attachments.append(
+            Attachment(filename=_filename(part), content_type=content_type, size=len(payload))
+        )
 
 
 _MIME_NOISE = re.compile(r"^(?:--\S+\s*|content-[\w-]+:.*|mime-version:.*)$", re.I)
@@ -429,8 +466,12 @@ def _is_attachment(part: Message, content_type: str) -> bool:
         return True
     if _filename(part) and not content_type.startswith("text/"):
         return True
-    return bool(_filename(part)) and disposition != "inline" and content_type != "text/plain" \
+    return (
+        bool(_filename(part))
+        and disposition != "inline"
+        and content_type != "text/plain"
         and content_type != "text/html"
+    )
 
 
 def _filename(part: Message) -> str | None:

@@ -3,6 +3,7 @@
 View models in, RenderedMail(subject, text, html) out; Jinja2 templates in mail/templates
 (HTML autoescaped; table layout with inline styles so Outlook and Gmail render it alike).
 """
+
 from __future__ import annotations
 
 import re
@@ -15,13 +16,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 from pydantic import BaseModel, Field
 
-from mailorder.domain import ParsedEmail
-from mailorder.domain import Customer, Draft, DraftLine, TriageLabel
+from mailorder.domain import Customer, Draft, DraftLine, ParsedEmail, TriageLabel
 
 TEMPLATES = Path(__file__).parent / "templates"
 UNKNOWN_CUSTOMER = "Unknown customer"
-NoticeKind = Literal["not_understood", "refused", "erp_error", "erp_unavailable", "status", "posted", "reminder",
-                     "bounced"]
+NoticeKind = Literal[
+    "not_understood", "refused", "erp_error", "erp_unavailable", "status", "posted", "reminder", "bounced"
+]
 
 
 class RenderedMail(BaseModel):
@@ -71,12 +72,18 @@ class NoticeContext(BaseModel):
     attempts: int | None = None  # erp_unavailable: how many tries were made
 
 
-_ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                   undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                   keep_trailing_newline=True)
+_ENV = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
 
 
 # ---- formatting helpers (also registered as template filters) ----------------------------------
+
 
 def format_eur(amount: float | None) -> str:
     """€ 1.234,56 (European grouping, always 2 decimals)."""
@@ -123,11 +130,13 @@ def mailto(address: str, subject: str, body: str) -> str:
     return f"mailto:{address}?subject={quote(subject)}&body={quote(body)}"
 
 
-_ENV.filters.update(eur=format_eur, qty=format_qty, plain_qty=plain_qty, day=format_date,
-                    level=confidence_level, nl2br=nl2br)
+_ENV.filters.update(
+    eur=format_eur, qty=format_qty, plain_qty=plain_qty, day=format_date, level=confidence_level, nl2br=nl2br
+)
 
 
 # ---- summary ------------------------------------------------------------------------------------
+
 
 def summary_subject(ctx: SummaryContext) -> str:
     customer = _customer_label(ctx.draft.customer)
@@ -148,41 +157,101 @@ def render_summary(ctx: SummaryContext) -> RenderedMail:
         "original_body": _original_body(ctx.original),
         "edit_block": ctx.edit_block,
     }
-    return RenderedMail(subject=summary_subject(ctx),
-                        text=_ENV.get_template("summary.txt").render(**view),
-                        html=_ENV.get_template("summary.html").render(**view))
+    return RenderedMail(
+        subject=summary_subject(ctx),
+        text=_ENV.get_template("summary.txt").render(**view),
+        html=_ENV.get_template("summary.html").render(**view),
+    )
 
 
 def _line_view(number: int, line: DraftLine) -> dict:
-    return {"n": number, "line": line, "identified": bool(line.sku),
-            "level": confidence_level(line.confidence),
-            "percent": round(line.confidence * 100)}
+    return {
+        "n": number,
+        "line": line,
+        "identified": bool(line.sku),
+        "level": confidence_level(line.confidence),
+        "percent": round(line.confidence * 100),
+    }
 
 
 # ---- confirmation -------------------------------------------------------------------------------
 
+
 def render_confirmation(ctx: ConfirmationContext) -> RenderedMail:
     language = ctx.language or guess_language(ctx.original)
     view = {"c": ctx, "nl": language == "nl", "lines": ctx.draft.lines}
-    return RenderedMail(subject=reply_subject(ctx.original.subject),
-                        text=_ENV.get_template("confirmation.txt").render(**view),
-                        html=_ENV.get_template("confirmation.html").render(**view))
+    return RenderedMail(
+        subject=reply_subject(ctx.original.subject),
+        text=_ENV.get_template("confirmation.txt").render(**view),
+        html=_ENV.get_template("confirmation.html").render(**view),
+    )
 
 
 def reply_subject(subject: str) -> str:
-    """"Re: <subject>" without stacking prefixes (keeps Gmail threading)."""
+    """ "Re: <subject>" without stacking prefixes (keeps Gmail threading)."""
     subject = subject.strip()
     if re.match(r"^(re|aw|antw|sv)\s*:", subject, re.I):
         return subject
     return f"Re: {subject}" if subject else "Re: your order"
 
 
-_DUTCH_WORDS = {"de", "het", "een", "en", "van", "graag", "bestelling", "bestellen", "met",
-                "vriendelijke", "groet", "groeten", "wij", "ons", "willen", "voor", "levering",
-                "alvast", "bedankt", "dank", "stuks", "rollen", "zijn", "ik", "je", "u", "op",
-                "te", "niet", "wil", "hierbij", "goedemorgen", "goedemiddag", "beste"}
-_ENGLISH_WORDS = {"the", "and", "please", "order", "of", "we", "would", "like", "for", "to",
-                  "regards", "thanks", "thank", "you", "kind", "best", "our", "with", "is"}
+_DUTCH_WORDS = {
+    "de",
+    "het",
+    "een",
+    "en",
+    "van",
+    "graag",
+    "bestelling",
+    "bestellen",
+    "met",
+    "vriendelijke",
+    "groet",
+    "groeten",
+    "wij",
+    "ons",
+    "willen",
+    "voor",
+    "levering",
+    "alvast",
+    "bedankt",
+    "dank",
+    "stuks",
+    "rollen",
+    "zijn",
+    "ik",
+    "je",
+    "u",
+    "op",
+    "te",
+    "niet",
+    "wil",
+    "hierbij",
+    "goedemorgen",
+    "goedemiddag",
+    "beste",
+}
+_ENGLISH_WORDS = {
+    "the",
+    "and",
+    "please",
+    "order",
+    "of",
+    "we",
+    "would",
+    "like",
+    "for",
+    "to",
+    "regards",
+    "thanks",
+    "thank",
+    "you",
+    "kind",
+    "best",
+    "our",
+    "with",
+    "is",
+}
 
 
 def guess_language(email: ParsedEmail) -> Literal["nl", "en"]:
@@ -230,15 +299,17 @@ def render_notice(kind: NoticeKind, ctx: NoticeContext) -> RenderedMail:
     title = _NOTICE_TITLES[kind]
     if kind == "posted" and ctx.erp_order_id:
         title = f"{title}: {ctx.erp_order_id}"
-    view = {"kind": kind, "c": ctx, "tag": tag, "title": title,
-            "current_tag": ctx.current_tag}
+    view = {"kind": kind, "c": ctx, "tag": tag, "title": title, "current_tag": ctx.current_tag}
     subject = f"{tag} {title}" + (f" – {ctx.original_subject}" if ctx.original_subject else "")
-    return RenderedMail(subject=subject,
-                        text=_ENV.get_template("notice.txt").render(**view),
-                        html=_ENV.get_template("notice.html").render(**view))
+    return RenderedMail(
+        subject=subject,
+        text=_ENV.get_template("notice.txt").render(**view),
+        html=_ENV.get_template("notice.html").render(**view),
+    )
 
 
 # ---- shared -------------------------------------------------------------------------------------
+
 
 def _customer_label(customer: Customer | None) -> str:
     if customer is None:

@@ -8,6 +8,7 @@ Bottom-posted replies keep the unquoted text below the quote. Mobile signatures 
 
 parse_decision() reads the first meaningful line of that text (or an Outlook voting subject).
 """
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,8 @@ from typing import Literal
 from bs4 import BeautifulSoup
 from bs4.element import Tag
 
-from mailorder.mail.html import render_node
 from mailorder.domain import ParsedEmail
+from mailorder.mail.html import render_node
 
 DecisionKind = Literal["approve", "reject", "status", "unknown"]
 
@@ -36,33 +37,48 @@ class Decision:
 _ATTRIBUTION_START = re.compile(r"^\s*>?\s*(on|op|am|le|el|il|den|em)\s\S", re.I)
 _ATTRIBUTION_END = re.compile(
     r"(wrote|schreef|schrieb|a écrit|escribió|ha scritto|skrev|escreveu|het volgende geschreven)"
-    r"\b[^\n]{0,120}:\s*$", re.I)
+    r"\b[^\n]{0,120}:\s*$",
+    re.I,
+)
 _SEPARATORS = re.compile(
     r"^\s*(-{2,}\s*(original message|oorspronkelijk bericht|urspr[üu]ngliche nachricht|"
     r"message d'origine|forwarded message|doorgestuurd bericht)\s*-{2,}|_{10,}|"
-    r"begin forwarded message:|begin doorgestuurd bericht:)\s*$", re.I)
+    r"begin forwarded message:|begin doorgestuurd bericht:)\s*$",
+    re.I,
+)
 _HEADER_FROM = re.compile(r"^\s*\*?(from|van|de|von|da|från)\s*:\*?\s*\S", re.I)
 _HEADER_OTHER = re.compile(
     r"^\s*\*?(sent|date|verzonden|datum|to|aan|subject|onderwerp|gesendet|an|betreff|envoyé|"
-    r"à|objet|cc)\s*:\*?", re.I)
+    r"à|objet|cc)\s*:\*?",
+    re.I,
+)
 _MOBILE_SIGNATURE = re.compile(
     r"^\s*(sent from (my )?\S.*|verzonden (vanaf|met|via) (mijn )?\S.*|verstuurd (vanaf|met|via) "
     r"(mijn )?\S.*|get outlook for (ios|android)\S*|download outlook for (ios|android)\S*|"
-    r"gesendet von meinem \S.*|envoyé de mon \S.*)\s*$", re.I)
+    r"gesendet von meinem \S.*|envoyé de mon \S.*)\s*$",
+    re.I,
+)
 _SIGNATURE_DELIMITER = re.compile(r"^(--|-- |__)\s*$")
 _CLOSING = re.compile(
     r"^\s*(met vriendelijke groet(en)?|vriendelijke groet(en)?|hartelijke groet(en)?|groet(en|jes)?|"
     r"gr\.?|m\.?v\.?g\.?|vr\.?\s?gr\.?|kind regards|best regards|warm regards|regards|best|"
     r"cheers|thanks|thank you|bedankt|dank je( wel)?|alvast bedankt)"
-    r"\s*([,.!]+\s*([\w.'-]+(\s+[\w.'-]+){0,2})?)?\s*$", re.I)
+    r"\s*([,.!]+\s*([\w.'-]+(\s+[\w.'-]+){0,2})?)?\s*$",
+    re.I,
+)
 _SALUTATION = re.compile(
     r"^\s*(hi|hello|hey|hoi|hallo|beste|dear|goedemorgen|goedemiddag|goedenavond|"
-    r"good morning|good afternoon|morning)\b[^.!?:]{0,30}[,!]?\s*$", re.I)
+    r"good morning|good afternoon|morning)\b[^.!?:]{0,30}[,!]?\s*$",
+    re.I,
+)
 
 _LEAD = r"^[\s*_\"'`>]*"
 _APPROVE = re.compile(_LEAD + r"(approved?|goedgekeurd|goedkeuren|akkoord)\b(?P<rest>.*)$", re.I)
-_REJECT = re.compile(_LEAD + r"(reject(ed)?|afgewezen|afkeuren|afgekeurd|afwijzen)\b"
-                     r"(?P<rest>.*)$", re.I)
+_REJECT = re.compile(
+    _LEAD + r"(reject(ed)?|afgewezen|afkeuren|afgekeurd|afwijzen)\b"
+    r"(?P<rest>.*)$",
+    re.I,
+)
 _STATUS = re.compile(_LEAD + r"status\b(?P<rest>.*)$", re.I)
 _REASON_PREFIX = re.compile(r"^[\s*_.:,;!\-–—]*((reason|reden)\s*[:=\-–]\s*)?", re.I)
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|antw|sv|fw|fwd|wg|doorst)\s*:\s*)+", re.I)
@@ -71,6 +87,7 @@ _VOTE_REJECT = re.compile(r"^(reject(ed)?|afwijzen|afkeuren|afgewezen|afgekeurd)
 
 
 # ---- new text -------------------------------------------------------------------------------
+
 
 def reply_new_text(email: ParsedEmail) -> str:
     """The rep's own words, without quoted history and mobile signatures."""
@@ -118,12 +135,27 @@ def _drop_signatures(soup: BeautifulSoup) -> None:
 def _is_quote_marker(tag: Tag) -> bool:
     ident = str(tag.get("id") or "")
     classes = tag.get("class") or []
-    if ident.startswith(("divRplyFwdMsg", "appendonsend", "mail-editor-reference-message-container",
-                         "ms-outlook-mobile-signature")):
+    if ident.startswith(
+        (
+            "divRplyFwdMsg",
+            "appendonsend",
+            "mail-editor-reference-message-container",
+            "ms-outlook-mobile-signature",
+        )
+    ):
         return True
     if tag.name in ("div", "blockquote") and any(
-            c in ("gmail_quote", "gmail_quote_container", "yahoo_quoted", "moz-cite-prefix",
-                  "protonmail_quote", "zmail_extra") for c in classes):
+        c
+        in (
+            "gmail_quote",
+            "gmail_quote_container",
+            "yahoo_quoted",
+            "moz-cite-prefix",
+            "protonmail_quote",
+            "zmail_extra",
+        )
+        for c in classes
+    ):
         return True
     if tag.name == "blockquote" and str(tag.get("type") or "").lower() == "cite":
         return True
@@ -135,8 +167,9 @@ def _is_quote_marker(tag: Tag) -> bool:
 def _is_container(tag: Tag) -> bool:
     """Quote markers that wrap the whole quote (so text after them is the rep's again)."""
     classes = tag.get("class") or []
-    return tag.name == "blockquote" or any(c in ("gmail_quote", "gmail_quote_container",
-                                                 "yahoo_quoted") for c in classes)
+    return tag.name == "blockquote" or any(
+        c in ("gmail_quote", "gmail_quote_container", "yahoo_quoted") for c in classes
+    )
 
 
 def _remove_from(marker: Tag) -> None:
@@ -178,7 +211,7 @@ def _quote_start(lines: list[str]) -> int | None:
 def _attribution_end(lines: list[str], index: int) -> int | None:
     """Last line of an "On … wrote:" attribution starting at `index` (clients wrap it ≤ 3 lines)."""
     for last in range(index, min(index + 3, len(lines))):
-        joined = " ".join(line.strip().lstrip(">").strip() for line in lines[index:last + 1])
+        joined = " ".join(line.strip().lstrip(">").strip() for line in lines[index : last + 1])
         if len(joined) < 400 and _ATTRIBUTION_END.search(joined):
             return last
     return None
@@ -187,7 +220,8 @@ def _attribution_end(lines: list[str], index: int) -> int | None:
 def _is_header_block(lines: list[str], index: int) -> bool:
     """Outlook's unprefixed "From: / Sent: / To: / Subject:" (or Van:/Verzonden:/…) block."""
     return bool(_HEADER_FROM.match(lines[index])) and any(
-        _HEADER_OTHER.match(following) for following in lines[index + 1:index + 5])
+        _HEADER_OTHER.match(following) for following in lines[index + 1 : index + 5]
+    )
 
 
 def _bottom_posted(lines: list[str]) -> list[str]:
@@ -226,6 +260,7 @@ def _tidy(lines: list[str]) -> str:
 
 # ---- decision --------------------------------------------------------------------------------
 
+
 def parse_decision(email: ParsedEmail) -> Decision:
     """APPROVE / REJECT <reason> / STATUS from the rep's new text, else an Outlook voting subject."""
     new_text = reply_new_text(email)
@@ -246,21 +281,21 @@ def _first_meaningful(lines: list[str]) -> int | None:
 
 
 def _decide_line(lines: list[str], index: int) -> Decision | None:
-    line, after = lines[index], lines[index + 1:]
+    line, after = lines[index], lines[index + 1 :]
     if match := _APPROVE.match(line):
         rest = match.group("rest").strip()
         if rest.startswith("?") or re.match(r"^(not|niet)\b", rest, re.I):
             return None
-        return Decision("approve", None, _tidy([_strip_punctuation(rest)] + after), "body")
+        return Decision("approve", None, _tidy([_strip_punctuation(rest), *after]), "body")
     if match := _REJECT.match(line):
         if match.group("rest").strip().startswith("?"):
             return None
         first = _REASON_PREFIX.sub("", match.group("rest"), count=1).strip()
-        reason_lines = _until_closing([first] + after)
+        reason_lines = _until_closing([first, *after])
         reason = _REASON_PREFIX.sub("", _tidy(reason_lines), count=1).strip() or None
-        return Decision("reject", reason, _tidy(after[len(reason_lines) - 1:]), "body")
+        return Decision("reject", reason, _tidy(after[len(reason_lines) - 1 :]), "body")
     if match := _STATUS.match(line):
-        return Decision("status", None, _tidy([_strip_punctuation(match.group("rest"))] + after), "body")
+        return Decision("status", None, _tidy([_strip_punctuation(match.group("rest")), *after]), "body")
     return None
 
 
@@ -286,8 +321,9 @@ def _until_closing(lines: list[str]) -> list[str]:
     return lines
 
 
-_CONTACT_DETAIL = re.compile(r"(\+?\d[\d ()./-]{7,}\d|@|www\.|https?://|\b(tel|mob|mobiel|phone|t|m|e)\s*[:.|])",
-                             re.I)
+_CONTACT_DETAIL = re.compile(
+    r"(\+?\d[\d ()./-]{7,}\d|@|www\.|https?://|\b(tel|mob|mobiel|phone|t|m|e)\s*[:.|])", re.I
+)
 
 
 def _paragraph(lines: list[str], start: int) -> list[str]:

@@ -2,6 +2,7 @@
 
 Retries with backoff and bookkeeping live in the agent's outbox, not here; the only retry here
 is one reconnect when a pooled connection turns out dead before the message reached DATA."""
+
 from __future__ import annotations
 
 import asyncio
@@ -62,9 +63,19 @@ class SmtpSender:
     and AUTH happen once per connection. `timeout` applies to each connect and each command, and
     to the wait for a free connection while no message gets through."""
 
-    def __init__(self, host: str, port: int, *, user: str | None = None, password: str | None = None,
-                 use_tls: bool = False, start_tls: bool = False, timeout: float = 30.0,
-                 max_connections: int = 4, idle_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        use_tls: bool = False,
+        start_tls: bool = False,
+        timeout: float = 30.0,
+        max_connections: int = 4,
+        idle_timeout: float = 30.0,
+    ) -> None:
         self.host, self.port, self.user, self.password = host, port, user, password
         self.use_tls, self.start_tls, self.timeout = use_tls, start_tls, timeout
         self.max_connections, self.idle_timeout = max_connections, idle_timeout
@@ -125,11 +136,12 @@ class SmtpSender:
             if remaining <= 0:
                 raise aiosmtplib.SMTPTimeoutError(
                     f"no SMTP connection free and no message sent for {self.timeout:g} s "
-                    f"({self.max_connections} connections busy)")
+                    f"({self.max_connections} connections busy)"
+                )
             try:
                 await asyncio.wait_for(slots.acquire(), remaining)
                 return
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
 
     async def _take(self) -> tuple[_Connection, bool]:
@@ -152,9 +164,16 @@ class SmtpSender:
             conn.close()
 
     async def _connect(self) -> _Connection:
-        conn = _Connection(hostname=self.host, port=self.port, username=self.user, password=self.password,
-                           use_tls=self.use_tls, start_tls=self.start_tls and not self.use_tls,
-                           local_hostname=self._local_hostname, timeout=self.timeout)
+        conn = _Connection(
+            hostname=self.host,
+            port=self.port,
+            username=self.user,
+            password=self.password,
+            use_tls=self.use_tls,
+            start_tls=self.start_tls and not self.use_tls,
+            local_hostname=self._local_hostname,
+            timeout=self.timeout,
+        )
         await conn.connect()
         self._local_hostname = conn.local_hostname
         return conn

@@ -6,6 +6,7 @@ rep tag = HMAC(secret, "rep|" + lower(rep))[:4]; MAC = HMAC-SHA256(secret, the f
 The MAC therefore covers draft id, version, issue minute and (through the keyed tag) the rep,
 and everything needed for verification travels in the token: no DB lookup.
 """
+
 from __future__ import annotations
 
 import base64
@@ -15,7 +16,7 @@ import hmac
 import os
 import struct
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 
 from mailorder.domain import ParsedEmail
@@ -26,7 +27,7 @@ _NONCE_LEN = 5  # every issued token differs, so single use never blocks a later
 _MAC_LEN = 11
 _TOKEN_BYTES = _PAYLOAD.size + _REP_TAG_LEN + _NONCE_LEN + _MAC_LEN  # 30 bytes → 48 base32 chars
 TOKEN_LENGTH = 48
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ADDRESS_HEADERS = ("delivered-to", "x-original-to", "envelope-to", "x-envelope-to")
 
 
@@ -46,8 +47,9 @@ class TokenClaims:
     issued_at: datetime
 
 
-def make_token(secret: str, draft_id: int, version: int, rep: str, issued_at: datetime,
-               nonce: bytes | None = None) -> str:
+def make_token(
+    secret: str, draft_id: int, version: int, rep: str, issued_at: datetime, nonce: bytes | None = None
+) -> str:
     """A 48-char lower-case base32 token; issue time is kept to the minute (UTC)."""
     if not (0 <= draft_id < 2**32 and 0 <= version < 2**16):
         raise ValueError("draft_id must fit 32 bits and version 16 bits")
@@ -58,26 +60,26 @@ def make_token(secret: str, draft_id: int, version: int, rep: str, issued_at: da
     return base64.b32encode(raw).decode("ascii").lower()
 
 
-def verify_token(secret: str, token: str, *, now: datetime, rep: str,
-                 max_age: timedelta = timedelta(days=7)) -> TokenClaims:
+def verify_token(
+    secret: str, token: str, *, now: datetime, rep: str, max_age: timedelta = timedelta(days=7)
+) -> TokenClaims:
     """Claims of a valid token, else InvalidToken(reason)."""
     raw = _decode(token)
     head, mac = raw[:-_MAC_LEN], raw[-_MAC_LEN:]
     if not hmac.compare_digest(mac, _mac(secret, head)):
         raise InvalidToken("bad signature")
-    draft_id, version, minute = _PAYLOAD.unpack(head[:_PAYLOAD.size])
+    draft_id, version, minute = _PAYLOAD.unpack(head[: _PAYLOAD.size])
     issued_at = _EPOCH + timedelta(minutes=minute)
     if _aware(now) - issued_at > max_age:
         raise InvalidToken("expired")
-    if not hmac.compare_digest(head[_PAYLOAD.size:_PAYLOAD.size + _REP_TAG_LEN], _rep_tag(secret, rep)):
+    if not hmac.compare_digest(head[_PAYLOAD.size : _PAYLOAD.size + _REP_TAG_LEN], _rep_tag(secret, rep)):
         raise InvalidToken("wrong rep")
-    return TokenClaims(draft_id=draft_id, version=version, rep=rep.strip().lower(),
-                       issued_at=issued_at)
+    return TokenClaims(draft_id=draft_id, version=version, rep=rep.strip().lower(), issued_at=issued_at)
 
 
 def peek_token(token: str) -> tuple[int, int]:
     """(draft id, version) a token names, WITHOUT verifying it: for routing and messages only."""
-    draft_id, version, _minute = _PAYLOAD.unpack(_decode(token)[:_PAYLOAD.size])
+    draft_id, version, _minute = _PAYLOAD.unpack(_decode(token)[: _PAYLOAD.size])
     return draft_id, version
 
 
@@ -97,7 +99,7 @@ def token_from_address(address: str, base_address: str) -> str | None:
     base_local, _, base_domain = base.rpartition("@")
     if not local or domain != base_domain or not local.startswith(base_local + "+"):
         return None
-    token = local[len(base_local) + 1:]
+    token = local[len(base_local) + 1 :]
     return token or None
 
 
@@ -145,4 +147,4 @@ def _to_minute(moment: datetime) -> int:
 
 
 def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

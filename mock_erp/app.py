@@ -1,4 +1,5 @@
 """The mock ERP's HTTP API (FastAPI). Build it with `create_app(dataset_dir, db_url, faults, clock)`."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,7 +14,12 @@ from starlette.concurrency import run_in_threadpool
 from mailorder.mock_erp.backend import Clock, ErpBackend, request_hash, utc_now
 from mailorder.mock_erp.dataset import default_dataset_dir, read_dataset
 from mailorder.mock_erp.db import make_engine
-from mailorder.mock_erp.errors import code_for_status, describe_validation_errors, error_response, install_error_handlers
+from mailorder.mock_erp.errors import (
+    code_for_status,
+    describe_validation_errors,
+    error_response,
+    install_error_handlers,
+)
 from mailorder.mock_erp.faults import FaultInjector, Faults
 from mailorder.mock_erp.orders import OrderRequestIn
 
@@ -95,7 +101,9 @@ def create_app(
         return JSONResponse(product.model_dump(), headers={"X-Catalog-Version": backend.catalog_version})
 
     @app.get("/api/customers")
-    async def list_customers(email: str | None = None, domain: str | None = None, company_id: str | None = None) -> dict:
+    async def list_customers(
+        email: str | None = None, domain: str | None = None, company_id: str | None = None
+    ) -> dict:
         found = await run_in_threadpool(backend.find_customers, email, domain, company_id)
         return {"items": [c.model_dump() for c in found]}
 
@@ -116,7 +124,9 @@ def create_app(
         except (ValueError, UnicodeDecodeError):
             return error_response(400, "Malformed JSON body", "BAD_REQUEST")
         if not isinstance(payload, dict) or not isinstance(payload.get("orderRequest"), dict):
-            return error_response(400, "Body must be a JSON object with an 'orderRequest' object", "BAD_REQUEST")
+            return error_response(
+                400, "Body must be a JSON object with an 'orderRequest' object", "BAD_REQUEST"
+            )
         raw_order = payload["orderRequest"]
         order, parse_errors = None, []
         try:

@@ -4,6 +4,7 @@ One lock serialises all DB work: the in-memory database is one shared connection
 "check the Idempotency-Key, then create the order" atomic within this process. The key's primary
 key constraint still guards against a second process writing the same file.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -12,20 +13,26 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from mailorder.mock_erp.contract import ErpCustomer, ErpProduct
 from mailorder.mock_erp.dataset import Dataset, sync_dataset
 from mailorder.mock_erp.db import (
-    CompanyRow, ContactRow, IdempotencyRow, OrderLineRow, OrderRow, ProductRow, make_sessionmaker,
+    CompanyRow,
+    ContactRow,
+    IdempotencyRow,
+    OrderLineRow,
+    OrderRow,
+    ProductRow,
+    make_sessionmaker,
 )
 from mailorder.mock_erp.errors import error_body
 from mailorder.mock_erp.orders import OrderRequestIn, validate_order
-from mailorder.domain import Customer, Product
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +40,7 @@ Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -47,15 +54,20 @@ def request_hash(order_request: object) -> str:
     return hashlib.sha256(json.dumps(order_request, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def product_from_row(row: ProductRow) -> Product:
-    return Product(
-        sku=row.sku, name=row.name, base_unit=row.base_unit, units=row.units,
-        unit_price=row.unit_price, family=row.family, active=row.active,
+def product_from_row(row: ProductRow) -> ErpProduct:
+    return ErpProduct(
+        sku=row.sku,
+        name=row.name,
+        base_unit=row.base_unit,
+        units=row.units,
+        unit_price=row.unit_price,
+        family=row.family,
+        active=row.active,
     )
 
 
-def customer_from_rows(company: CompanyRow, contact: ContactRow | None) -> Customer:
-    return Customer(
+def customer_from_rows(company: CompanyRow, contact: ContactRow | None) -> ErpCustomer:
+    return ErpCustomer(
         company_id=company.company_id,
         company_name=company.company_name,
         contact_email=contact.email_address if contact else None,
@@ -65,7 +77,7 @@ def customer_from_rows(company: CompanyRow, contact: ContactRow | None) -> Custo
 
 
 def order_to_dict(order: OrderRow) -> dict:
-    created = order.created_at if order.created_at.tzinfo else order.created_at.replace(tzinfo=timezone.utc)
+    created = order.created_at if order.created_at.tzinfo else order.created_at.replace(tzinfo=UTC)
     return {
         "order_id": order.order_id,
         "customer_name": order.customer_name,
@@ -78,8 +90,12 @@ def order_to_dict(order: OrderRow) -> dict:
         "idempotency_key": order.idempotency_key,
         "products": [
             {
-                "sku": line.sku, "product_name": line.product_name, "quantity": line.quantity,
-                "unit": line.unit, "unit_price": line.unit_price, "line_total": line.line_total,
+                "sku": line.sku,
+                "product_name": line.product_name,
+                "quantity": line.quantity,
+                "unit": line.unit,
+                "unit_price": line.unit_price,
+                "line_total": line.line_total,
             }
             for line in order.lines
         ],
@@ -95,25 +111,32 @@ class ErpBackend:
         self._lock = threading.Lock()
         with self._lock, self._sessions.begin() as session:
             sync_dataset(session, dataset)
-        log.info("mock ERP loaded %d products, %d companies, %d contacts (catalog %s)",
-                 len(dataset.products), len(dataset.companies), len(dataset.contacts), self.catalog_version)
+        log.info(
+            "mock ERP loaded %d products, %d companies, %d contacts (catalog %s)",
+            len(dataset.products),
+            len(dataset.companies),
+            len(dataset.contacts),
+            self.catalog_version,
+        )
 
     def close(self) -> None:
         self.engine.dispose()
 
     # --- catalog -------------------------------------------------------------------------------
-    def list_products(self, q: str | None, limit: int, offset: int) -> tuple[list[Product], int]:
+    def list_products(self, q: str | None, limit: int, offset: int) -> tuple[list[ErpProduct], int]:
         """Products ordered by SKU; q = every whitespace token must occur in sku or name (any case)."""
         stmt = select(ProductRow)
         for token in (q or "").lower().split():
             pattern = f"%{token}%"
-            stmt = stmt.where(or_(func.lower(ProductRow.sku).like(pattern), func.lower(ProductRow.name).like(pattern)))
+            stmt = stmt.where(
+                or_(func.lower(ProductRow.sku).like(pattern), func.lower(ProductRow.name).like(pattern))
+            )
         with self._lock, self._sessions() as session:
             total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
             rows = session.scalars(stmt.order_by(ProductRow.sku).limit(limit).offset(offset)).all()
             return [product_from_row(r) for r in rows], total
 
-    def get_product(self, sku: str) -> Product | None:
+    def get_product(self, sku: str) -> ErpProduct | None:
         with self._lock, self._sessions() as session:
             row = session.get(ProductRow, sku)
             return product_from_row(row) if row else None
@@ -121,7 +144,7 @@ class ErpBackend:
     # --- customers -----------------------------------------------------------------------------
     def find_customers(
         self, email: str | None = None, domain: str | None = None, company_id: str | None = None
-    ) -> list[Customer]:
+    ) -> list[ErpCustomer]:
         """Contacts matching email/domain (as customers), or companies with their default contact."""
         with self._lock, self._sessions() as session:
             companies = {c.id: c for c in session.scalars(select(CompanyRow).order_by(CompanyRow.id))}
@@ -148,7 +171,9 @@ class ErpBackend:
         ]
 
     @staticmethod
-    def _main_contact(company: CompanyRow, by_id: dict[int, ContactRow], contacts: list[ContactRow]) -> ContactRow | None:
+    def _main_contact(
+        company: CompanyRow, by_id: dict[int, ContactRow], contacts: list[ContactRow]
+    ) -> ContactRow | None:
         default = by_id.get(company.default_contact_id) if company.default_contact_id is not None else None
         if default is not None and default.company_id == company.id:
             return default
@@ -156,7 +181,11 @@ class ErpBackend:
 
     # --- orders --------------------------------------------------------------------------------
     def submit(
-        self, order: OrderRequestIn | None, parse_errors: list[str], idempotency_key: str | None, req_hash: str
+        self,
+        order: OrderRequestIn | None,
+        parse_errors: list[str],
+        idempotency_key: str | None,
+        req_hash: str,
     ) -> SubmitOutcome:
         """Validate and create the order; the answer is stored under the key in the same transaction."""
         with self._lock:
@@ -179,18 +208,28 @@ class ErpBackend:
                 stored = session.get(IdempotencyRow, key)
                 if stored is not None:
                     if stored.request_hash != req_hash:
-                        log.warning("idempotency key %s reused with a different request; replaying the first answer", key)
+                        log.warning(
+                            "idempotency key %s reused with a different request; replaying the first answer",
+                            key,
+                        )
                     return SubmitOutcome(stored.status_code, stored.body, replayed=True)
             outcome = self._decide(session, order, parse_errors, key)
             if key:
-                session.add(IdempotencyRow(
-                    key=key, status_code=outcome.status, body=outcome.body,
-                    request_hash=req_hash, created_at=self.clock(),
-                ))
+                session.add(
+                    IdempotencyRow(
+                        key=key,
+                        status_code=outcome.status,
+                        body=outcome.body,
+                        request_hash=req_hash,
+                        created_at=self.clock(),
+                    )
+                )
                 session.flush()
             return outcome
 
-    def _decide(self, session: Session, order: OrderRequestIn | None, parse_errors: list[str], key: str | None) -> SubmitOutcome:
+    def _decide(
+        self, session: Session, order: OrderRequestIn | None, parse_errors: list[str], key: str | None
+    ) -> SubmitOutcome:
         errors = list(parse_errors)
         if order is not None and not errors:
             skus = {line.sku for line in order.products if line.sku}
@@ -204,26 +243,48 @@ class ErpBackend:
             errors = errors or ["Invalid orderRequest"]
             return SubmitOutcome(422, error_body(errors[0], "VALIDATION_ERROR", errors))
         row = self._create_order(session, order, key)
-        log.info("created order %s for %r (%d lines, total %.2f)", row.order_id, row.customer_name,
-                 len(row.lines), row.total_amount)
-        return SubmitOutcome(200, {"success": True, "order_id": row.order_id, "message": "Order successfully created"})
+        log.info(
+            "created order %s for %r (%d lines, total %.2f)",
+            row.order_id,
+            row.customer_name,
+            len(row.lines),
+            row.total_amount,
+        )
+        return SubmitOutcome(
+            200, {"success": True, "order_id": row.order_id, "message": "Order successfully created"}
+        )
 
     def _create_order(self, session: Session, order: OrderRequestIn, key: str | None) -> OrderRow:
         created = self.clock()
         row = OrderRow(
-            customer_name=(order.customer_name or "").strip(), customer_id=order.customer_id,
-            reference=order.reference, delivery_date=order.delivery_date, comment=order.comment,
-            total_amount=float(order.total_amount or 0), created_at=created, idempotency_key=key,
+            customer_name=(order.customer_name or "").strip(),
+            customer_id=order.customer_id,
+            reference=order.reference,
+            delivery_date=order.delivery_date,
+            comment=order.comment,
+            total_amount=float(order.total_amount or 0),
+            created_at=created,
+            idempotency_key=key,
         )
-        products = {r.sku: r for r in session.scalars(
-            select(ProductRow).where(ProductRow.sku.in_({ln.sku for ln in order.products})))}
+        products = {
+            r.sku: r
+            for r in session.scalars(
+                select(ProductRow).where(ProductRow.sku.in_({ln.sku for ln in order.products}))
+            )
+        }
         for position, line in enumerate(order.products, start=1):
             qty, price = float(line.quantity or 0), float(line.unit_price or 0)
-            row.lines.append(OrderLineRow(
-                position=position, sku=line.sku, product_name=line.product_name or products[line.sku].name,
-                quantity=qty, unit=line.unit or products[line.sku].base_unit,
-                unit_price=price, line_total=round(qty * price, 2),
-            ))
+            row.lines.append(
+                OrderLineRow(
+                    position=position,
+                    sku=line.sku,
+                    product_name=line.product_name or products[line.sku].name,
+                    quantity=qty,
+                    unit=line.unit or products[line.sku].base_unit,
+                    unit_price=price,
+                    line_total=round(qty * price, 2),
+                )
+            )
         session.add(row)
         session.flush()  # assigns row.id
         row.order_id = f"EXT-ORDER-{created:%Y%m%d}-{row.id:06d}"
@@ -233,7 +294,10 @@ class ErpBackend:
     def list_orders(self, limit: int) -> list[dict]:
         with self._lock, self._sessions() as session:
             rows = session.scalars(
-                select(OrderRow).options(selectinload(OrderRow.lines)).order_by(OrderRow.id.desc()).limit(limit)
+                select(OrderRow)
+                .options(selectinload(OrderRow.lines))
+                .order_by(OrderRow.id.desc())
+                .limit(limit)
             ).all()
             return [order_to_dict(r) for r in rows]
 

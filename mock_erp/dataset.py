@@ -3,6 +3,7 @@
 Parsing is pure (files -> typed records); `sync_dataset` mirrors the master data into the DB.
 Orders are never touched, so they survive restarts and dataset reloads.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,15 +16,15 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from mailorder.mock_erp.contract import ErpProduct
 from mailorder.mock_erp.db import CompanyRow, ContactRow, ProductRow
-from mailorder.domain import Product
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Dataset:
-    products: list[Product]
+    products: list[ErpProduct]
     companies: list[dict] = field(default_factory=list)  # raw rows: id, company_id, company_name, ...
     contacts: list[dict] = field(default_factory=list)  # raw rows: id, company_id, email_address
 
@@ -37,11 +38,9 @@ def default_dataset_dir() -> Path:
     return Path(str(files("mailorder.data")))
 
 
-def catalog_version(products: list[Product]) -> str:
+def catalog_version(products: list[ErpProduct]) -> str:
     """A short content hash of the catalog; changes whenever any product changes."""
-    canonical = json.dumps(
-        [p.model_dump() for p in sorted(products, key=lambda p: p.sku)], sort_keys=True
-    )
+    canonical = json.dumps([p.model_dump() for p in sorted(products, key=lambda p: p.sku)], sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
@@ -60,7 +59,7 @@ def _read_json_array(path: Path, required: bool) -> list[dict]:
 def read_dataset(dataset_dir: Path) -> Dataset:
     """Parse the three master-data files; products.json is required, customers are optional."""
     dataset_dir = Path(dataset_dir)
-    products = [Product.model_validate(p) for p in _read_json_array(dataset_dir / "products.json", True)]
+    products = [ErpProduct.model_validate(p) for p in _read_json_array(dataset_dir / "products.json", True)]
     companies = [
         {
             "id": int(c["id"]),

@@ -1,4 +1,5 @@
 """SQLAlchemy tables of the mock ERP and engine setup (SQLite, file or in-memory)."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """The one error shape every mock-ERP error uses: {"success": false, "error": ..., "code": ...}."""
+
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
@@ -32,7 +33,11 @@ def error_body(error: str, code: str, details: list[str] | None = None) -> dict:
 
 
 def error_response(
-    status: int, error: str, code: str | None = None, *, details: list[str] | None = None,
+    status: int,
+    error: str,
+    code: str | None = None,
+    *,
+    details: list[str] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     return JSONResponse(
@@ -55,7 +60,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         details = describe_validation_errors(exc.errors())
-        return error_response(422, "; ".join(details) or "Invalid request", "VALIDATION_ERROR", details=details)
+        return error_response(
+            422, "; ".join(details) or "Invalid request", "VALIDATION_ERROR", details=details
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

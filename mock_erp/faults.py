@@ -1,4 +1,5 @@
 """Failure injection for the mock ERP: latency, random 500s, forced statuses, "fail the next N"."""
+
 from __future__ import annotations
 
 import os

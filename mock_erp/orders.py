@@ -1,4 +1,5 @@
 """The submit-order request format and its validation (pure: no DB, no HTTP)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -6,7 +7,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict
 
-from mailorder.domain import Product
+from mailorder.mock_erp.contract import ErpProduct
 
 TOTAL_TOLERANCE = 0.01
 
@@ -39,7 +40,7 @@ def lines_total(request: OrderRequestIn) -> float:
 
 def validate_order(
     request: OrderRequestIn,
-    catalog: Mapping[str, Product],
+    catalog: Mapping[str, ErpProduct],
     known_customer_ids: set[str],
 ) -> list[str]:
     """Every reason the ERP refuses this order, in a stable order; empty = acceptable."""
@@ -68,7 +69,7 @@ def validate_order(
     return errors
 
 
-def _line_errors(position: int, line: OrderLineIn, catalog: Mapping[str, Product]) -> list[str]:
+def _line_errors(position: int, line: OrderLineIn, catalog: Mapping[str, ErpProduct]) -> list[str]:
     if not line.sku:
         return [f"Missing sku on line {position}"]
     product = catalog.get(line.sku)

@@ -1,4 +1,5 @@
 """Run the mock ERP with uvicorn: in a background thread (tests, demo) or in the foreground (CLI)."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Aliases learned from rep corrections: (customer, normalised source text) -> (sku, unit)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -24,14 +25,32 @@ class Alias(Base):
     uses: Mapped[int] = mapped_column(Integer, default=1)
 
 
-def upsert_alias(session: Session, now: datetime, *, customer_id: str, source_key: str,
-                 source_text: str, sku: str, unit: str | None, taught_by: str) -> Alias:
+def upsert_alias(
+    session: Session,
+    now: datetime,
+    *,
+    customer_id: str,
+    source_key: str,
+    source_text: str,
+    sku: str,
+    unit: str | None,
+    taught_by: str,
+) -> Alias:
     """Insert, or update the same key (latest teacher wins, `uses` counts the teachings)."""
-    alias = session.scalar(select(Alias).where(Alias.customer_id == customer_id,
-                                               Alias.source_key == source_key))
+    alias = session.scalar(
+        select(Alias).where(Alias.customer_id == customer_id, Alias.source_key == source_key)
+    )
     if alias is None:
-        alias = Alias(customer_id=customer_id, source_key=source_key, source_text=source_text,
-                      sku=sku, unit=unit, taught_by=taught_by, taught_at=now, uses=1)
+        alias = Alias(
+            customer_id=customer_id,
+            source_key=source_key,
+            source_text=source_text,
+            sku=sku,
+            unit=unit,
+            taught_by=taught_by,
+            taught_at=now,
+            uses=1,
+        )
         session.add(alias)
     else:
         alias.sku, alias.unit, alias.source_text = sku, unit, source_text

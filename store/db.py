@@ -1,11 +1,12 @@
 """Engine and session handling. SQLite by default; PostgreSQL (psycopg 3) for several workers."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.schema import CreateColumn
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.schema import CreateColumn
 
 from mailorder.store.models import Base
 
@@ -49,8 +50,9 @@ def make_engine(url: str) -> Engine:
 
 def _postgres_engine(url: str) -> Engine:
     # Timestamps are stored without a zone: pin the session zone so every worker stores UTC.
-    engine = create_engine(sqlalchemy_url(url), future=True, pool_pre_ping=True,
-                           connect_args={"options": "-c timezone=UTC"})
+    engine = create_engine(
+        sqlalchemy_url(url), future=True, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"}
+    )
     with engine.begin() as conn:  # two workers starting together must not race on CREATE TABLE
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
         Base.metadata.create_all(conn)
@@ -70,7 +72,7 @@ def add_missing_columns(conn) -> list[str]:
         for column in table.columns:
             if column.name not in present and column.nullable and column.server_default is None:
                 ddl = CreateColumn(column).compile(dialect=conn.dialect)
-                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN {ddl}'))
+                conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
                 added.append(f"{table.name}.{column.name}")
     return added
 
@@ -86,4 +88,6 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
 import mailorder.store.aliases  # noqa: E402,F401  (creates the aliases table)

@@ -1,16 +1,17 @@
 """SQLAlchemy 2 models: the single source of truth for emails, drafts, decisions and audit."""
+
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class EmailStatus(StrEnum):
@@ -44,9 +45,7 @@ class OutboxStatus(StrEnum):
 
 class EmailRecord(Base):
     __tablename__ = "emails"
-    __table_args__ = (
-        UniqueConstraint("mailbox", "uidvalidity", "uid", name="uq_email_uid"),
-    )
+    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid", name="uq_email_uid"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[str] = mapped_column(String(998), unique=True)

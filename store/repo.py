@@ -2,6 +2,7 @@
 
 Each function takes a Session (and the time where it writes one); callers own the transaction.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -26,18 +27,29 @@ from mailorder.store.models import (
     ReplyRecord,
 )
 
-
 # --- audit -------------------------------------------------------------------------------------
 
-def audit(session: Session, now: datetime, actor: str, action: str, *, email_id: int | None = None,
-          draft_id: int | None = None, **details: Any) -> AuditEvent:
-    event = AuditEvent(at=now, actor=actor, action=action, email_id=email_id, draft_id=draft_id,
-                       details=_jsonable(details))
+
+def audit(
+    session: Session,
+    now: datetime,
+    actor: str,
+    action: str,
+    *,
+    email_id: int | None = None,
+    draft_id: int | None = None,
+    **details: Any,
+) -> AuditEvent:
+    event = AuditEvent(
+        at=now, actor=actor, action=action, email_id=email_id, draft_id=draft_id, details=_jsonable(details)
+    )
     session.add(event)
     return event
 
 
-def audit_trail(session: Session, *, email_id: int | None = None, draft_id: int | None = None) -> list[AuditEvent]:
+def audit_trail(
+    session: Session, *, email_id: int | None = None, draft_id: int | None = None
+) -> list[AuditEvent]:
     query = select(AuditEvent).order_by(AuditEvent.id)
     if email_id is not None and draft_id is not None:
         query = query.where((AuditEvent.email_id == email_id) | (AuditEvent.draft_id == draft_id))
@@ -48,10 +60,21 @@ def audit_trail(session: Session, *, email_id: int | None = None, draft_id: int 
     return list(session.scalars(query))
 
 
+def audit_after(session: Session, after_id: int) -> list[AuditEvent]:
+    """Audit events newer than an event id, oldest first (a live view of what happens)."""
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.id > after_id).order_by(AuditEvent.id)))
+
+
 def count_audit(session: Session, *, email_id: int, action: str) -> int:
     """How many audit events of one action an email has (e.g. processing errors)."""
-    return session.scalar(select(func.count()).select_from(AuditEvent)
-                          .where(AuditEvent.email_id == email_id, AuditEvent.action == action)) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.email_id == email_id, AuditEvent.action == action)
+        )
+        or 0
+    )
 
 
 def _jsonable(value: Any) -> Any:
@@ -65,6 +88,7 @@ def _jsonable(value: Any) -> Any:
 
 
 # --- emails ------------------------------------------------------------------------------------
+
 
 def get_email(session: Session, email_id: int) -> EmailRecord | None:
     return session.get(EmailRecord, email_id)
@@ -89,15 +113,24 @@ def email_raw(session: Session, email_id: int) -> bytes:
     return row[0] or b""
 
 
-def find_email(session: Session, *, message_id: str | None = None, mailbox: str | None = None,
-               uidvalidity: int | None = None, uid: int | None = None) -> EmailRecord | None:
+def find_email(
+    session: Session,
+    *,
+    message_id: str | None = None,
+    mailbox: str | None = None,
+    uidvalidity: int | None = None,
+    uid: int | None = None,
+) -> EmailRecord | None:
     if message_id is not None:
         found = session.scalar(select(EmailRecord).where(EmailRecord.message_id == message_id))
         if found is not None:
             return found
     if uid is not None:
-        return session.scalar(select(EmailRecord).where(
-            EmailRecord.mailbox == mailbox, EmailRecord.uidvalidity == uidvalidity, EmailRecord.uid == uid))
+        return session.scalar(
+            select(EmailRecord).where(
+                EmailRecord.mailbox == mailbox, EmailRecord.uidvalidity == uidvalidity, EmailRecord.uid == uid
+            )
+        )
     return None
 
 
@@ -117,6 +150,27 @@ def insert_email(session: Session, record: EmailRecord) -> EmailRecord | None:
     return record if _insert_once(session, record) else None
 
 
+def count_emails(
+    session: Session, *, status: EmailStatus | None = None, not_status: EmailStatus | None = None
+) -> int:
+    query = select(func.count()).select_from(EmailRecord)
+    if status is not None:
+        query = query.where(EmailRecord.status == status)
+    if not_status is not None:
+        query = query.where(EmailRecord.status != not_status)
+    return session.scalar(query) or 0
+
+
+def emails_by_label(session: Session) -> dict[str, int]:
+    """Stored emails per triage label (or status, where no label was given)."""
+    rows = session.execute(
+        select(func.coalesce(EmailRecord.triage_label, EmailRecord.status), func.count()).group_by(
+            func.coalesce(EmailRecord.triage_label, EmailRecord.status)
+        )
+    )
+    return {str(label): count for label, count in rows}
+
+
 def mailbox_state(session: Session, mailbox: str) -> MailboxState | None:
     return session.get(MailboxState, mailbox)
 
@@ -127,32 +181,49 @@ def save_mailbox_state(session: Session, mailbox: str, uidvalidity: int, last_ui
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     insert = dialect.insert(MailboxState).values(mailbox=mailbox, uidvalidity=uidvalidity, last_uid=last_uid)
     same_validity = MailboxState.uidvalidity == insert.excluded.uidvalidity
-    kept = case((same_validity & (MailboxState.last_uid > insert.excluded.last_uid), MailboxState.last_uid),
-                else_=insert.excluded.last_uid)
-    session.execute(insert.on_conflict_do_update(
-        index_elements=[MailboxState.mailbox],
-        set_={"uidvalidity": insert.excluded.uidvalidity, "last_uid": kept}))
+    kept = case(
+        (same_validity & (MailboxState.last_uid > insert.excluded.last_uid), MailboxState.last_uid),
+        else_=insert.excluded.last_uid,
+    )
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[MailboxState.mailbox],
+            set_={"uidvalidity": insert.excluded.uidvalidity, "last_uid": kept},
+        )
+    )
     for loaded in list(session.identity_map.values()):  # an ORM copy loaded earlier is now stale
         if isinstance(loaded, MailboxState) and loaded.mailbox == mailbox:
             session.expire(loaded)
 
 
-def claim_email(session: Session, email_id: int, worker: str, now: datetime, *, stale_before: datetime,
-                take_over: str | None = None, pending_only: bool = True) -> bool:
+def claim_email(
+    session: Session,
+    email_id: int,
+    worker: str,
+    now: datetime,
+    *,
+    stale_before: datetime,
+    take_over: str | None = None,
+    pending_only: bool = True,
+) -> bool:
     """Atomically claim an email for one worker; True when this worker holds it now.
 
     Succeeds when the email is unclaimed, already ours, claimed before stale_before (a crashed
     worker's claim) or held by take_over (a worker known dead). With pending_only, only an email
     still waiting to be processed can be claimed. The rowcount of the single UPDATE decides."""
-    free = or_(EmailRecord.claimed_by.is_(None), EmailRecord.claimed_by == worker,
-               EmailRecord.claimed_at < stale_before)
+    free = or_(
+        EmailRecord.claimed_by.is_(None),
+        EmailRecord.claimed_by == worker,
+        EmailRecord.claimed_at < stale_before,
+    )
     if take_over is not None:
         free = or_(free, EmailRecord.claimed_by == take_over)
     statement = update(EmailRecord).where(EmailRecord.id == email_id, free)
     if pending_only:
         statement = statement.where(EmailRecord.status == EmailStatus.RECEIVED)
-    result = session.execute(statement.values(claimed_by=worker, claimed_at=now)
-                             .execution_options(synchronize_session=False))
+    result = session.execute(
+        statement.values(claimed_by=worker, claimed_at=now).execution_options(synchronize_session=False)
+    )
     return result.rowcount == 1
 
 
@@ -160,28 +231,45 @@ def renew_claims(session: Session, email_ids: list[int], worker: str, now: datet
     """Refresh this worker's claims (a heartbeat); returns how many it still holds."""
     if not email_ids:
         return 0
-    result = session.execute(update(EmailRecord).where(EmailRecord.id.in_(email_ids), EmailRecord.claimed_by == worker)
-                             .values(claimed_at=now).execution_options(synchronize_session=False))
+    result = session.execute(
+        update(EmailRecord)
+        .where(EmailRecord.id.in_(email_ids), EmailRecord.claimed_by == worker)
+        .values(claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
     return result.rowcount
 
 
 def release_email(session: Session, email_id: int, worker: str) -> None:
     """Give up this worker's claim (done, failed for now, or shutting down)."""
-    session.execute(update(EmailRecord).where(EmailRecord.id == email_id, EmailRecord.claimed_by == worker)
-                    .values(claimed_by=None, claimed_at=None).execution_options(synchronize_session=False))
+    session.execute(
+        update(EmailRecord)
+        .where(EmailRecord.id == email_id, EmailRecord.claimed_by == worker)
+        .values(claimed_by=None, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def pending_email_ids(session: Session) -> list[int]:
     """Emails stored and not yet processed, oldest first."""
-    return list(session.scalars(select(EmailRecord.id).where(EmailRecord.status == EmailStatus.RECEIVED)
-                                .order_by(EmailRecord.id)))
+    return list(
+        session.scalars(
+            select(EmailRecord.id).where(EmailRecord.status == EmailStatus.RECEIVED).order_by(EmailRecord.id)
+        )
+    )
 
 
 def threads_with_unapplied_replies(session: Session) -> list[int]:
     """Email ids of the threads that have an accepted reply not yet applied (a crash between)."""
-    return sorted(set(session.scalars(
-        select(DraftRecord.email_id).join(ReplyRecord, ReplyRecord.draft_id == DraftRecord.id)
-        .where(ReplyRecord.outcome == "accepted", ReplyRecord.applied.is_(False)))))
+    return sorted(
+        set(
+            session.scalars(
+                select(DraftRecord.email_id)
+                .join(ReplyRecord, ReplyRecord.draft_id == DraftRecord.id)
+                .where(ReplyRecord.outcome == "accepted", ReplyRecord.applied.is_(False))
+            )
+        )
+    )
 
 
 def email_claim(session: Session, email_id: int) -> str | None:
@@ -191,6 +279,7 @@ def email_claim(session: Session, email_id: int) -> str | None:
 
 # --- drafts ------------------------------------------------------------------------------------
 
+
 def get_draft(session: Session, draft_id: int | None) -> DraftRecord | None:
     return session.get(DraftRecord, draft_id) if draft_id is not None else None
 
@@ -198,71 +287,128 @@ def get_draft(session: Session, draft_id: int | None) -> DraftRecord | None:
 def open_thread_email_ids(session: Session) -> list[int]:
     """Email ids of the threads whose draft is still open or on its way to the ERP (recovery)."""
     closed = (DraftStatus.CONFIRMED, DraftStatus.REJECTED)
-    return list(session.scalars(select(DraftRecord.email_id).where(DraftRecord.status.not_in(closed))
-                                .order_by(DraftRecord.id)))
+    return list(
+        session.scalars(
+            select(DraftRecord.email_id).where(DraftRecord.status.not_in(closed)).order_by(DraftRecord.id)
+        )
+    )
 
 
 def draft_for_email(session: Session, email_id: int) -> DraftRecord | None:
     return session.scalar(select(DraftRecord).where(DraftRecord.email_id == email_id))
 
 
-def create_draft(session: Session, now: datetime, *, email_id: int, rep: str, payload: dict[str, Any],
-                 customer_id: str | None, customer_name: str | None) -> DraftRecord:
-    draft = DraftRecord(email_id=email_id, version=1, status=DraftStatus.AWAITING_REVIEW, rep=rep,
-                        customer_id=customer_id, customer_name=customer_name, created_at=now, updated_at=now)
+def create_draft(
+    session: Session,
+    now: datetime,
+    *,
+    email_id: int,
+    rep: str,
+    payload: dict[str, Any],
+    customer_id: str | None,
+    customer_name: str | None,
+) -> DraftRecord:
+    draft = DraftRecord(
+        email_id=email_id,
+        version=1,
+        status=DraftStatus.AWAITING_REVIEW,
+        rep=rep,
+        customer_id=customer_id,
+        customer_name=customer_name,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(draft)
     session.flush()
     session.add(DraftVersion(draft_id=draft.id, version=1, payload=payload, changes=[], created_at=now))
     return draft
 
 
-def add_version(session: Session, now: datetime, draft: DraftRecord, payload: dict[str, Any],
-                changes: list[str], created_by: str) -> DraftVersion:
+def add_version(
+    session: Session,
+    now: datetime,
+    draft: DraftRecord,
+    payload: dict[str, Any],
+    changes: list[str],
+    created_by: str,
+) -> DraftVersion:
     draft.version += 1
     draft.updated_at = now
-    version = DraftVersion(draft_id=draft.id, version=draft.version, payload=payload, changes=changes,
-                           created_by=created_by, created_at=now)
+    version = DraftVersion(
+        draft_id=draft.id,
+        version=draft.version,
+        payload=payload,
+        changes=changes,
+        created_by=created_by,
+        created_at=now,
+    )
     session.add(version)
     return version
 
 
 def draft_version(session: Session, draft_id: int, version: int) -> DraftVersion | None:
-    return session.scalar(select(DraftVersion).where(
-        DraftVersion.draft_id == draft_id, DraftVersion.version == version))
+    return session.scalar(
+        select(DraftVersion).where(DraftVersion.draft_id == draft_id, DraftVersion.version == version)
+    )
 
 
-def set_draft_status(session: Session, now: datetime, draft: DraftRecord, status: DraftStatus, **fields: Any) -> None:
+def set_draft_status(
+    session: Session, now: datetime, draft: DraftRecord, status: DraftStatus, **fields: Any
+) -> None:
     draft.status = status
     draft.updated_at = now
     for name, value in fields.items():
         setattr(draft, name, value)
 
 
-def list_drafts(session: Session, status: str | None = None, limit: int = 100) -> list[DraftRecord]:
-    query = select(DraftRecord).order_by(DraftRecord.id.desc()).limit(limit)
+def list_drafts(
+    session: Session, status: str | None = None, limit: int | None = 100, *, oldest_first: bool = False
+) -> list[DraftRecord]:
+    query = (
+        select(DraftRecord).order_by(DraftRecord.id if oldest_first else DraftRecord.id.desc()).limit(limit)
+    )
     if status:
         query = query.where(DraftRecord.status == status)
     return list(session.scalars(query))
 
 
+def count_drafts(session: Session, statuses: list[DraftStatus]) -> int:
+    return (
+        session.scalar(select(func.count()).select_from(DraftRecord).where(DraftRecord.status.in_(statuses)))
+        or 0
+    )
+
+
 def version_by_author(session: Session, draft_id: int, author: str) -> DraftVersion | None:
     """The version a given author (e.g. one reply) made, if any: makes applying edits idempotent."""
-    return session.scalar(select(DraftVersion).where(DraftVersion.draft_id == draft_id,
-                                                     DraftVersion.created_by == author))
+    return session.scalar(
+        select(DraftVersion).where(DraftVersion.draft_id == draft_id, DraftVersion.created_by == author)
+    )
 
 
 def recent_draft_payloads(session: Session, customer_id: str, since: datetime, limit: int = 50) -> list[str]:
     """Current-version payloads (JSON text, for pydantic's fast JSON validation) of a customer's
     drafts since a moment, newest first, not rejected."""
-    return list(session.scalars(
-        select(cast(DraftVersion.payload, Text))
-        .join(DraftRecord, (DraftRecord.id == DraftVersion.draft_id) & (DraftRecord.version == DraftVersion.version))
-        .where(DraftRecord.customer_id == customer_id, DraftRecord.created_at >= since,
-               DraftRecord.status != DraftStatus.REJECTED)
-        .order_by(DraftRecord.id.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            select(cast(DraftVersion.payload, Text))
+            .join(
+                DraftRecord,
+                (DraftRecord.id == DraftVersion.draft_id) & (DraftRecord.version == DraftVersion.version),
+            )
+            .where(
+                DraftRecord.customer_id == customer_id,
+                DraftRecord.created_at >= since,
+                DraftRecord.status != DraftStatus.REJECTED,
+            )
+            .order_by(DraftRecord.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 # --- replies -----------------------------------------------------------------------------------
+
 
 def reply_for_email(session: Session, email_id: int) -> ReplyRecord | None:
     return session.scalar(select(ReplyRecord).where(ReplyRecord.email_id == email_id))
@@ -270,14 +416,21 @@ def reply_for_email(session: Session, email_id: int) -> ReplyRecord | None:
 
 def unapplied_replies(session: Session) -> list[ReplyRecord]:
     """Accepted replies whose decision has not been handed to the graph yet (crash in between)."""
-    return list(session.scalars(select(ReplyRecord).where(ReplyRecord.outcome == "accepted",
-                                                          ReplyRecord.applied.is_(False))))
+    return list(
+        session.scalars(
+            select(ReplyRecord).where(ReplyRecord.outcome == "accepted", ReplyRecord.applied.is_(False))
+        )
+    )
 
 
 def mark_reply_applied(session: Session, email_id: int) -> None:
     """The reply's decision has been handed to its draft's thread."""
-    session.execute(update(ReplyRecord).where(ReplyRecord.email_id == email_id).values(applied=True)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        update(ReplyRecord)
+        .where(ReplyRecord.email_id == email_id)
+        .values(applied=True)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def claim_reply(session: Session, reply: ReplyRecord) -> bool:
@@ -286,6 +439,7 @@ def claim_reply(session: Session, reply: ReplyRecord) -> bool:
 
 
 # --- outbox ------------------------------------------------------------------------------------
+
 
 def enqueue_outbox(session: Session, message: OutboxMessage) -> OutboxMessage:
     """Record the intent to send; a message with the same Message-ID is only recorded once."""
@@ -298,8 +452,14 @@ def enqueue_outbox(session: Session, message: OutboxMessage) -> OutboxMessage:
 
 
 def pending_outbox(session: Session, limit: int = 100) -> list[OutboxMessage]:
-    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)
-                                .order_by(OutboxMessage.id).limit(limit)))
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.PENDING)
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+    )
 
 
 def get_outbox(session: Session, outbox_id: int) -> OutboxMessage | None:
@@ -308,10 +468,13 @@ def get_outbox(session: Session, outbox_id: int) -> OutboxMessage | None:
 
 def pending_outbox_threads(session: Session, limit: int = 100) -> list[tuple[int, int | None]]:
     """(outbox id, email id of the draft's thread or None) of pending messages, oldest first."""
-    rows = session.execute(select(OutboxMessage.id, DraftRecord.email_id)
-                           .outerjoin(DraftRecord, DraftRecord.id == OutboxMessage.draft_id)
-                           .where(OutboxMessage.status == OutboxStatus.PENDING)
-                           .order_by(OutboxMessage.id).limit(limit))
+    rows = session.execute(
+        select(OutboxMessage.id, DraftRecord.email_id)
+        .outerjoin(DraftRecord, DraftRecord.id == OutboxMessage.draft_id)
+        .where(OutboxMessage.status == OutboxStatus.PENDING)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
     return [(outbox_id, email_id) for outbox_id, email_id in rows]
 
 
@@ -321,7 +484,9 @@ def outbox_by_message_ids(session: Session, message_ids: list[str]) -> list[Outb
     return list(session.scalars(select(OutboxMessage).where(OutboxMessage.message_id.in_(message_ids))))
 
 
-def outbox_for_draft(session: Session, draft_id: int, *, kind: str, version: int | None = None) -> list[OutboxMessage]:
+def outbox_for_draft(
+    session: Session, draft_id: int, *, kind: str, version: int | None = None
+) -> list[OutboxMessage]:
     query = select(OutboxMessage).where(OutboxMessage.draft_id == draft_id, OutboxMessage.kind == kind)
     if version is not None:
         query = query.where(OutboxMessage.version == version)
@@ -330,21 +495,30 @@ def outbox_for_draft(session: Session, draft_id: int, *, kind: str, version: int
 
 def bounced_recipients(session: Session, draft_id: int, *, kind: str) -> set[str]:
     """Addresses whose copy of this draft's `kind` mail came back (from the audit trail)."""
-    events = session.scalars(select(AuditEvent).where(AuditEvent.draft_id == draft_id,
-                                                      AuditEvent.action == f"{kind}_bounced"))
+    events = session.scalars(
+        select(AuditEvent).where(AuditEvent.draft_id == draft_id, AuditEvent.action == f"{kind}_bounced")
+    )
     return {address for event in events for address in (event.details or {}).get("to", [])}
 
 
 # --- ERP submissions ---------------------------------------------------------------------------
 
-def start_erp_submission(session: Session, now: datetime, *, draft_id: int, version: int, key: str,
-                         request: dict[str, Any]) -> ErpSubmission:
+
+def start_erp_submission(
+    session: Session, now: datetime, *, draft_id: int, version: int, key: str, request: dict[str, Any]
+) -> ErpSubmission:
     """The submission row for an idempotency key, created on the first attempt."""
     existing = erp_submission(session, key)
     if existing is not None:
         return existing
-    row = ErpSubmission(draft_id=draft_id, version=version, idempotency_key=key, request=request,
-                        created_at=now, updated_at=now)
+    row = ErpSubmission(
+        draft_id=draft_id,
+        version=version,
+        idempotency_key=key,
+        request=request,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(row)
     return row
 

@@ -1,4 +1,5 @@
 """Operational figures from the store (for `mailorder stats`)."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -12,7 +13,9 @@ from sqlalchemy.orm import Session
 from mailorder.store.models import AuditEvent, DraftRecord, EmailRecord, EmailStatus
 
 
-def compute_stats(session: Session, since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
+def compute_stats(
+    session: Session, since: datetime | None = None, until: datetime | None = None
+) -> dict[str, Any]:
     emails_q = select(EmailRecord)
     drafts_q = select(DraftRecord)
     events_q = select(AuditEvent).order_by(AuditEvent.id)
@@ -50,12 +53,22 @@ def compute_stats(session: Session, since: datetime | None = None, until: dateti
     erp_errors = Counter(e.action for e in events if e.action in ("erp_rejected", "erp_unavailable"))
     # mail that did not arrive: bounces of summaries/confirmations/notices (a refusal at RCPT is
     # audited as a bounce too), sends given up on after retries
-    mail_problems = Counter(e.action for e in events if e.action.endswith(("_bounced", "_undeliverable"))
-                            or (e.action.endswith("_send_failed") and (e.details or {}).get("final")
-                                and not (e.details or {}).get("refused")))
+    mail_problems = Counter(
+        e.action
+        for e in events
+        if e.action.endswith(("_bounced", "_undeliverable"))
+        or (
+            e.action.endswith("_send_failed")
+            and (e.details or {}).get("final")
+            and not (e.details or {}).get("refused")
+        )
+    )
     decided_drafts = approved | {e.draft_id for e in events if e.action == "rejected"}
     return {
-        "period": {"since": since.isoformat() if since else None, "until": until.isoformat() if until else None},
+        "period": {
+            "since": since.isoformat() if since else None,
+            "until": until.isoformat() if until else None,
+        },
         "emails": len([e for e in emails if e.status != EmailStatus.REPLY]),
         "emails_by_class": dict(by_class),
         "drafts": len(drafts),

@@ -1,8 +1,9 @@
 """Shared fixtures: real servers on free loopback ports, and a clock tests can move."""
+
 from __future__ import annotations
 
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ class FakeClock:
     """A clock passed into the code under test; tests move it explicitly."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+        self.now = start or datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now

@@ -9,9 +9,11 @@ body lands in `.history` with an approximate prompt-token count (chars / 4).
         fake.enqueue({"is_order": True, "lines": []})
         model = ChatOpenAI(base_url=fake.base_url, api_key="test", ...)
 """
+
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import math
@@ -54,14 +56,14 @@ class Delay:
     """Wait `seconds` before answering with `then` (to trigger client timeouts)."""
 
     seconds: float
-    then: "ReplySpec" = "late reply"
+    then: ReplySpec = "late reply"
 
 
 @dataclass
 class Usage:
     """Explicit token counts for a reply (default: computed from the request and reply)."""
 
-    reply: "ReplySpec"
+    reply: ReplySpec
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
 
@@ -125,8 +127,9 @@ def count_prompt_tokens(body: dict[str, Any]) -> int:
 class FakeOpenAI:
     """The server; use as a context manager or call start()/stop()."""
 
-    def __init__(self, responder: Callable[[dict[str, Any]], ReplySpec] | None = None,
-                 model_name: str = "fake-model") -> None:
+    def __init__(
+        self, responder: Callable[[dict[str, Any]], ReplySpec] | None = None, model_name: str = "fake-model"
+    ) -> None:
         self.responder = responder  # used when the queue is empty
         self.model_name = model_name
         self.history: list[Recorded] = []
@@ -155,16 +158,16 @@ class FakeOpenAI:
         return f"http://127.0.0.1:{self.port}/v1"
 
     # --- lifecycle -------------------------------------------------------------------------
-    def start(self) -> "FakeOpenAI":
+    def start(self) -> FakeOpenAI:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))  # the OS picks a free port; we keep the bound socket
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self._app(), log_level="warning", lifespan="off",
-                                timeout_graceful_shutdown=2)
+        config = uvicorn.Config(self._app(), log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
         self._server = _ReadyServer(config, on_ready=self._on_ready)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        name="fake-openai", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="fake-openai", daemon=True
+        )
         self._thread.start()
         if not self._ready.wait(timeout=10) or not self._server.started:
             raise RuntimeError("fake OpenAI server did not start")
@@ -180,7 +183,7 @@ class FakeOpenAI:
             self._thread.join(timeout=10)
         self._server = None
 
-    def __enter__(self) -> "FakeOpenAI":
+    def __enter__(self) -> FakeOpenAI:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -211,18 +214,18 @@ class FakeOpenAI:
 
         return app
 
-    async def _answer(self, body: dict[str, Any], reply: ReplySpec, prompt_tokens: int,
-                      completion_tokens: int | None = None) -> Any:
+    async def _answer(
+        self, body: dict[str, Any], reply: ReplySpec, prompt_tokens: int, completion_tokens: int | None = None
+    ) -> Any:
         if isinstance(reply, Delay):
             assert self._closing is not None
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), timeout=reply.seconds)
-            except TimeoutError:
-                pass
             return await self._answer(body, reply.then, prompt_tokens)
         if isinstance(reply, Usage):
-            return await self._answer(body, reply.reply, reply.prompt_tokens or prompt_tokens,
-                                      reply.completion_tokens)
+            return await self._answer(
+                body, reply.reply, reply.prompt_tokens or prompt_tokens, reply.completion_tokens
+            )
         if isinstance(reply, HttpError):
             headers = dict(reply.headers)
             if reply.retry_after is not None:
@@ -232,23 +235,37 @@ class FakeOpenAI:
         completion = completion_tokens
         if completion is None:
             completion = approx_tokens(content or "") + approx_tokens(
-                json.dumps(tool_calls) if tool_calls else "")
-        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion,
-                 "total_tokens": prompt_tokens + completion}
+                json.dumps(tool_calls) if tool_calls else ""
+            )
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion,
+            "total_tokens": prompt_tokens + completion,
+        }
         completion_id = f"chatcmpl-fake-{next(self._ids)}"
         model = body.get("model") or self.model_name
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            chunks = _stream_chunks(completion_id, model, content, tool_calls,
-                                    usage if include_usage else None)
+            chunks = _stream_chunks(
+                completion_id, model, content, tool_calls, usage if include_usage else None
+            )
             return StreamingResponse(chunks, media_type="text/event-stream")
         message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None}
         if tool_calls:
             message["tool_calls"] = tool_calls
         return {
-            "id": completion_id, "object": "chat.completion", "created": CREATED, "model": model,
-            "choices": [{"index": 0, "message": message, "logprobs": None,
-                         "finish_reason": "tool_calls" if tool_calls else "stop"}],
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": CREATED,
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": message,
+                    "logprobs": None,
+                    "finish_reason": "tool_calls" if tool_calls else "stop",
+                }
+            ],
             "usage": usage,
         }
 
@@ -256,9 +273,14 @@ class FakeOpenAI:
         """(content, tool_calls in wire format) for a content or tool-call reply."""
         calls = [reply] if isinstance(reply, ToolCall) else reply
         if isinstance(calls, list) and calls and all(isinstance(c, ToolCall) for c in calls):
-            wire = [{"id": c.id or f"call_{next(self._ids)}", "type": "function",
-                     "function": {"name": c.name, "arguments": json.dumps(c.args)}}
-                    for c in calls]
+            wire = [
+                {
+                    "id": c.id or f"call_{next(self._ids)}",
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": json.dumps(c.args)},
+                }
+                for c in calls
+            ]
             return None, wire
         if isinstance(reply, str):
             return reply, []
@@ -285,31 +307,54 @@ def _seconds(value: float) -> str:
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     kind = "rate_limit_exceeded" if status == 429 else "fake_error"
-    return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": kind}},
-                        status_code=status, headers=headers)
+    return JSONResponse(
+        {"error": {"message": message, "type": kind, "param": None, "code": kind}},
+        status_code=status,
+        headers=headers,
+    )
 
 
-def _stream_chunks(completion_id: str, model: str, content: str | None,
-                   tool_calls: list[dict[str, Any]], usage: dict[str, int] | None):
+def _stream_chunks(
+    completion_id: str,
+    model: str,
+    content: str | None,
+    tool_calls: list[dict[str, Any]],
+    usage: dict[str, int] | None,
+):
     """Server-sent events in the chat.completion.chunk format."""
 
     def event(choices: list[dict[str, Any]], **extra: Any) -> str:
-        chunk = {"id": completion_id, "object": "chat.completion.chunk", "created": CREATED,
-                 "model": model, "choices": choices, **extra}
+        chunk = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": CREATED,
+            "model": model,
+            "choices": choices,
+            **extra,
+        }
         return f"data: {json.dumps(chunk)}\n\n"
 
     async def gen():
-        yield event([{"index": 0, "delta": {"role": "assistant", "content": ""},
-                      "finish_reason": None}])
+        yield event([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
         if content:
             half = len(content) // 2
             for piece in (content[:half], content[half:]):
                 if piece:
                     yield event([{"index": 0, "delta": {"content": piece}, "finish_reason": None}])
         for index, call in enumerate(tool_calls):
-            delta = {"tool_calls": [{"index": index, "id": call["id"], "type": "function",
-                                     "function": {"name": call["function"]["name"],
-                                                  "arguments": call["function"]["arguments"]}}]}
+            delta = {
+                "tool_calls": [
+                    {
+                        "index": index,
+                        "id": call["id"],
+                        "type": "function",
+                        "function": {
+                            "name": call["function"]["name"],
+                            "arguments": call["function"]["arguments"],
+                        },
+                    }
+                ]
+            }
             yield event([{"index": 0, "delta": delta, "finish_reason": None}])
         finish = "tool_calls" if tool_calls else "stop"
         yield event([{"index": 0, "delta": {}, "finish_reason": finish}])

@@ -1,4 +1,5 @@
 """The whole loop for end-to-end tests: dev mail server + mock ERP + the agent, on loopback."""
+
 from __future__ import annotations
 
 import asyncio
@@ -31,7 +32,9 @@ def catalog() -> list[dict]:
 def known_contact() -> tuple[str, str]:
     """(sender address, company public id) of a contact in the sample data."""
     contacts = json.loads((ROOT / "data" / "contacts.json").read_text(encoding="utf-8"))
-    companies = {c["id"]: c for c in json.loads((ROOT / "data" / "companies.json").read_text(encoding="utf-8"))}
+    companies = {
+        c["id"]: c for c in json.loads((ROOT / "data" / "companies.json").read_text(encoding="utf-8"))
+    }
     contact = next(c for c in contacts if c["company_id"] in companies)
     return contact["email_address"], companies[contact["company_id"]]["company_id"]
 
@@ -51,8 +54,13 @@ class Loop:
     def __init__(self, tmp_path: Path, clock, **settings_overrides) -> None:
         self.tmp_path, self.clock = tmp_path, clock
         self.smtp_port, self.imap_port = free_port(), free_port()
-        self.mail = DevMailServer(tmp_path / "mail", smtp_port=self.smtp_port, imap_port=self.imap_port,
-                                  accounts=[ORDERS, REP], password=PASSWORD)
+        self.mail = DevMailServer(
+            tmp_path / "mail",
+            smtp_port=self.smtp_port,
+            imap_port=self.imap_port,
+            accounts=[ORDERS, REP],
+            password=PASSWORD,
+        )
         self.erp = ErpServer(ROOT / "data", f"sqlite:///{tmp_path / 'erp.db'}", port=free_port())
         self.smtp = SmtpSender("127.0.0.1", self.smtp_port)
         self.overrides = settings_overrides
@@ -62,13 +70,21 @@ class Loop:
 
     @property
     def settings(self) -> Settings:
-        values = dict(imap_port=self.imap_port, smtp_port=self.smtp_port, imap_user=ORDERS, imap_password=PASSWORD,
-                      from_address=ORDERS, erp_url=self.erp.url, reps=[REP], secret="test-secret",
-                      database_url=f"sqlite:///{self.tmp_path / 'mailorder.db'}")
+        values = dict(
+            imap_port=self.imap_port,
+            smtp_port=self.smtp_port,
+            imap_user=ORDERS,
+            imap_password=PASSWORD,
+            from_address=ORDERS,
+            erp_url=self.erp.url,
+            reps=[REP],
+            secret="test-secret",
+            database_url=f"sqlite:///{self.tmp_path / 'mailorder.db'}",
+        )
         values.update(self.overrides)
         return Settings(**values)
 
-    async def __aenter__(self) -> "Loop":
+    async def __aenter__(self) -> Loop:
         self.mail.start()
         self.erp.start()
         await self.start_agent()
@@ -89,7 +105,9 @@ class Loop:
             self._stack, self.runner = None, None
 
     # --- mail ----------------------------------------------------------------------------------
-    async def send(self, message: EmailMessage, sender: str | None = None, to: list[str] | None = None) -> None:
+    async def send(
+        self, message: EmailMessage, sender: str | None = None, to: list[str] | None = None
+    ) -> None:
         from_addr = sender or getaddresses([str(message["From"])])[0][1]
         rcpt = to or [a for _, a in getaddresses([str(message["To"])])]
         await self.smtp.send(message.as_bytes(policy=policy.SMTP), from_addr, rcpt)
@@ -112,8 +130,15 @@ class Loop:
     def rep_notices(self) -> list[EmailMessage]:
         return [m for m in self.mailbox(REP) if str(m["Message-ID"]).strip().startswith("<mo.notice-")]
 
-    async def reply(self, summary: EmailMessage, text: str, *, sender: str = REP, to: str | None = None,
-                    quote: bool = True) -> EmailMessage:
+    async def reply(
+        self,
+        summary: EmailMessage,
+        text: str,
+        *,
+        sender: str = REP,
+        to: str | None = None,
+        quote: bool = True,
+    ) -> EmailMessage:
         reply = EmailMessage()
         reply["From"] = sender
         reply["To"] = to or getaddresses([str(summary["Reply-To"])])[0][1]
@@ -124,7 +149,9 @@ class Loop:
         body = text
         if quote:
             original = summary.get_body(("plain",)).get_content()
-            body += f"\n\nOn Mon, 2 Mar 2026, {ORDERS} wrote:\n" + "\n".join("> " + l for l in original.splitlines())
+            body += f"\n\nOn Mon, 2 Mar 2026, {ORDERS} wrote:\n" + "\n".join(
+                "> " + ln for ln in original.splitlines()
+            )
         reply.set_content(body)
         await self.send(reply, sender=sender)
         return reply

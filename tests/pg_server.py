@@ -1,6 +1,7 @@
 """A PostgreSQL server for tests: MAILORDER_TEST_POSTGRES_URL when set (CI starts one), else a
 throwaway cluster (initdb + pg_ctl, trust auth, loopback, free port) when the binaries exist,
 else None and the PostgreSQL tests skip."""
+
 from __future__ import annotations
 
 import glob
@@ -39,8 +40,9 @@ def _as_user_prefix() -> tuple[list[str], str | None]:
         pwd.getpwnam("postgres")
     except KeyError:
         return [], None
-    runuser = shutil.which("runuser") or next((p for p in ("/usr/sbin/runuser", "/sbin/runuser")
-                                              if os.path.exists(p)), None)
+    runuser = shutil.which("runuser") or next(
+        (p for p in ("/usr/sbin/runuser", "/sbin/runuser") if os.path.exists(p)), None
+    )
     return ([runuser, "-u", "postgres", "--"] if runuser else []), ("postgres" if runuser else None)
 
 
@@ -61,11 +63,32 @@ def throwaway_cluster() -> Iterator[str | None]:
     port = free_port()
     started = False
     try:
-        subprocess.run([*prefix, initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                        "--no-sync"], check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [*prefix, initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "log"), "-w",
-                        "-t", "60", "start"], check=True, capture_output=True, timeout=90)
+        subprocess.run(
+            [
+                *prefix,
+                pg_ctl,
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(base / "log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=90,
+        )
         started = True
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     except (subprocess.SubprocessError, OSError) as exc:
@@ -73,8 +96,11 @@ def throwaway_cluster() -> Iterator[str | None]:
         yield None
     finally:
         if started:
-            subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"],
-                           capture_output=True, timeout=60)
+            subprocess.run(
+                [*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"],
+                capture_output=True,
+                timeout=60,
+            )
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -1,5 +1,6 @@
 """`mailorder serve` as a child process for end-to-end tests: environment built from test servers,
 started, killed (SIGKILL) or stopped (SIGINT), its exit code and output available afterwards."""
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,9 @@ from tests.conftest import ROOT
 T = TypeVar("T")
 
 
-def wait_for(condition: Callable[[], T], timeout: float = 60.0, what: str = "condition",
-             interval: float = 0.1) -> T:
+def wait_for(
+    condition: Callable[[], T], timeout: float = 60.0, what: str = "condition", interval: float = 0.1
+) -> T:
     """Poll condition() until it is truthy; fail after timeout seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -29,16 +31,34 @@ def wait_for(condition: Callable[[], T], timeout: float = 60.0, what: str = "con
         time.sleep(interval)
 
 
-def serve_env(*, imap_port: int, smtp_port: int, erp_url: str, database: Path, reps: str,
-              imap_user: str = "orders@example.com", imap_password: str = "dev",
-              poll_seconds: float = 0.3, **extra: str) -> dict[str, str]:
+def serve_env(
+    *,
+    imap_port: int,
+    smtp_port: int,
+    erp_url: str,
+    database: Path,
+    reps: str,
+    imap_user: str = "orders@example.com",
+    imap_password: str = "dev",
+    poll_seconds: float = 0.3,
+    **extra: str,
+) -> dict[str, str]:
     """The parent's environment without MAILORDER_*/OPENAI_* settings, plus the given ones."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MAILORDER_", "OPENAI_"))}
-    env.update({"MAILORDER_IMAP_PORT": str(imap_port), "MAILORDER_SMTP_PORT": str(smtp_port),
-                "MAILORDER_IMAP_USER": imap_user, "MAILORDER_IMAP_PASSWORD": imap_password,
-                "MAILORDER_FROM": imap_user, "MAILORDER_ERP_URL": erp_url,
-                "MAILORDER_DATABASE_URL": f"sqlite:///{database}", "MAILORDER_REPS": reps,
-                "MAILORDER_POLL_SECONDS": str(poll_seconds), "MAILORDER_SECRET": "s3cret"})
+    env.update(
+        {
+            "MAILORDER_IMAP_PORT": str(imap_port),
+            "MAILORDER_SMTP_PORT": str(smtp_port),
+            "MAILORDER_IMAP_USER": imap_user,
+            "MAILORDER_IMAP_PASSWORD": imap_password,
+            "MAILORDER_FROM": imap_user,
+            "MAILORDER_ERP_URL": erp_url,
+            "MAILORDER_DATABASE_URL": f"sqlite:///{database}",
+            "MAILORDER_REPS": reps,
+            "MAILORDER_POLL_SECONDS": str(poll_seconds),
+            "MAILORDER_SECRET": "s3cret",
+        }
+    )
     env.update(extra)
     return env
 
@@ -51,7 +71,7 @@ class Serve:
         self.log_path = log_path
         self._log = None
 
-    def start(self, **env_changes: str | None) -> "Serve":
+    def start(self, **env_changes: str | None) -> Serve:
         """Start the process; env_changes set (or, with None, remove) variables for this run."""
         env = dict(self.env)
         for key, value in env_changes.items():
@@ -60,12 +80,17 @@ class Serve:
             else:
                 env[key] = value
         if self.log_path is not None:
-            self._log = open(self.log_path, "ab")
+            self._log = open(self.log_path, "ab")  # noqa: SIM115 - open while the child runs, closed in stop()
             out = self._log
         else:
             out = subprocess.DEVNULL
-        self.proc = subprocess.Popen([sys.executable, "-m", "mailorder", "serve"], cwd=ROOT, env=env,
-                                     stdout=out, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mailorder", "serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         return self
 
     @property

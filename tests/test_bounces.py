@@ -1,5 +1,6 @@
 """Bounces of the agent's own mail: never answered, but a returned summary or confirmation
 reaches a person (the next rep, or the draft's rep)."""
+
 from __future__ import annotations
 
 from email.message import EmailMessage
@@ -16,18 +17,23 @@ from tests.test_hostile import bounce_of, statuses
 
 REP2 = "second.rep@example.com"
 
-DSN = (b"From: MAILER-DAEMON@mx.example\r\nTo: orders@example.com\r\nSubject: Undelivered Mail\r\n"
-       b"Message-ID: <dsn-1@mx.example>\r\nContent-Type: multipart/report; report-type=delivery-status; "
-       b"boundary=\"b\"\r\n\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\n"
-       b"Final-Recipient: rfc822; rep@example.com\r\nStatus: 5.2.2\r\n"
-       b"Diagnostic-Code: smtp; 552 5.2.2 mailbox full\r\n\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-       b"Message-ID: <mo.summary.12.v2@example.com>\r\nIn-Reply-To: <order-7@customer.example>\r\n"
-       b"References: <mo.summary.12.v1@example.com> <mo.summary.12.v2@example.com>\r\n"
-       b"Subject: [MO-12 v2] Bestelling\r\n--b--\r\n")
+DSN = (
+    b"From: MAILER-DAEMON@mx.example\r\nTo: orders@example.com\r\nSubject: Undelivered Mail\r\n"
+    b"Message-ID: <dsn-1@mx.example>\r\nContent-Type: multipart/report; report-type=delivery-status; "
+    b'boundary="b"\r\n\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\n'
+    b"Final-Recipient: rfc822; rep@example.com\r\nStatus: 5.2.2\r\n"
+    b"Diagnostic-Code: smtp; 552 5.2.2 mailbox full\r\n\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+    b"Message-ID: <mo.summary.12.v2@example.com>\r\nIn-Reply-To: <order-7@customer.example>\r\n"
+    b"References: <mo.summary.12.v1@example.com> <mo.summary.12.v2@example.com>\r\n"
+    b"Subject: [MO-12 v2] Bestelling\r\n--b--\r\n"
+)
 
 
 def test_returned_ids_are_ours_only_once_each_in_order():
-    assert returned_message_ids(DSN, ORDERS) == ["<mo.summary.12.v2@example.com>", "<mo.summary.12.v1@example.com>"]
+    assert returned_message_ids(DSN, ORDERS) == [
+        "<mo.summary.12.v2@example.com>",
+        "<mo.summary.12.v1@example.com>",
+    ]
     assert returned_message_ids(DSN, "orders@other.example") == []  # another agent's ids are not ours
     assert find_tags_in_raw(DSN) == [(12, 2)]
 
@@ -58,12 +64,18 @@ async def test_a_bounced_summary_goes_to_the_next_rep_who_can_approve_it(tmp_pat
         handed = [m for m in loop.mailbox(REP2, REP2) if str(m["Message-ID"]).startswith("<mo.summary.")]
         assert len(handed) == 1 and str(handed[0]["Subject"]) == str(summary["Subject"])
         assert len(loop.mailbox(REP)) == 1  # nothing more to the address that bounced
-        assert loop.mailbox("mailer-daemon@mx.example", "mailer-daemon@mx.example") == []  # the bounce is never answered
+        assert (
+            loop.mailbox("mailer-daemon@mx.example", "mailer-daemon@mx.example") == []
+        )  # the bounce is never answered
 
         # the same bounce delivered again changes nothing
-        await loop.send_raw(bounce.replace(bounce_id.encode(), b"<again@mx.example>"), sender="MAILER-DAEMON@mx.example")
+        await loop.send_raw(
+            bounce.replace(bounce_id.encode(), b"<again@mx.example>"), sender="MAILER-DAEMON@mx.example"
+        )
         await loop.poll_until(lambda: statuses(loop, ["<again@mx.example>"]) == [EmailStatus.IGNORED])
-        assert len([m for m in loop.mailbox(REP2, REP2) if str(m["Message-ID"]).startswith("<mo.summary.")]) == 1
+        assert (
+            len([m for m in loop.mailbox(REP2, REP2) if str(m["Message-ID"]).startswith("<mo.summary.")]) == 1
+        )
 
         assert getaddresses([str(handed[0]["Reply-To"])])[0][1].startswith("orders+")
         await loop.reply(handed[0], "APPROVE", sender=REP2)

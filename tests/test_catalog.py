@@ -1,33 +1,116 @@
 import time
 
-from mailorder.tools.catalog import CatalogIndex, find_skus, name_features, normalise_alias
 from mailorder.domain import Product, UnitOption
+from mailorder.tools.catalog import CatalogIndex, find_skus, name_features, normalise_alias
 
 
 def _p(sku, name, base, units, price, family="", active=True) -> Product:
-    return Product(sku=sku, name=name, base_unit=base, unit_price=price, family=family,
-                   active=active, units=[UnitOption(unit=u, per_base=p) for u, p in units])
+    return Product(
+        sku=sku,
+        name=name,
+        base_unit=base,
+        unit_price=price,
+        family=family,
+        active=active,
+        units=[UnitOption(unit=u, per_base=p) for u, p in units],
+    )
 
 
 ROLL = [("mtr", 1), ("rol", 50), ("pallet", 1200)]
 SHEET = [("plaat", 1), ("stuks", 1), ("pallet", 40)]
 SMALL_PRODUCTS = [
-    _p("10-0001-0001", "ACMEFOL® 500 Cast 021 geel glanzend 1260 mm x 50 M 60 µ", "mtr", ROLL, 5.0, "vinyl-cast"),
-    _p("10-0001-0002", "ACMEFOL® 500 Cast 021 geel glanzend 1520 mm x 50 M 60 µ", "mtr", ROLL, 6.0, "vinyl-cast"),
-    _p("10-0001-0003", "ACMEFOL® 500 Cast 070M zwart mat 1260 mm x 50 M 60 µ", "mtr", ROLL, 5.0, "vinyl-cast"),
-    _p("10-0001-0004", "ACMEFOL® 600 Cast 021 geel glanzend 1260 mm x 50 M 60 µ", "mtr", ROLL, 4.0, "vinyl-cast"),
-    _p("10-0001-0005", "ACMEFOL® 500 Cast 216 verkeersgeel glanzend 1260 mm x 50 M 60 µ", "mtr", ROLL, 5.0, "vinyl-cast"),
+    _p(
+        "10-0001-0001",
+        "ACMEFOL® 500 Cast 021 geel glanzend 1260 mm x 50 M 60 µ",
+        "mtr",
+        ROLL,
+        5.0,
+        "vinyl-cast",
+    ),
+    _p(
+        "10-0001-0002",
+        "ACMEFOL® 500 Cast 021 geel glanzend 1520 mm x 50 M 60 µ",
+        "mtr",
+        ROLL,
+        6.0,
+        "vinyl-cast",
+    ),
+    _p(
+        "10-0001-0003", "ACMEFOL® 500 Cast 070M zwart mat 1260 mm x 50 M 60 µ", "mtr", ROLL, 5.0, "vinyl-cast"
+    ),
+    _p(
+        "10-0001-0004",
+        "ACMEFOL® 600 Cast 021 geel glanzend 1260 mm x 50 M 60 µ",
+        "mtr",
+        ROLL,
+        4.0,
+        "vinyl-cast",
+    ),
+    _p(
+        "10-0001-0005",
+        "ACMEFOL® 500 Cast 216 verkeersgeel glanzend 1260 mm x 50 M 60 µ",
+        "mtr",
+        ROLL,
+        5.0,
+        "vinyl-cast",
+    ),
     _p("10-0002-0001", "PLAATX Classic wit 2050 mm x 3050 mm 10 mm", "plaat", SHEET, 90.0, "sheet"),
     _p("10-0002-0002", "PLAATX Classic wit 2050 mm x 3050 mm 5 mm", "plaat", SHEET, 50.0, "sheet"),
     _p("10-0002-0003", "PLAATX Classic zwart 2050 mm x 3050 mm 10 mm", "plaat", SHEET, 95.0, "sheet"),
-    _p("10-0003-0001", "Jetco JX-100 inkt Cyan 1L Bottle", "stuks", [("stuks", 1), ("doos", 6)], 100.0, "ink"),
-    _p("10-0003-0002", "Jetco JX-100 inkt Light cyan 1L Bottle", "stuks", [("stuks", 1), ("doos", 6)], 100.0, "ink"),
-    _p("10-0003-0003", "Jetco JX-100 inkt Yellow 1L Bottle", "stuks", [("stuks", 1), ("doos", 6)], 100.0, "ink"),
-    _p("10-0003-0004", "Jetco JX-200 inkt Cyan 1L Bottle", "stuks", [("stuks", 1), ("doos", 6)], 120.0, "ink"),
-    _p("10-0004-0001", "PaperCo 80 g/m² 210 x 297 mm", "vel", [("vel", 1), ("riem", 500), ("pallet", 100000)], 0.01, "paper"),
-    _p("10-0004-0002", "PaperCo 80 g/m² 297 x 420 mm", "vel", [("vel", 1), ("riem", 500), ("pallet", 50000)], 0.02, "paper"),
-    _p("10-0005-0001", "LAMIFOL® 210 transparant mat 1370 mm x 50 M 70 µ", "rol", [("rol", 1), ("mtr", 0.02)], 150.0, "laminate"),
-    _p("10-0005-0002", "LAMIFOL® 210 transparant glanzend 1370 mm x 50 M 70 µ", "rol", [("rol", 1), ("mtr", 0.02)], 150.0, "laminate"),
+    _p(
+        "10-0003-0001", "Jetco JX-100 inkt Cyan 1L Bottle", "stuks", [("stuks", 1), ("doos", 6)], 100.0, "ink"
+    ),
+    _p(
+        "10-0003-0002",
+        "Jetco JX-100 inkt Light cyan 1L Bottle",
+        "stuks",
+        [("stuks", 1), ("doos", 6)],
+        100.0,
+        "ink",
+    ),
+    _p(
+        "10-0003-0003",
+        "Jetco JX-100 inkt Yellow 1L Bottle",
+        "stuks",
+        [("stuks", 1), ("doos", 6)],
+        100.0,
+        "ink",
+    ),
+    _p(
+        "10-0003-0004", "Jetco JX-200 inkt Cyan 1L Bottle", "stuks", [("stuks", 1), ("doos", 6)], 120.0, "ink"
+    ),
+    _p(
+        "10-0004-0001",
+        "PaperCo 80 g/m² 210 x 297 mm",
+        "vel",
+        [("vel", 1), ("riem", 500), ("pallet", 100000)],
+        0.01,
+        "paper",
+    ),
+    _p(
+        "10-0004-0002",
+        "PaperCo 80 g/m² 297 x 420 mm",
+        "vel",
+        [("vel", 1), ("riem", 500), ("pallet", 50000)],
+        0.02,
+        "paper",
+    ),
+    _p(
+        "10-0005-0001",
+        "LAMIFOL® 210 transparant mat 1370 mm x 50 M 70 µ",
+        "rol",
+        [("rol", 1), ("mtr", 0.02)],
+        150.0,
+        "laminate",
+    ),
+    _p(
+        "10-0005-0002",
+        "LAMIFOL® 210 transparant glanzend 1370 mm x 50 M 70 µ",
+        "rol",
+        [("rol", 1), ("mtr", 0.02)],
+        150.0,
+        "laminate",
+    ),
     _p("10-0005-0003", "Tapeco papier 1370 mm x 100 M 100 µ", "rol", [("rol", 1)], 80.0, "tape"),
     _p("10-0005-0004", "Tapeco papier high tack 1370 mm x 100 M 100 µ", "rol", [("rol", 1)], 90.0, "tape"),
     _p("10-0009-0001", "Oud product 999 wit 1000 mm x 50 M", "mtr", ROLL, 1.0, "old", active=False),
@@ -117,9 +200,14 @@ def test_lookup_is_fast_on_a_scaled_catalog():
     products = []
     for n in range(3000):
         base = SMALL_PRODUCTS[n % len(SMALL_PRODUCTS)]
-        products.append(base.model_copy(update={
-            "sku": f"20-{n // 1000:04d}-{n % 10000:04d}",
-            "name": base.name.replace("500", str(100 + n % 800)).replace("021", f"{n % 999:03d}")}))
+        products.append(
+            base.model_copy(
+                update={
+                    "sku": f"20-{n // 1000:04d}-{n % 10000:04d}",
+                    "name": base.name.replace("500", str(100 + n % 800)).replace("021", f"{n % 999:03d}"),
+                }
+            )
+        )
     idx = CatalogIndex.build(products)
     started = time.perf_counter()
     for _ in range(50):

@@ -1,5 +1,5 @@
-from mailorder.mail.clean import clean_order_body, has_order_lines, split_quoted, strip_signature
 from mailorder.domain import ParsedEmail
+from mailorder.mail.clean import clean_order_body, has_order_lines, split_quoted, strip_signature
 
 
 def email(text: str = "", html_text: str = "") -> ParsedEmail:
@@ -57,7 +57,10 @@ def test_forward_that_points_below_takes_the_quoted_order_along():
 
 
 def test_complaint_forward_without_pointer_keeps_history_out():
-    text = "Ik mis nog een fles van de vorige levering.\n\nVan: X\nDatum: maandag\nAan: Y\nOnderwerp: Z\n\n2x cyaan"
+    text = (
+        "Ik mis nog een fles van de vorige levering.\n\n"
+        "Van: X\nDatum: maandag\nAan: Y\nOnderwerp: Z\n\n2x cyaan"
+    )
     body = clean_order_body(email(text))
     assert "2x cyaan" not in body.text and not body.includes_quote
 
@@ -71,8 +74,10 @@ def test_html_table_wins_over_a_flattened_text_part():
 
 
 def test_disclaimers_and_signatures_are_removed():
-    text = ("Graag 2x 10-0001-0001\n\nDit bericht is vertrouwelijk en uitsluitend bestemd voor de "
-            "geadresseerde. Indien u dit bericht ten onrechte ontvangt, verwijder het dan.\n")
+    text = (
+        "Graag 2x 10-0001-0001\n\nDit bericht is vertrouwelijk en uitsluitend bestemd voor de "
+        "geadresseerde. Indien u dit bericht ten onrechte ontvangt, verwijder het dan.\n"
+    )
     assert "vertrouwelijk" not in clean_order_body(email(text)).text
     assert strip_signature("2x a\nMvg,\nPiet") == ("2x a", "Mvg,\nPiet")
     assert split_quoted("nieuw\n> oud") == ("nieuw", "> oud")
@@ -86,25 +91,31 @@ def test_order_line_shapes():
 
 
 def test_reply_adding_a_line_does_not_reorder_the_quoted_order():
-    text = ("Kun je hier nog 2 rollen tape 1260 aan toevoegen? De rest hieronder blijft hetzelfde.\n\n"
-            "Van: Inkoop <i@klant.nl>\nVerzonden: maandag\nAan: orders@x.nl\nOnderwerp: Bestelling\n\n"
-            "8x 10-0001-0001\n")
+    text = (
+        "Kun je hier nog 2 rollen tape 1260 aan toevoegen? De rest hieronder blijft hetzelfde.\n\n"
+        "Van: Inkoop <i@klant.nl>\nVerzonden: maandag\nAan: orders@x.nl\nOnderwerp: Bestelling\n\n"
+        "8x 10-0001-0001\n"
+    )
     body = clean_order_body(ParsedEmail(message_id="<r@x>", subject="RE: Bestelling", text=text))
     assert "8x 10-0001-0001" not in body.text and not body.includes_quote
 
 
 def test_forward_adding_to_the_order_below_takes_both():
-    text = ("Voeg hier nog 2 rollen tape 1260 aan toe, bij onderstaande bestelling.\n\n"
-            "Van: Inkoop <i@klant.nl>\nVerzonden: maandag\nAan: orders@x.nl\nOnderwerp: Bestelling\n\n"
-            "8x 10-0001-0001\n")
+    text = (
+        "Voeg hier nog 2 rollen tape 1260 aan toe, bij onderstaande bestelling.\n\n"
+        "Van: Inkoop <i@klant.nl>\nVerzonden: maandag\nAan: orders@x.nl\nOnderwerp: Bestelling\n\n"
+        "8x 10-0001-0001\n"
+    )
     body = clean_order_body(ParsedEmail(message_id="<f@x>", subject="FW: Bestelling", text=text))
     assert "2 rollen tape" in body.text and "8x 10-0001-0001" in body.text
     assert body.quoted_taken.startswith("8x")
 
 
 def test_forward_of_an_already_delivered_order_stays_out():
-    text = ("Graag 6 dozen papier A4.\nDe bestelling hieronder is al geleverd, niet nog een keer sturen.\n\n"
-            "Van: Inkoop <i@klant.nl>\nVerzonden: maandag\nAan: orders@x.nl\nOnderwerp: Bestelling\n\n"
-            "12 dozen papier A4\n")
+    text = (
+        "Graag 6 dozen papier A4.\nDe bestelling hieronder is al geleverd, niet nog een keer sturen.\n\n"
+        "Van: Inkoop <i@klant.nl>\nVerzonden: maandag\nAan: orders@x.nl\nOnderwerp: Bestelling\n\n"
+        "12 dozen papier A4\n"
+    )
     body = clean_order_body(ParsedEmail(message_id="<g@x>", subject="FW: papier", text=text))
     assert "12 dozen" not in body.text

@@ -1,10 +1,17 @@
 """Settings come from the environment or a TOML file with the same keys."""
+
 from mailorder.agent.config import Settings
 
 
 def test_environment_overrides_defaults():
-    s = Settings.load({"MAILORDER_IMAP_PORT": "1143", "MAILORDER_REPS": "Anna@x.nl, bob@x.nl",
-                       "MAILORDER_IMAP_SSL": "true", "OPENAI_API_KEY": "k"})
+    s = Settings.load(
+        {
+            "MAILORDER_IMAP_PORT": "1143",
+            "MAILORDER_REPS": "Anna@x.nl, bob@x.nl",
+            "MAILORDER_IMAP_SSL": "true",
+            "OPENAI_API_KEY": "k",
+        }
+    )
     assert s.imap_port == 1143 and s.imap_ssl is True
     assert s.reps == ["anna@x.nl", "bob@x.nl"] and s.default_rep == "anna@x.nl"
     assert s.llm_enabled

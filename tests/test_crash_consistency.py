@@ -4,6 +4,7 @@ ERP order, a confirmed draft and one confirmation (or an identical re-send where
 
 The ten scenarios run concurrently (each its own accounts on one dev mail server, its own mock ERP
 and database) in a module fixture; the parametrized tests assert on each scenario's outcome."""
+
 from __future__ import annotations
 
 import json
@@ -83,9 +84,16 @@ class Scenario:
         self.tmp.mkdir(parents=True, exist_ok=True)
         with ErpServer(ROOT / "data", f"sqlite:///{self.tmp / 'erp.db'}", port=free_port()) as erp:
             self.erp = erp
-            env = serve_env(imap_port=self.mail.imap_port, smtp_port=self.mail.smtp_port, erp_url=erp.url,
-                            database=self.tmp / "mo.db", reps=self.rep, imap_user=self.orders,
-                            imap_password=PASSWORD, poll_seconds=0.2)
+            env = serve_env(
+                imap_port=self.mail.imap_port,
+                smtp_port=self.mail.smtp_port,
+                erp_url=erp.url,
+                database=self.tmp / "mo.db",
+                reps=self.rep,
+                imap_user=self.orders,
+                imap_password=PASSWORD,
+                poll_seconds=0.2,
+            )
             self.serve = Serve(env, self.tmp / "serve.log").start(MAILORDER_CRASH_AT=self.point)
             try:
                 self._drive()
@@ -97,7 +105,9 @@ class Scenario:
     # --- the loop ------------------------------------------------------------------------------
     def _drive(self) -> None:
         sku = catalog()[0]["sku"]
-        order = order_email(self.customer, self.subject, f"Graag 3x {sku}\n", message_id=make_msgid(domain="c.example"))
+        order = order_email(
+            self.customer, self.subject, f"Graag 3x {sku}\n", message_id=make_msgid(domain="c.example")
+        )
         self.outcome.order_message_id = str(order["Message-ID"])
         self._smtp(order, self.customer, [self.orders])
         summary = self._wait(lambda: self._mail_of(self.rep, PASSWORD, "summary"), "summary to the rep")[0]
@@ -110,11 +120,14 @@ class Scenario:
         reply.set_content("APPROVE\n\n-- \nRep")
         self.outcome.reply_message_id = str(reply["Message-ID"])
         self._smtp(reply, self.rep, [str(reply["To"])])
-        self._wait(lambda: self._mail_of(self.customer, self.customer, "confirmation"), "customer confirmation")
+        self._wait(
+            lambda: self._mail_of(self.customer, self.customer, "confirmation"), "customer confirmation"
+        )
         self._wait(lambda: self._draft_states() == ["confirmed"] and self._no_pending(), "draft confirmed")
 
     def _wait(self, condition, what: str):
         """wait_for that restarts the agent (once, without the crash point) when it has died."""
+
         def step():
             if self.serve.exited():
                 self.outcome.exit_codes.append(self.serve.returncode)
@@ -125,6 +138,7 @@ class Scenario:
                 return condition()
             except (OSError, sqlite3.Error, httpx.HTTPError):
                 return None  # database/table not yet created, server busy
+
         return wait_for(step, timeout=WAIT_S, what=f"{self.point}: {what}", interval=0.15)
 
     # --- observations --------------------------------------------------------------------------
@@ -133,9 +147,12 @@ class Scenario:
             smtp.sendmail(sender, rcpt, message.as_bytes(policy=policy.SMTP))
 
     def _mail_of(self, account: str, password: str, kind: str) -> list[EmailMessage]:
-        return [m for m in mailbox(self.mail.imap_port, account, password)
-                if str(m["Message-ID"]).startswith(f"<mo.{kind}.")
-                and str(m["Message-ID"]).endswith(f"@{self.orders.split('@')[1]}>")]
+        return [
+            m
+            for m in mailbox(self.mail.imap_port, account, password)
+            if str(m["Message-ID"]).startswith(f"<mo.{kind}.")
+            and str(m["Message-ID"]).endswith(f"@{self.orders.split('@')[1]}>")
+        ]
 
     def _db(self, sql: str) -> list[tuple]:
         with sqlite3.connect(f"file:{self.tmp / 'mo.db'}?mode=ro", uri=True, timeout=5) as con:
@@ -152,14 +169,18 @@ class Scenario:
         o.log = self.serve.output()
         try:
             o.summaries = [str(m["Message-ID"]) for m in self._mail_of(self.rep, PASSWORD, "summary")]
-            o.confirmations = [str(m["Message-ID"]) for m in self._mail_of(self.customer, self.customer, "confirmation")]
+            o.confirmations = [
+                str(m["Message-ID"]) for m in self._mail_of(self.customer, self.customer, "confirmation")
+            ]
             o.inbox_ids = [str(m["Message-ID"]) for m in mailbox(self.mail.imap_port, self.orders, PASSWORD)]
             o.erp_orders = httpx.get(f"{self.erp.url}/api/orders", params={"limit": 1000}).json()["items"]
             o.emails = dict(self._db("select message_id, status from emails"))
             o.drafts = self._db("select id, status from drafts order by id")
             o.outbox = self._db("select kind, message_id, status from outbox order by id")
             o.audit = [a for (a,) in self._db("select action from audit_events order by id")]
-            o.posted = [json.loads(d) for (d,) in self._db("select details from audit_events where action = 'posted'")]
+            o.posted = [
+                json.loads(d) for (d,) in self._db("select details from audit_events where action = 'posted'")
+            ]
         except Exception as exc:  # noqa: BLE001 - reported by the assertions
             o.log += f"\ncollect failed: {exc!r}"
 
@@ -167,8 +188,13 @@ class Scenario:
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory) -> dict[str, Outcome | BaseException]:
     tmp = tmp_path_factory.mktemp("crash")
-    mail = DevMailServer(tmp / "mail", smtp_port=free_port(), imap_port=free_port(),
-                         accounts=[a for i in range(len(POINTS)) for a in accounts(i)], password=PASSWORD)
+    mail = DevMailServer(
+        tmp / "mail",
+        smtp_port=free_port(),
+        imap_port=free_port(),
+        accounts=[a for i in range(len(POINTS)) for a in accounts(i)],
+        password=PASSWORD,
+    )
     with mail:
         scenarios = [Scenario(p, i, mail, tmp / f"s{i}") for i, p in enumerate(POINTS)]
         with ThreadPoolExecutor(max_workers=len(scenarios)) as pool:

@@ -2,8 +2,8 @@ import asyncio
 
 import pytest
 
-from mailorder.tools.customers import CachedDirectory, customer_lookup, is_shared_domain
 from mailorder.domain import Customer
+from mailorder.tools.customers import CachedDirectory, customer_lookup, is_shared_domain
 
 
 class FakeDirectory:
@@ -76,7 +76,9 @@ async def test_cached_directory_asks_the_erp_once_per_sender_until_the_ttl_passe
     erp, ticks = FakeDirectory(DIRECTORY), Ticks()
     cached = CachedDirectory(erp, ttl=60, clock=ticks)
     for _ in range(3):
-        assert (await customer_lookup(cached, "a@example.com", "Drukkerij Noord")).customer.company_id == "COMP-002"
+        assert (
+            await customer_lookup(cached, "a@example.com", "Drukkerij Noord")
+        ).customer.company_id == "COMP-002"
     assert sorted(erp.history) == [("all", ""), ("email", "a@example.com")]
     assert (await cached.customer_by_email("nobody@example.com")) is None  # unknown senders too
     assert (await cached.customer_by_email("nobody@example.com")) is None

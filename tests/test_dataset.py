@@ -3,6 +3,7 @@
 When the shared scorer exists, predictions rebuilt from our own truth must score perfectly:
 that proves the files are in the format the scorer (and `mailorder eval`) reads.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,14 +15,31 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SHARED_EVAL
+
 DATA = Path(__file__).resolve().parents[1] / "data"
-SCORER = Path("/work/shared/eval/score.py")
+SCORER = SHARED_EVAL / "score.py"
 TABLES = ("products", "contacts", "companies", "emails", "orders", "order_lines", "order_emails")
 SKU_PATTERN = re.compile(r"^\d{2}-\d{4}-\d{4}$")
 UNIT_NAMES = {"mtr", "rol", "m2", "plaat", "stuks", "vel", "riem", "doos", "pallet"}
-FAMILIES = {"vinyl-cast", "vinyl-calendered", "vinyl-print", "inkjet-media", "laminate", "application-tape",
-            "sheet-pvc-foam", "sheet-acm", "sheet-acrylic", "sheet-petg", "ink", "office-paper",
-            "packaging-tape", "stretch-film", "foam-profile", "cutting-tools"}
+FAMILIES = {
+    "vinyl-cast",
+    "vinyl-calendered",
+    "vinyl-print",
+    "inkjet-media",
+    "laminate",
+    "application-tape",
+    "sheet-pvc-foam",
+    "sheet-acm",
+    "sheet-acrylic",
+    "sheet-petg",
+    "ink",
+    "office-paper",
+    "packaging-tape",
+    "stretch-film",
+    "foam-profile",
+    "cutting-tools",
+}
 
 
 @pytest.fixture(scope="module")
@@ -145,15 +163,26 @@ def _predictions_from_truth(ds) -> list[dict]:
     for e in ds["emails"]:
         order = orders.get(order_of.get(e["email_id"]))
         contact = contacts.get(order["contact_id"]) if order else None
-        lines = [{"sku": ln["sku"], "qty": ln["qty"], "unit": ln["unit"], "reference": ln["reference"] or None}
-                 for ln in ds["order_lines"] if order and ln["order_id"] == order["id"]]
-        preds.append({
-            "email_id": e["email_id"], "is_order": order is not None,
-            "customer": {"company_id": companies[contact["company_id"]] if contact else None,
-                         "contact_email": e["sender"]},
-            "lines": lines, "reference": None, "delivery_date": None, "confidence": 1.0,
-            "needs_review": bool(order is not None and contact is None),
-        })
+        lines = [
+            {"sku": ln["sku"], "qty": ln["qty"], "unit": ln["unit"], "reference": ln["reference"] or None}
+            for ln in ds["order_lines"]
+            if order and ln["order_id"] == order["id"]
+        ]
+        preds.append(
+            {
+                "email_id": e["email_id"],
+                "is_order": order is not None,
+                "customer": {
+                    "company_id": companies[contact["company_id"]] if contact else None,
+                    "contact_email": e["sender"],
+                },
+                "lines": lines,
+                "reference": None,
+                "delivery_date": None,
+                "confidence": 1.0,
+                "needs_review": bool(order is not None and contact is None),
+            }
+        )
     return preds
 
 
@@ -161,11 +190,25 @@ def _predictions_from_truth(ds) -> list[dict]:
 def test_shared_scorer_gives_perfect_scores_on_own_truth(ds, tmp_path):
     pred_file = tmp_path / "preds.jsonl"
     pred_file.write_text("".join(json.dumps(p) + "\n" for p in _predictions_from_truth(ds)), encoding="utf-8")
-    run = subprocess.run([sys.executable, str(SCORER), "--truth", str(DATA), "--pred", str(pred_file), "--json"],
-                         capture_output=True, text=True, timeout=60, check=True)
+    run = subprocess.run(
+        [sys.executable, str(SCORER), "--truth", str(DATA), "--pred", str(pred_file), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     metrics = json.loads(run.stdout.strip().splitlines()[-1])
-    for key in ("triage_accuracy", "triage_precision", "triage_recall", "customer_accuracy", "line_precision",
-                "line_recall", "line_f1", "sku_recall", "perfect_order_rate"):
+    for key in (
+        "triage_accuracy",
+        "triage_precision",
+        "triage_recall",
+        "customer_accuracy",
+        "line_precision",
+        "line_recall",
+        "line_f1",
+        "sku_recall",
+        "perfect_order_rate",
+    ):
         assert metrics[key] == pytest.approx(1.0), key
     assert metrics["unsafe_automation_rate"] == 0.0
     assert metrics["safe_automation_rate"] == pytest.approx(metrics["safe_automation_ceiling"])
@@ -174,8 +217,12 @@ def test_shared_scorer_gives_perfect_scores_on_own_truth(ds, tmp_path):
 
 @pytest.mark.skipif(not SCORER.exists(), reason="shared scorer not available")
 def test_shared_scorer_self_test_on_own_truth():
-    run = subprocess.run([sys.executable, str(SCORER), "--self-test", "--truth", str(DATA)],
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, str(SCORER), "--self-test", "--truth", str(DATA)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stdout[-2000:]
 
 
@@ -200,10 +247,22 @@ def test_generate_catalog_scales_with_consistent_products(ds):
 def test_generated_roll_units_follow_the_name():
     from benchmarks.gen_catalog import generate_catalog
 
-    base = [{"sku": "06-0104-0100", "name": "ORACAL® 751C High Performance Cast 010 wit 1000 mm x 50 M 60 µ",
-             "base_unit": "mtr", "units": [{"unit": "mtr", "per_base": 1}, {"unit": "rol", "per_base": 50},
-                                           {"unit": "m2", "per_base": 1}, {"unit": "pallet", "per_base": 1200}],
-             "unit_price": 8.0, "family": "vinyl-cast", "active": True}]
+    base = [
+        {
+            "sku": "06-0104-0100",
+            "name": "ORACAL® 751C High Performance Cast 010 wit 1000 mm x 50 M 60 µ",
+            "base_unit": "mtr",
+            "units": [
+                {"unit": "mtr", "per_base": 1},
+                {"unit": "rol", "per_base": 50},
+                {"unit": "m2", "per_base": 1},
+                {"unit": "pallet", "per_base": 1200},
+            ],
+            "unit_price": 8.0,
+            "family": "vinyl-cast",
+            "active": True,
+        }
+    ]
     for p in generate_catalog(base, 200, seed=2)[1:]:
         width, length = map(int, re.search(r"(\d{3,4}) mm x (\d+) M", p["name"]).groups())
         units = {u["unit"]: u["per_base"] for u in p["units"]}

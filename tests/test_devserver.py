@@ -1,4 +1,5 @@
 """Dev mail server over real loopback sockets: smtplib in, imapclient out."""
+
 from __future__ import annotations
 
 import email
@@ -32,16 +33,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def make_message(to: str, subject: str = "Bestelling", body: str = "10x artikel 123",
-                 sender: str = "klant@customer.test") -> bytes:
+def make_message(
+    to: str, subject: str = "Bestelling", body: str = "10x artikel 123", sender: str = "klant@customer.test"
+) -> bytes:
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = sender, to, subject
     msg.set_content(body)
     return msg.as_bytes(policy=SMTP_POLICY)
 
 
-def send(server: DevMailServer, recipients: list[str], raw: bytes,
-         sender: str = "klant@customer.test") -> None:
+def send(
+    server: DevMailServer, recipients: list[str], raw: bytes, sender: str = "klant@customer.test"
+) -> None:
     with smtplib.SMTP(HOST, server.smtp_port, timeout=10) as smtp:
         smtp.sendmail(sender, recipients, raw)
 
@@ -59,8 +62,7 @@ def imap(server: DevMailServer, user: str, password: str) -> IMAPClient:
 def fetch_all(client: IMAPClient) -> dict[int, email.message.Message]:
     uids = client.search("ALL")
     data = client.fetch(uids, ["RFC822"]) if uids else {}
-    return {uid: email.message_from_bytes(d[b"RFC822"], policy=default_policy)
-            for uid, d in data.items()}
+    return {uid: email.message_from_bytes(d[b"RFC822"], policy=default_policy) for uid, d in data.items()}
 
 
 @pytest.fixture
@@ -110,8 +112,11 @@ def test_plus_address_lands_in_base_account_with_delivered_to(server: DevMailSer
 
 
 def test_each_recipient_gets_a_copy(server: DevMailServer) -> None:
-    send(server, ["orders@example.com", "rep@example.com", "orders+x@example.com"],
-         make_message("orders@example.com"))
+    send(
+        server,
+        ["orders@example.com", "rep@example.com", "orders+x@example.com"],
+        make_message("orders@example.com"),
+    )
     with imap(server, "orders@example.com", "dev") as client:
         client.select_folder("INBOX")
         delivered_to = sorted(m["Delivered-To"] for m in fetch_all(client).values())
@@ -122,8 +127,9 @@ def test_each_recipient_gets_a_copy(server: DevMailServer) -> None:
 
 
 def test_without_auto_accounts_unknown_recipient_gets_550(tmp_path: Path) -> None:
-    with DevMailServer(tmp_path, smtp_port=0, imap_port=0, auto_accounts=False,
-                       accounts=["sales@example.com"]) as srv:
+    with DevMailServer(
+        tmp_path, smtp_port=0, imap_port=0, auto_accounts=False, accounts=["sales@example.com"]
+    ) as srv:
         with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
             send(srv, ["stranger@example.com"], make_message("stranger@example.com"))
         assert refused.value.recipients["stranger@example.com"][0] == 550
@@ -156,8 +162,9 @@ def test_login_is_case_insensitive_and_authenticate_plain_works(server: DevMailS
 
 
 def test_explicit_accounts_and_add_account(tmp_path: Path) -> None:
-    with DevMailServer(tmp_path, smtp_port=0, imap_port=0, accounts=["a@shop.test"],
-                       password="s3cret", auto_accounts=False) as srv:
+    with DevMailServer(
+        tmp_path, smtp_port=0, imap_port=0, accounts=["a@shop.test"], password="s3cret", auto_accounts=False
+    ) as srv:
         imap(srv, "a@shop.test", "s3cret").logout()
         imap(srv, "orders@example.com", "s3cret").logout()
         srv.add_account("Late@Shop.test", "pw")
@@ -223,8 +230,10 @@ def test_noop_and_idle_see_new_mail(server: DevMailServer) -> None:
 
         watcher.idle()
         started = time.perf_counter()
-        sender = threading.Thread(target=send, args=(server, ["orders+idle@example.com"],
-                                                     make_message("orders@example.com", "idle")))
+        sender = threading.Thread(
+            target=send,
+            args=(server, ["orders+idle@example.com"], make_message("orders@example.com", "idle")),
+        )
         sender.start()
         readable, _, _ = select.select([watcher.socket()], [], [], 10)
         idle_latency = time.perf_counter() - started
@@ -237,16 +246,17 @@ def test_noop_and_idle_see_new_mail(server: DevMailServer) -> None:
 
 
 def test_8bit_body_and_20mb_message(server: DevMailServer) -> None:
-    eight_bit = ("Subject: Bestelling\r\nFrom: klant@customer.test\r\nTo: orders@example.com\r\n"
-                 "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                 "Content-Transfer-Encoding: 8bit\r\n\r\n"
-                 "Graag 5 stuks à € 12,50 — café crème, Größe XL\r\n").encode("utf-8")
+    eight_bit = (
+        "Subject: Bestelling\r\nFrom: klant@customer.test\r\nTo: orders@example.com\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\n"
+        "Graag 5 stuks à € 12,50 — café crème, Größe XL\r\n"
+    ).encode()
     big = EmailMessage()
     big["From"], big["To"], big["Subject"] = "klant@customer.test", "orders@example.com", "big"
     big.set_content("zie bijlage")
     payload = bytes(range(256)) * (15 * 1024 * 1024 // 256)  # 15 MB -> ~20 MB base64
-    big.add_attachment(payload, maintype="application", subtype="octet-stream",
-                       filename="scan.bin")
+    big.add_attachment(payload, maintype="application", subtype="octet-stream", filename="scan.bin")
     big_raw = big.as_bytes(policy=SMTP_POLICY)
     assert len(big_raw) > 19 * 1024 * 1024
     with smtplib.SMTP(HOST, server.smtp_port, timeout=60) as smtp:
@@ -261,8 +271,10 @@ def test_8bit_body_and_20mb_message(server: DevMailServer) -> None:
     assert small == prepended + eight_bit  # byte for byte, CRLF kept
     assert large == prepended + big_raw
     assert fetched[uids[1]][b"RFC822.SIZE"] == len(large)
-    assert email.message_from_bytes(small, policy=default_policy).get_content().strip() \
+    assert (
+        email.message_from_bytes(small, policy=default_policy).get_content().strip()
         == "Graag 5 stuks à € 12,50 — café crème, Größe XL"
+    )
     attachment = next(email.message_from_bytes(large, policy=default_policy).iter_attachments())
     assert attachment.get_content() == payload
 
@@ -298,14 +310,22 @@ def test_start_fails_cleanly_when_port_is_taken(tmp_path: Path) -> None:
 
 def test_run_mailserver_in_foreground_stops_on_ctrl_c(tmp_path: Path) -> None:
     smtp_port, imap_port = free_port(), free_port()
-    code = ("import logging, sys; from pathlib import Path; "
-            "logging.basicConfig(level=logging.INFO, stream=sys.stdout); "
-            "from mail.devserver import run_mailserver; "
-            f"run_mailserver(Path({str(tmp_path)!r}), smtp_port={smtp_port}, "
-            f"imap_port={imap_port}, accounts=['x@shop.test'], auto_accounts=False)")
+    code = (
+        "import logging, sys; from pathlib import Path; "
+        "logging.basicConfig(level=logging.INFO, stream=sys.stdout); "
+        "from mail.devserver import run_mailserver; "
+        f"run_mailserver(Path({str(tmp_path)!r}), smtp_port={smtp_port}, "
+        f"imap_port={imap_port}, accounts=['x@shop.test'], auto_accounts=False)"
+    )
     root = Path(__file__).resolve().parent.parent
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=root, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONPATH": str(root)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
     try:
         assert proc.stdout is not None
         for line in proc.stdout:  # wait for the readiness log line, no sleeps
@@ -329,9 +349,11 @@ def test_delivery_headers_follow_the_message_line_endings() -> None:
     from mailorder.mail.devserver_smtp import with_delivery_headers
 
     assert with_delivery_headers(b"Subject: a\r\n\r\nb\r\n", "<x+t@y.z>") == (
-        b"Delivered-To: x+t@y.z\r\nX-Original-To: x+t@y.z\r\nSubject: a\r\n\r\nb\r\n")
+        b"Delivered-To: x+t@y.z\r\nX-Original-To: x+t@y.z\r\nSubject: a\r\n\r\nb\r\n"
+    )
     assert with_delivery_headers(b"Subject: a\n\nb\n", "x@y.z").startswith(
-        b"Delivered-To: x@y.z\nX-Original-To: x@y.z\nSubject: a\n")
+        b"Delivered-To: x@y.z\nX-Original-To: x@y.z\nSubject: a\n"
+    )
 
 
 def test_imap_append_keeps_bytes_and_flags(server: DevMailServer) -> None:
@@ -351,6 +373,8 @@ def test_start_removes_stale_locks_left_by_a_killed_server(tmp_path: Path) -> No
         send(srv, ["orders@example.com"], make_message("orders@example.com"))
     (tmp_path / "pymap-etc-passwd.lock").touch()
     (tmp_path / "orders@example.com" / "dovecot-uidlist.lock").touch()
-    with DevMailServer(tmp_path, smtp_port=0, imap_port=0) as srv:
-        with imap(srv, "orders@example.com", "dev") as client:
-            assert client.select_folder("INBOX")[b"EXISTS"] == 1
+    with (
+        DevMailServer(tmp_path, smtp_port=0, imap_port=0) as srv,
+        imap(srv, "orders@example.com", "dev") as client,
+    ):
+        assert client.select_folder("INBOX")[b"EXISTS"] == 1

@@ -1,4 +1,5 @@
 """Edits by reply, end to end: commands, the edited block, APPROVE with edits."""
+
 from __future__ import annotations
 
 import pytest
@@ -27,7 +28,9 @@ async def test_commands_make_version_two_with_a_change_log_then_approve(tmp_path
         await loop.reply(v2, "APPROVE")
         await loop.poll_until(lambda: loop.drafts()[0].status == DraftStatus.CONFIRMED)
         order = loop.erp_orders()[0]
-        assert sorted((l["sku"], l["quantity"]) for l in order["products"]) == sorted([(a["sku"], 5), (c["sku"], 1)])
+        assert sorted((ln["sku"], ln["quantity"]) for ln in order["products"]) == sorted(
+            [(a["sku"], 5), (c["sku"], 1)]
+        )
         assert order["reference"] == "PO-991"
         assert [e.details["version"] for e in loop.audit("edited")] == [2]
 
@@ -39,9 +42,13 @@ async def test_edited_block_in_the_quote_is_applied(tmp_path, clock):
         await loop.send(order_email(sender, "order", f"Graag:\n2x {a['sku']}\n3x {b['sku']}\n"))
         v1 = (await loop.poll_until(loop.rep_mail))[0]
         original = v1.get_body(("plain",)).get_content()
-        edited = "\n".join(l.replace(f"| {a['sku']} | 2 |", f"| {a['sku']} | 7 |") for l in original.splitlines())
+        edited = "\n".join(
+            ln.replace(f"| {a['sku']} | 2 |", f"| {a['sku']} | 7 |") for ln in original.splitlines()
+        )
         assert edited != original
-        await loop.reply_text(v1, "See my change below\n\n" + "\n".join("> " + l for l in edited.splitlines()))
+        await loop.reply_text(
+            v1, "See my change below\n\n" + "\n".join("> " + ln for ln in edited.splitlines())
+        )
         v2 = (await loop.poll_until(lambda: [m for m in loop.rep_mail() if " v2]" in str(m["Subject"])]))[0]
         assert "7" in v2.get_body(("plain",)).get_content()
         assert loop.erp_orders() == []
@@ -57,7 +64,7 @@ async def test_approve_with_edits_posts_the_new_version_when_clean(tmp_path, clo
         await loop.poll_until(lambda: loop.drafts()[0].status == DraftStatus.CONFIRMED)
         draft = loop.drafts()[0]
         assert draft.version == 2
-        assert [l["sku"] for l in loop.erp_orders()[0]["products"]] == [a["sku"]]
+        assert [ln["sku"] for ln in loop.erp_orders()[0]["products"]] == [a["sku"]]
 
 
 async def test_approving_an_old_version_is_refused_with_a_pointer(tmp_path, clock):
@@ -72,7 +79,9 @@ async def test_approving_an_old_version_is_refused_with_a_pointer(tmp_path, cloc
         await loop.poll_until(lambda: loop.audit("reply_refused"))
         assert loop.erp_orders() == []
         notices = loop.rep_notices()
-        assert len(notices) == 1 and "[MO-1 v2]" in str(notices[0]["Subject"])  # pointer to the current version
+        assert len(notices) == 1 and "[MO-1 v2]" in str(
+            notices[0]["Subject"]
+        )  # pointer to the current version
         assert "v2" in notices[0].get_body(("plain",)).get_content()
 
 

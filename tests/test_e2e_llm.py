@@ -1,4 +1,5 @@
 """The model path through the whole loop: real ChatOpenAI client against the fake server on loopback."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,14 @@ pytestmark = pytest.mark.e2e
 
 
 def answer(sku: str, qty: float, unit: str, source: str) -> str:
-    return json.dumps({"is_order": True, "reference": "PO-77", "delivery_date": None,
-                       "lines": [{"sku": sku, "qty": qty, "unit": unit, "source_text": source, "reference": None}]})
+    return json.dumps(
+        {
+            "is_order": True,
+            "reference": "PO-77",
+            "delivery_date": None,
+            "lines": [{"sku": sku, "qty": qty, "unit": unit, "source_text": source, "reference": None}],
+        }
+    )
 
 
 @pytest.fixture
@@ -27,10 +34,18 @@ async def test_model_drafts_through_the_tools_and_the_rep_sees_which_model(tmp_p
     sender, _ = known_contact()
     product = next(p for p in catalog() if p.get("active", True) and p["base_unit"] == "mtr")
     source = f"graag 12 meter van {product['name']}"
-    fake.enqueue([ToolCall("catalog_lookup", {"query": product["name"], "limit": 3})],
-                 answer(product["sku"], 12, "mtr", source))
-    async with Loop(tmp_path, clock, openai_api_key="test-key", openai_base_url=fake.base_url,
-                    model="fake-model", llm_timeout=5) as loop:
+    fake.enqueue(
+        [ToolCall("catalog_lookup", {"query": product["name"], "limit": 3})],
+        answer(product["sku"], 12, "mtr", source),
+    )
+    async with Loop(
+        tmp_path,
+        clock,
+        openai_api_key="test-key",
+        openai_base_url=fake.base_url,
+        model="fake-model",
+        llm_timeout=5,
+    ) as loop:
         await loop.send(order_email(sender, "bestelling", f"Hallo,\n\n{source}\n\nGroet, Piet"))
         summary = (await loop.poll_until(loop.rep_mail))[0]
         plain = summary.get_body(("plain",)).get_content()
@@ -41,7 +56,7 @@ async def test_model_drafts_through_the_tools_and_the_rep_sees_which_model(tmp_p
         await loop.reply(summary, "APPROVE")
         await loop.poll_until(lambda: loop.drafts()[0].status == DraftStatus.CONFIRMED)
         order = loop.erp_orders()[0]
-        assert [(l["sku"], l["quantity"]) for l in order["products"]] == [(product["sku"], 12)]
+        assert [(ln["sku"], ln["quantity"]) for ln in order["products"]] == [(product["sku"], 12)]
         assert order["products"][0]["unit_price"] == pytest.approx(product["unit_price"])  # catalog price
 
 
@@ -49,8 +64,14 @@ async def test_model_garbage_falls_back_to_rules_and_says_so(tmp_path, clock, fa
     sender, _ = known_contact()
     product = next(p for p in catalog() if p.get("active", True))
     fake.responder = lambda body: BROKEN_JSON
-    async with Loop(tmp_path, clock, openai_api_key="test-key", openai_base_url=fake.base_url,
-                    model="fake-model", llm_timeout=5) as loop:
+    async with Loop(
+        tmp_path,
+        clock,
+        openai_api_key="test-key",
+        openai_base_url=fake.base_url,
+        model="fake-model",
+        llm_timeout=5,
+    ) as loop:
         await loop.send(order_email(sender, "bestelling", f"Graag:\n3x {product['sku']}\n"))
         summary = (await loop.poll_until(loop.rep_mail))[0]
         plain = summary.get_body(("plain",)).get_content()
@@ -71,8 +92,14 @@ async def test_free_text_edit_becomes_a_new_version_never_an_approval(tmp_path, 
         return answer(product["sku"], 12, "mtr", source)
 
     fake.responder = responder
-    async with Loop(tmp_path, clock, openai_api_key="test-key", openai_base_url=fake.base_url,
-                    model="fake-model", llm_timeout=5) as loop:
+    async with Loop(
+        tmp_path,
+        clock,
+        openai_api_key="test-key",
+        openai_base_url=fake.base_url,
+        model="fake-model",
+        llm_timeout=5,
+    ) as loop:
         await loop.send(order_email(sender, "bestelling", f"Hallo,\n\n{source}\n"))
         summary = (await loop.poll_until(loop.rep_mail))[0]
         await loop.reply(summary, "APPROVE but make it 4 metres instead please")
@@ -84,4 +111,6 @@ async def test_free_text_edit_becomes_a_new_version_never_an_approval(tmp_path, 
         assert loop.erp_orders() == []  # the model's reading approved nothing
         await loop.reply(v2[0], "APPROVE")
         await loop.poll_until(lambda: loop.drafts()[0].status == DraftStatus.CONFIRMED)
-        assert [(l["sku"], l["quantity"]) for l in loop.erp_orders()[0]["products"]] == [(product["sku"], 4)]
+        assert [(ln["sku"], ln["quantity"]) for ln in loop.erp_orders()[0]["products"]] == [
+            (product["sku"], 4)
+        ]

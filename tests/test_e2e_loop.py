@@ -1,4 +1,5 @@
 """End to end over real SMTP/IMAP (dev mail server), HTTP (mock ERP), SQLite and the checkpointer."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,8 +15,10 @@ pytestmark = pytest.mark.e2e
 def two_lines() -> tuple[list[dict], str]:
     products = [p for p in catalog() if p.get("active", True)]
     first, second = products[0], products[len(products) // 2]
-    body = (f"Goedemorgen,\n\nGraag bestellen:\n\n3x {first['sku']}\n{second['sku']} 2 {second['base_unit']}\n\n"
-            "Met vriendelijke groet,\nJan\n")
+    body = (
+        f"Goedemorgen,\n\nGraag bestellen:\n\n3x {first['sku']}\n{second['sku']} 2 {second['base_unit']}\n\n"
+        "Met vriendelijke groet,\nJan\n"
+    )
     return [first, second], body
 
 
@@ -44,15 +47,26 @@ async def test_order_travels_the_whole_loop(tmp_path, clock):
 
         orders = loop.erp_orders()
         assert len(orders) == 1
-        assert sorted(l["sku"] for l in orders[0]["products"]) == sorted(p["sku"] for p in products)
+        assert sorted(ln["sku"] for ln in orders[0]["products"]) == sorted(p["sku"] for p in products)
         draft = loop.drafts()[0]
         assert draft.erp_order_id == orders[0]["order_id"]
-        confirmations = [m for m in loop.mailbox(sender, sender) if str(m["In-Reply-To"]) == str(original["Message-ID"])]
+        confirmations = [
+            m for m in loop.mailbox(sender, sender) if str(m["In-Reply-To"]) == str(original["Message-ID"])
+        ]
         assert len(confirmations) == 1
         assert draft.erp_order_id in confirmations[0].get_body(("plain",)).get_content()
         actions = [e.action for e in loop.audit()]
-        for step in ("ingested", "triaged", "drafted", "summary_sent", "reply_received", "approved", "posted",
-                     "confirmation_sent", "confirmed"):
+        for step in (
+            "ingested",
+            "triaged",
+            "drafted",
+            "summary_sent",
+            "reply_received",
+            "approved",
+            "posted",
+            "confirmation_sent",
+            "confirmed",
+        ):
             assert step in actions, step
 
 
@@ -158,18 +172,28 @@ async def test_bad_input_never_crashes_the_poller(tmp_path, clock):
     _, body = two_lines()
     async with Loop(tmp_path, clock, max_message_bytes=512 * 1024) as loop:
         await loop.send_raw(b"this is not a mime message at all \xff\xfe")
-        await loop.send_raw(b"From: a@customer.example\r\nSubject: truncated\r\nContent-Type: multipart/mixed; "
-                            b"boundary=XYZ\r\n\r\n--XYZ\r\nContent-Type: text/plain\r\n\r\n3x 06-")
-        await loop.send_raw(b"From: b@customer.example\r\nSubject: only an attachment\r\nMIME-Version: 1.0\r\n"
-                            b"Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n")
-        await loop.send_raw("From: c@customer.example\r\nSubject: charset\r\nContent-Type: text/plain; "
-                            "charset=klingon-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nBestelling: 2 rollen wit "
-                            "\u00e9\u00e8\r\n".encode("latin-1"))
-        await loop.send_raw(b"From: d@customer.example\r\nSubject: huge\r\nContent-Type: text/plain\r\n\r\n"
-                            + b"x" * (700 * 1024) + b"\r\n")
+        await loop.send_raw(
+            b"From: a@customer.example\r\nSubject: truncated\r\nContent-Type: multipart/mixed; "
+            b"boundary=XYZ\r\n\r\n--XYZ\r\nContent-Type: text/plain\r\n\r\n3x 06-"
+        )
+        await loop.send_raw(
+            b"From: b@customer.example\r\nSubject: only an attachment\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n"
+        )
+        await loop.send_raw(
+            "From: c@customer.example\r\nSubject: charset\r\nContent-Type: text/plain; "
+            "charset=klingon-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nBestelling: 2 rollen wit "
+            "\u00e9\u00e8\r\n".encode("latin-1")
+        )
+        await loop.send_raw(
+            b"From: d@customer.example\r\nSubject: huge\r\nContent-Type: text/plain\r\n\r\n"
+            + b"x" * (700 * 1024)
+            + b"\r\n"
+        )
         await loop.send(order_email(sender, "a normal order after the junk", body))
-        await loop.poll_until(lambda: len(loop.emails()) == 6 and
-                              all(e.status != EmailStatus.RECEIVED for e in loop.emails()))
+        await loop.poll_until(
+            lambda: len(loop.emails()) == 6 and all(e.status != EmailStatus.RECEIVED for e in loop.emails())
+        )
         statuses = {e.subject: e.status for e in loop.emails()}
         assert statuses["huge"] == EmailStatus.FAILED
         assert statuses["a normal order after the junk"] == EmailStatus.DRAFTED
@@ -179,8 +203,10 @@ async def test_bad_input_never_crashes_the_poller(tmp_path, clock):
         assert "huge" in failed_subjects
         assert {e.action for e in loop.audit()} >= {"ingested", "failed"}
         assert statuses[""] == EmailStatus.FAILED  # the non-MIME bytes: no sender, no subject
-        assert all(status in (EmailStatus.FAILED, EmailStatus.DRAFTED, EmailStatus.NOT_ORDER, EmailStatus.IGNORED)
-                   for status in statuses.values())
+        assert all(
+            status in (EmailStatus.FAILED, EmailStatus.DRAFTED, EmailStatus.NOT_ORDER, EmailStatus.IGNORED)
+            for status in statuses.values()
+        )
         assert not loop.audit("processing_error")
 
 
@@ -251,8 +277,9 @@ async def test_a_worker_renews_its_claim_while_a_slow_step_runs(tmp_path, clock)
         assert not poll.done()
         other = "another-host:1:abc"
         with loop.runner.services.sessions.begin() as session:
-            taken = repo.claim_email(session, loop.emails()[0].id, other, clock(),
-                                     stale_before=clock() - claims.CLAIM_TIMEOUT)
+            taken = repo.claim_email(
+                session, loop.emails()[0].id, other, clock(), stale_before=clock() - claims.CLAIM_TIMEOUT
+            )
         assert not taken
         report = await poll
         assert report.errors == [] and len(loop.drafts()) == 1

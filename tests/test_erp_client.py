@@ -1,21 +1,27 @@
 """The agent's ERP client against a real mock ERP on loopback (and once over ASGITransport)."""
+
 from __future__ import annotations
 
 import socket
 import time
-from datetime import date
+from datetime import UTC, date
 
 import httpx
 import pytest
 
+from mailorder.domain import Customer, Draft, DraftLine
 from mailorder.mock_erp.app import create_app
 from mailorder.mock_erp.faults import Faults
 from mailorder.mock_erp.server import ErpServer
-from tests.test_mock_erp import ROLL_SKU, SHEET_SKU, write_dataset
 from mailorder.tools.erp_client import (
-    ErpClient, ErpRejected, ErpUnavailable, SubmitResult, build_order_request, parse_retry_after,
+    ErpClient,
+    ErpRejected,
+    ErpUnavailable,
+    SubmitResult,
+    build_order_request,
+    parse_retry_after,
 )
-from mailorder.domain import Customer, Draft, DraftLine
+from tests.test_mock_erp import ROLL_SKU, SHEET_SKU, write_dataset
 
 FAST = dict(timeout=2.0, max_attempts=4, backoff_initial=0.01, backoff_max=0.05)
 
@@ -54,8 +60,12 @@ async def client(erp, transport):
 
 def draft(**overrides) -> Draft:
     values = dict(
-        customer=Customer(company_id="COMP-001", company_name="Alpha Signs", contact_email="buyer@alpha.test"),
-        reference="PO-7", delivery_date=date(2026, 3, 10), comment="achterom",
+        customer=Customer(
+            company_id="COMP-001", company_name="Alpha Signs", contact_email="buyer@alpha.test"
+        ),
+        reference="PO-7",
+        delivery_date=date(2026, 3, 10),
+        comment="achterom",
         lines=[
             DraftLine(sku=ROLL_SKU, product_name="Testfolie", qty=2, unit="rol", unit_price=125.0),
             DraftLine(sku=SHEET_SKU, product_name="Testplaat", qty=3, unit="plaat", unit_price=12.4),
@@ -76,8 +86,13 @@ async def test_catalog_and_single_products(client, erp):
 
 async def test_customer_lookups(client):
     buyer = await client.customer_by_email(" Buyer@Alpha.test ")
-    assert buyer == Customer(company_id="COMP-001", company_name="Alpha Signs", contact_email="buyer@alpha.test",
-                             contact_id=10, rep_email="rep.alpha@distributor.test")
+    assert buyer == Customer(
+        company_id="COMP-001",
+        company_name="Alpha Signs",
+        contact_email="buyer@alpha.test",
+        contact_id=10,
+        rep_email="rep.alpha@distributor.test",
+    )
     assert await client.customer_by_email("stranger@alpha.test") is None
     assert [c.contact_id for c in await client.customers_by_domain("@alpha.test")] == [10, 11]
     assert [c.company_id for c in await client.list_customers()] == ["COMP-001", "COMP-002"]
@@ -145,8 +160,9 @@ async def test_retry_after_header_is_honoured(erp, client):
 
 async def test_timeouts_end_in_unavailable(erp, transport):
     erp.faults.update({"latency_ms": 400})
-    async with ErpClient(erp.url, transport=transport, timeout=0.05, max_attempts=2,
-                         backoff_initial=0.01, backoff_max=0.02) as client:
+    async with ErpClient(
+        erp.url, transport=transport, timeout=0.05, max_attempts=2, backoff_initial=0.01, backoff_max=0.02
+    ) as client:
         started = time.monotonic()
         with pytest.raises(ErpUnavailable) as caught:
             await client.list_products()
@@ -159,7 +175,9 @@ async def test_connection_refused_ends_in_unavailable():
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    async with ErpClient(f"http://127.0.0.1:{port}", max_attempts=2, backoff_initial=0.01, backoff_max=0.02) as client:
+    async with ErpClient(
+        f"http://127.0.0.1:{port}", max_attempts=2, backoff_initial=0.01, backoff_max=0.02
+    ) as client:
         with pytest.raises(ErpUnavailable) as caught:
             await client.customer_by_email("a@b.test")
         assert caught.value.attempts == 2 and "connection error" in caught.value.last_error
@@ -176,17 +194,23 @@ async def test_works_over_asgi_transport(tmp_path):
 
 # --- build_order_request (pure) ----------------------------------------------------------------
 def test_build_order_request_maps_a_draft():
-    body = build_order_request(draft(lines=[
-        DraftLine(sku=ROLL_SKU, product_name="Testfolie", qty=3, unit="m2", unit_price=1.984126984),
-        DraftLine(sku=None, product_name="?", qty=1, unit=None),
-        DraftLine(sku=SHEET_SKU, product_name="Testplaat", qty=None, unit="plaat", unit_price=12.4),
-        DraftLine(sku=SHEET_SKU, product_name="Testplaat", qty=0.5, unit="pallet", unit_price=1240.0),
-    ]))
+    body = build_order_request(
+        draft(
+            lines=[
+                DraftLine(sku=ROLL_SKU, product_name="Testfolie", qty=3, unit="m2", unit_price=1.984126984),
+                DraftLine(sku=None, product_name="?", qty=1, unit=None),
+                DraftLine(sku=SHEET_SKU, product_name="Testplaat", qty=None, unit="plaat", unit_price=12.4),
+                DraftLine(sku=SHEET_SKU, product_name="Testplaat", qty=0.5, unit="pallet", unit_price=1240.0),
+            ]
+        )
+    )
     order = body["orderRequest"]
     assert order["customer_name"] == "Alpha Signs" and order["customer_id"] == "COMP-001"
     assert order["delivery_date"] == "2026-03-10" and order["reference"] == "PO-7"
     assert [(p["sku"], p["quantity"], p["unit"]) for p in order["products"]] == [
-        (ROLL_SKU, 3, "m2"), (SHEET_SKU, 0.5, "pallet")]
+        (ROLL_SKU, 3, "m2"),
+        (SHEET_SKU, 0.5, "pallet"),
+    ]
     assert order["total_amount"] == round(3 * 1.984127 + 620.0, 2) == 625.95
 
 
@@ -201,9 +225,14 @@ def test_build_order_request_falls_back_to_company_id_and_refuses_empty_drafts()
 
 
 def test_parse_retry_after():
-    assert parse_retry_after("3") == 3.0 and parse_retry_after(None) is None and parse_retry_after("soon") is None
-    from datetime import datetime, timezone
-    now = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+    assert (
+        parse_retry_after("3") == 3.0
+        and parse_retry_after(None) is None
+        and parse_retry_after("soon") is None
+    )
+    from datetime import datetime
+
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     assert parse_retry_after("Mon, 02 Mar 2026 09:00:05 GMT", now=now) == 5.0
 
 

@@ -8,23 +8,44 @@ import pytest
 from mailorder.agent.evaluation.harness import email_to_mime, format_report, run_eval
 from mailorder.agent.evaluation.scoring import load_predictions, load_truth, score
 from mailorder.mail.parse import parse_email
+from tests.conftest import SHARED_EVAL
 from tests.test_extract_rules import write_dataset
 
-DEV = Path("/work/shared/eval/dev")
-SCORER = Path("/work/shared/eval/score.py")
+DEV = SHARED_EVAL / "dev"
+SCORER = SHARED_EVAL / "score.py"
 needs_dev = pytest.mark.skipif(not (DEV.exists() and SCORER.exists()), reason="no shared eval data")
 
 EMAILS = [
-    {"email_id": "e1", "subject": "Bestelling", "sender": "inkoop@signzuid.nl",
-     "recipients": ["orders@leverancier.nl"], "cc": [], "received_date": "2025-06-02T09:00:00",
-     "body_text": "Graag bestellen:\n2x 10-0003-0001\n1 rol 500-021 geel 126\n\nGroet,\nJan",
-     "body_html": "<p>Graag bestellen:</p><p>2x 10-0003-0001</p><p>1 rol 500-021 geel 126</p>"},
-    {"email_id": "e2", "subject": "Automatisch antwoord: afwezig", "sender": "info@reclamewest.nl",
-     "recipients": ["orders@leverancier.nl"], "cc": [], "received_date": "2025-06-02T10:00:00",
-     "body_text": "Ik ben afwezig tot maandag.", "body_html": ""},
-    {"email_id": "e3", "subject": "order", "sender": "nieuw@gmail.com",
-     "recipients": ["orders@leverancier.nl"], "cc": [], "received_date": "2025-06-02T11:00:00",
-     "body_text": "Graag leveren: 3 platen plaatx wit 10mm", "body_html": ""},
+    {
+        "email_id": "e1",
+        "subject": "Bestelling",
+        "sender": "inkoop@signzuid.nl",
+        "recipients": ["orders@leverancier.nl"],
+        "cc": [],
+        "received_date": "2025-06-02T09:00:00",
+        "body_text": "Graag bestellen:\n2x 10-0003-0001\n1 rol 500-021 geel 126\n\nGroet,\nJan",
+        "body_html": "<p>Graag bestellen:</p><p>2x 10-0003-0001</p><p>1 rol 500-021 geel 126</p>",
+    },
+    {
+        "email_id": "e2",
+        "subject": "Automatisch antwoord: afwezig",
+        "sender": "info@reclamewest.nl",
+        "recipients": ["orders@leverancier.nl"],
+        "cc": [],
+        "received_date": "2025-06-02T10:00:00",
+        "body_text": "Ik ben afwezig tot maandag.",
+        "body_html": "",
+    },
+    {
+        "email_id": "e3",
+        "subject": "order",
+        "sender": "nieuw@gmail.com",
+        "recipients": ["orders@leverancier.nl"],
+        "cc": [],
+        "received_date": "2025-06-02T11:00:00",
+        "body_text": "Graag leveren: 3 platen plaatx wit 10mm",
+        "body_html": "",
+    },
 ]
 ORDERS = [{"id": 1, "contact_id": 10}, {"id": 2, "contact_id": 999}]
 ORDER_LINES = [
@@ -47,8 +68,7 @@ async def test_run_eval_on_a_synthetic_dataset(tmp_path):
         e["is_order_email"] = e["email_id"] != "e2"
     folder = write_dataset(tmp_path / "ds", EMAILS, ORDERS, ORDER_LINES, LINKS)
     out = tmp_path / "pred.jsonl"
-    report = await run_eval(folder, out, details=True, prompt_version="t1",
-                            results_dir=tmp_path / "results")
+    report = await run_eval(folder, out, details=True, prompt_version="t1", results_dir=tmp_path / "results")
     preds = load_predictions(out)
     assert set(preds) == {"e1", "e2", "e3"}
     assert preds["e2"]["is_order"] is False and preds["e3"]["customer"]["company_id"] is None
@@ -65,24 +85,42 @@ def test_scoring_agrees_with_the_shared_scorer(tmp_path):
     truth = load_truth(DEV)
     perfect = []
     for eid, t in truth.emails.items():
-        perfect.append({"email_id": eid, "is_order": t.is_order, "needs_review": not t.known,
-                        "customer": {"company_id": t.company_id},
-                        "lines": [{"sku": s, "qty": q, "unit": None} for s, q in t.lines.items()]})
+        perfect.append(
+            {
+                "email_id": eid,
+                "is_order": t.is_order,
+                "needs_review": not t.known,
+                "customer": {"company_id": t.company_id},
+                "lines": [{"sku": s, "qty": q, "unit": None} for s, q in t.lines.items()],
+            }
+        )
     half = [dict(p, lines=p["lines"][:1], needs_review=False) for p in perfect]
     for name, preds in (("perfect", perfect), ("half", half), ("empty", [])):
         path = tmp_path / f"{name}.jsonl"
         path.write_text("".join(json.dumps(p) + "\n" for p in preds))
         ours = score(truth, load_predictions(path))
         theirs = _shared_scores(path)
-        for key in ("triage_accuracy", "customer_accuracy", "line_precision", "line_recall",
-                    "line_f1", "perfect_order_rate", "safe_automation_rate",
-                    "unsafe_automation_rate", "review_rate"):
+        for key in (
+            "triage_accuracy",
+            "customer_accuracy",
+            "line_precision",
+            "line_recall",
+            "line_f1",
+            "perfect_order_rate",
+            "safe_automation_rate",
+            "unsafe_automation_rate",
+            "review_rate",
+        ):
             assert ours[key] == pytest.approx(theirs[key]), (name, key)
 
 
 def _shared_scores(path: Path) -> dict:
-    result = subprocess.run([sys.executable, str(SCORER), "--truth", str(DEV), "--pred", str(path),
-                             "--json"], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, str(SCORER), "--truth", str(DEV), "--pred", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 

@@ -1,20 +1,19 @@
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
 
 from mailorder.agent.extract.rules import extract_rules, find_delivery_date, find_line_texts, find_reference
 from mailorder.agent.workflow.pipeline import analyse_email, extract_order
+from mailorder.domain import IssueCode, ParsedEmail, TriageLabel
 from mailorder.mail.clean import clean_order_body
-from mailorder.domain import ParsedEmail
 from mailorder.mock_erp.app import create_app
-from tests.test_catalog import SMALL_PRODUCTS, index
 from mailorder.tools.erp_client import ErpClient
-from mailorder.domain import IssueCode, TriageLabel
 from mailorder.tools.toolbox import Toolbox
+from tests.test_catalog import SMALL_PRODUCTS, index
 
-RECEIVED = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)  # a Monday
+RECEIVED = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)  # a Monday
 
 
 def extract(text: str, html_text: str = ""):
@@ -23,16 +22,22 @@ def extract(text: str, html_text: str = ""):
 
 
 def lines(extraction) -> list[tuple]:
-    return [(l.sku, l.qty, l.unit) for l in extraction.lines]
+    return [(ln.sku, ln.qty, ln.unit) for ln in extraction.lines]
 
 
 def test_quantities_before_and_after_the_product_with_units():
-    result = extract("Graag:\n2x 10-0003-0001\n-4x rol 500-021 geel 126\n"
-                     "2 rollen lamifol 210 mat 1370 mm\nplaatx wit 10mm 3 platen\n"
-                     "halve pallet paperco A4")
-    assert lines(result) == [("10-0003-0001", 2, "stuks"), ("10-0001-0001", 4, "rol"),
-                             ("10-0005-0001", 2, "rol"), ("10-0002-0001", 3, "plaat"),
-                             ("10-0004-0001", 0.5, "pallet")]
+    result = extract(
+        "Graag:\n2x 10-0003-0001\n-4x rol 500-021 geel 126\n"
+        "2 rollen lamifol 210 mat 1370 mm\nplaatx wit 10mm 3 platen\n"
+        "halve pallet paperco A4"
+    )
+    assert lines(result) == [
+        ("10-0003-0001", 2, "stuks"),
+        ("10-0001-0001", 4, "rol"),
+        ("10-0005-0001", 2, "rol"),
+        ("10-0002-0001", 3, "plaat"),
+        ("10-0004-0001", 0.5, "pallet"),
+    ]
 
 
 def test_cut_pieces_and_sku_without_quantity():
@@ -43,11 +48,13 @@ def test_cut_pieces_and_sku_without_quantity():
 
 
 def test_table_rows_use_the_header_for_unit_and_reference():
-    html_text = ("Product | Meters | Breedte | Referentie\n"
-                 "500-021 yellow | 3 | 126 | Bakker\n500-021 | 2 | 152 cm | Smit")
+    html_text = (
+        "Product | Meters | Breedte | Referentie\n"
+        "500-021 yellow | 3 | 126 | Bakker\n500-021 | 2 | 152 cm | Smit"
+    )
     result = extract("flattened table", html_text)
     assert lines(result) == [("10-0001-0001", 3, "mtr"), ("10-0001-0002", 2, "mtr")]
-    assert [l.reference for l in result.lines] == ["Bakker", "Smit"]
+    assert [ln.reference for ln in result.lines] == ["Bakker", "Smit"]
 
 
 def test_unknown_products_with_explicit_units_stay_as_unidentified_lines():
@@ -74,18 +81,26 @@ def test_line_shapes_ignore_prose():
 
 # ---------------------------------------------------------------- pipeline integration
 
+
 def write_dataset(folder: Path, emails: list[dict], orders=(), order_lines=(), order_emails=()) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    companies = [{"id": 1, "company_id": "COMP-001", "company_name": "Signmakers Zuid",
-                  "default_contact_id": 10},
-                 {"id": 2, "company_id": "COMP-002", "company_name": "Reclame West",
-                  "default_contact_id": 20}]
-    contacts = [{"id": 10, "company_id": 1, "email_address": "inkoop@signzuid.nl"},
-                {"id": 20, "company_id": 2, "email_address": "info@reclamewest.nl"}]
-    files = {"products.json": [p.model_dump() for p in SMALL_PRODUCTS],
-             "companies.json": companies, "contacts.json": contacts, "emails.json": emails,
-             "orders.json": list(orders), "order_lines.json": list(order_lines),
-             "order_emails.json": list(order_emails)}
+    companies = [
+        {"id": 1, "company_id": "COMP-001", "company_name": "Signmakers Zuid", "default_contact_id": 10},
+        {"id": 2, "company_id": "COMP-002", "company_name": "Reclame West", "default_contact_id": 20},
+    ]
+    contacts = [
+        {"id": 10, "company_id": 1, "email_address": "inkoop@signzuid.nl"},
+        {"id": 20, "company_id": 2, "email_address": "info@reclamewest.nl"},
+    ]
+    files = {
+        "products.json": [p.model_dump() for p in SMALL_PRODUCTS],
+        "companies.json": companies,
+        "contacts.json": contacts,
+        "emails.json": emails,
+        "orders.json": list(orders),
+        "order_lines.json": list(order_lines),
+        "order_emails.json": list(order_emails),
+    }
     for name, data in files.items():
         (folder / name).write_text(json.dumps(data), encoding="utf-8")
     return folder
@@ -96,22 +111,30 @@ async def test_pipeline_on_synthetic_emails(tmp_path):
     erp = ErpClient("http://erp", transport=httpx.ASGITransport(app=create_app(folder)))
     toolbox = await Toolbox.create(erp)
     try:
-        order = ParsedEmail(message_id="<1@x>", sender="inkoop@signzuid.nl", subject="Bestelling",
-                            text="Graag bestellen:\n2x 10-0003-0001\n1 rol 500-021 geel 126\n\n"
-                                 "Met vriendelijke groet,\nJan")
+        order = ParsedEmail(
+            message_id="<1@x>",
+            sender="inkoop@signzuid.nl",
+            subject="Bestelling",
+            text="Graag bestellen:\n2x 10-0003-0001\n1 rol 500-021 geel 126\n\nMet vriendelijke groet,\nJan",
+        )
         analysis = await analyse_email(order, toolbox, now=RECEIVED)
         assert analysis.triage.label == TriageLabel.ORDER
         assert analysis.customer.customer.company_id == "COMP-001"
-        assert [(l.sku, l.qty, l.unit) for l in analysis.draft.lines] == [
-            ("10-0003-0001", 2, "stuks"), ("10-0001-0001", 1, "rol")]
+        assert [(ln.sku, ln.qty, ln.unit) for ln in analysis.draft.lines] == [
+            ("10-0003-0001", 2, "stuks"),
+            ("10-0001-0001", 1, "rol"),
+        ]
         assert analysis.draft.total == 2 * 100.0 + 250.0
 
         stranger = order.model_copy(update={"sender": "iemand@gmail.com", "message_id": "<2@x>"})
         unknown = await analyse_email(stranger, toolbox, now=RECEIVED)
         assert unknown.draft.needs_review and unknown.customer.customer is None
 
-        status = ParsedEmail(message_id="<3@x>", sender="info@reclamewest.nl",
-                             text="Waar blijft onze bestelling? Graag de track & trace.")
+        status = ParsedEmail(
+            message_id="<3@x>",
+            sender="info@reclamewest.nl",
+            text="Waar blijft onze bestelling? Graag de track & trace.",
+        )
         not_order = await analyse_email(status, toolbox, now=RECEIVED)
         assert not_order.triage.label == TriageLabel.ORDER_STATUS and not_order.draft is None
 
@@ -128,9 +151,9 @@ async def test_pipeline_on_synthetic_emails(tmp_path):
         assert found[0]["sku"] == "10-0003-0001" and "units" in found[0]
         who = await tools["customer_lookup"].ainvoke({"sender": "inkoop@signzuid.nl"})
         assert who["company_id"] == "COMP-001"
-        priced = await tools["draft_order"].ainvoke({
-            "lines": [{"sku": "10-0003-0001", "qty": 1, "unit": "doos"}],
-            "sender": "inkoop@signzuid.nl"})
+        priced = await tools["draft_order"].ainvoke(
+            {"lines": [{"sku": "10-0003-0001", "qty": 1, "unit": "doos"}], "sender": "inkoop@signzuid.nl"}
+        )
         assert priced["total"] == 600.0 and priced["lines"][0]["unit"] == "doos"
         assert await toolbox.refresh() is False
     finally:
@@ -143,8 +166,9 @@ def test_flattened_name_quantity_pairs_use_the_list_context():
 
 
 def test_quantity_block_followed_by_description_lines():
-    result = extract("Hierbij onze bestelling.\n\n4 platen\nPlaatx wit\n2050x3050\n5mm\n\n"
-                     "2 platen\nPlaatx zwart\n10 mm\n")
+    result = extract(
+        "Hierbij onze bestelling.\n\n4 platen\nPlaatx wit\n2050x3050\n5mm\n\n2 platen\nPlaatx zwart\n10 mm\n"
+    )
     assert lines(result) == [("10-0002-0002", 4, "plaat"), ("10-0002-0003", 2, "plaat")]
 
 
@@ -170,14 +194,21 @@ def test_a_unit_taught_for_a_customers_wording_fills_in_a_bare_count():
 
     toolbox = Toolbox(erp=None, catalog=index())
     sku = SMALL_PRODUCTS[2].sku
-    toolbox.customer_aliases["COMP-1"] = {normalise_alias("5x onze vaste folie"): (sku, "doos", "taught by rep@x")}
+    toolbox.customer_aliases["COMP-1"] = {
+        normalise_alias("5x onze vaste folie"): (sku, "doos", "taught by rep@x")
+    }
 
     def for_customer(text: str, customer_id: str):
         email = ParsedEmail(message_id="<t@x>", text=text, subject="bestelling")
-        return lines(extract_rules(email, clean_order_body(email), toolbox, received=RECEIVED,
-                                   customer_id=customer_id))
+        return lines(
+            extract_rules(email, clean_order_body(email), toolbox, received=RECEIVED, customer_id=customer_id)
+        )
 
     assert for_customer("Graag:\n7x onze vaste folie\n", "COMP-1") == [(sku, 7, "doos")]
-    assert for_customer("Graag:\n7 rol onze vaste folie\n", "COMP-1") == [(sku, 7, "rol")]  # written unit wins
-    assert all(line[0] != sku or line[2] != "doos"
-               for line in for_customer("Graag:\n7x onze vaste folie\n", "COMP-2"))  # another customer
+    assert for_customer("Graag:\n7 rol onze vaste folie\n", "COMP-1") == [
+        (sku, 7, "rol")
+    ]  # written unit wins
+    assert all(
+        line[0] != sku or line[2] != "doos"
+        for line in for_customer("Graag:\n7x onze vaste folie\n", "COMP-2")
+    )  # another customer

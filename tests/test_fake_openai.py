@@ -1,4 +1,5 @@
 """The fake OpenAI server, exercised through the real ChatOpenAI client."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,8 +23,9 @@ def fake():
 
 def chat(fake: FakeOpenAI, **kwargs) -> ChatOpenAI:
     options = {"timeout": 5.0, "max_retries": 0, "temperature": 0, **kwargs}
-    return ChatOpenAI(model="gpt-4o-mini", api_key="test-key", base_url=fake.base_url,
-                      use_responses_api=False, **options)
+    return ChatOpenAI(
+        model="gpt-4o-mini", api_key="test-key", base_url=fake.base_url, use_responses_api=False, **options
+    )
 
 
 @tool
@@ -51,8 +53,12 @@ async def test_dict_reply_is_json_content_and_usage_can_be_scripted(fake):
 
 
 async def test_tool_calls_reach_the_client_and_tools_are_recorded(fake):
-    fake.enqueue([ToolCall("catalog_lookup", {"query": "wit vinyl"}, id="call_1"),
-                  ToolCall("catalog_lookup", {"query": "laminaat"})])
+    fake.enqueue(
+        [
+            ToolCall("catalog_lookup", {"query": "wit vinyl"}, id="call_1"),
+            ToolCall("catalog_lookup", {"query": "laminaat"}),
+        ]
+    )
     reply = await chat(fake).bind_tools([catalog_lookup]).ainvoke("order 2 rolls")
     assert [c["name"] for c in reply.tool_calls] == ["catalog_lookup", "catalog_lookup"]
     assert reply.tool_calls[0]["args"] == {"query": "wit vinyl"}
@@ -79,7 +85,7 @@ async def test_json_schema_structured_output(fake):
 async def test_broken_json_makes_structured_output_raise(fake):
     fake.enqueue(BROKEN_JSON)
     structured = chat(fake).with_structured_output(Answer, method="json_schema")
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - whichever error the client raises, it must not pass
         await structured.ainvoke("how many?")
 
 

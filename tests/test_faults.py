@@ -1,5 +1,6 @@
 """Faults of the parts around the agent, against the real loopback servers: IMAP restarts and
 UIDVALIDITY changes, SMTP refusing or hanging, the ERP failing (5xx, 4xx, slow), the model failing."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,7 +27,7 @@ class SmtpSwitch:
         self._server: asyncio.AbstractServer | None = None
         self._held: list[asyncio.StreamWriter] = []
 
-    async def __aenter__(self) -> "SmtpSwitch":
+    async def __aenter__(self) -> SmtpSwitch:
         self._server = await asyncio.start_server(self._client, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
@@ -69,7 +70,7 @@ def rep_mail(loop: Loop, kind: str):
 
 # --- IMAP ---------------------------------------------------------------------------------------
 async def test_imap_server_restart_between_polls_is_survived_and_the_next_poll_recovers(tmp_path, clock):
-    sender, first = an_order("eerste")
+    _sender, first = an_order("eerste")
     async with Loop(tmp_path, clock) as loop:
         await loop.send(first)
         await loop.poll_until(loop.rep_mail)
@@ -135,8 +136,10 @@ async def test_smtp_refusing_for_good_marks_the_message_failed_after_bounded_att
         async with loop:
             switch.mode = "refuse"
             await loop.send(order)
-            await loop.poll_until(lambda: loop.outbox("summary")
-                                  and loop.outbox("summary")[0].status == OutboxStatus.FAILED, timeout=30)
+            await loop.poll_until(
+                lambda: loop.outbox("summary") and loop.outbox("summary")[0].status == OutboxStatus.FAILED,
+                timeout=30,
+            )
             [row] = loop.outbox("summary")
             assert row.attempts == MAX_TOTAL_ATTEMPTS and row.last_error
             failures = loop.audit("summary_send_failed")
@@ -183,7 +186,9 @@ async def test_erp_4xx_rejects_the_draft_and_the_rep_reads_the_erp_error(tmp_pat
         assert len(loop.audit("erp_rejected")) == 1  # a 4xx is not retried
 
 
-async def test_erp_slower_than_the_client_timeout_ends_unavailable_and_never_doubles_the_order(tmp_path, clock):
+async def test_erp_slower_than_the_client_timeout_ends_unavailable_and_never_doubles_the_order(
+    tmp_path, clock
+):
     _, order = an_order()
     async with Loop(tmp_path, clock, erp_timeout=0.3, **FAST_ERP) as loop:
         await loop.send(order)
@@ -204,8 +209,14 @@ async def test_model_rate_limited_for_good_falls_back_to_rules_and_the_draft_say
     _, order = an_order()
     with FakeOpenAI() as fake:
         fake.responder = lambda body: HttpError(429, "rate limited", retry_after=0)
-        async with Loop(tmp_path, clock, openai_api_key="test-key", openai_base_url=fake.base_url,
-                        model="fake-model", llm_timeout=2) as loop:
+        async with Loop(
+            tmp_path,
+            clock,
+            openai_api_key="test-key",
+            openai_base_url=fake.base_url,
+            model="fake-model",
+            llm_timeout=2,
+        ) as loop:
             await loop.send(order)
             summary = (await loop.poll_until(loop.rep_mail))[0]
             plain = summary.get_body(("plain",)).get_content()

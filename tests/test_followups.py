@@ -1,7 +1,8 @@
 """Reminders and the morning digest, driven by a fake clock against the real loop."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,7 +28,7 @@ def test_working_hours_skip_nights_and_weekends():
 
 @pytest.mark.e2e
 async def test_one_reminder_after_four_working_hours_and_one_digest_a_day(tmp_path, clock):
-    clock.now = at("2026-03-02 10:00").astimezone(timezone.utc)  # Monday
+    clock.now = at("2026-03-02 10:00").astimezone(UTC)  # Monday
     sender, _ = known_contact()
     product = next(p for p in catalog() if p.get("active", True))
     async with Loop(tmp_path, clock) as loop:
@@ -43,9 +44,9 @@ async def test_one_reminder_after_four_working_hours_and_one_digest_a_day(tmp_pa
         assert len(reminders) == 1 and str(reminders[0]["Reply-To"]).startswith("orders+")
         assert len(loop.audit("reminder_sent")) == 1
 
-        clock.now = at("2026-03-03 07:30").astimezone(timezone.utc)
+        clock.now = at("2026-03-03 07:30").astimezone(UTC)
         assert await send_digests(services) == 0  # before the digest hour
-        clock.now = at("2026-03-03 08:05").astimezone(timezone.utc)
+        clock.now = at("2026-03-03 08:05").astimezone(UTC)
         await send_digests(services)
         clock.advance(minutes=30)
         await send_digests(services)  # the same day: no second digest

@@ -1,14 +1,18 @@
 """Free-text edit proposals through the real ChatOpenAI client against the fake server."""
+
 import json
 
 import pytest
 
-from mailorder.agent.review.free_text import EditProposer
 from mailorder.agent.extract.model import LlmSettings
+from mailorder.agent.review.free_text import EditProposer
 from mailorder.domain import EditOp
 from tests.fake_openai import FakeOpenAI
 
-BLOCK = "--- ORDER MO-3 v1 ---\n1 | 06-0104-0221 | 3 | mtr | limegroen\n2 | 06-0104-0300 | 2 | rol | wit\n--- END ORDER MO-3 ---"
+BLOCK = (
+    "--- ORDER MO-3 v1 ---\n1 | 06-0104-0221 | 3 | mtr | limegroen\n"
+    "2 | 06-0104-0300 | 2 | rol | wit\n--- END ORDER MO-3 ---"
+)
 
 
 @pytest.fixture
@@ -18,7 +22,9 @@ def fake():
 
 
 def proposer(fake) -> EditProposer:
-    return EditProposer(LlmSettings(api_key="k", base_url=fake.base_url, model="fake", timeout=3, max_retries=0))
+    return EditProposer(
+        LlmSettings(api_key="k", base_url=fake.base_url, model="fake", timeout=3, max_retries=0)
+    )
 
 
 async def test_free_text_becomes_edit_operations(fake):

@@ -1,4 +1,5 @@
 """Routing functions of the workflow are pure: test them directly."""
+
 from mailorder.agent.workflow.routing import after_edits, after_post, after_review, after_triage
 
 REP = {"rep": "rep@example.com", "reply_email_id": 7}
@@ -12,9 +13,24 @@ def test_only_orders_are_extracted():
 def test_decisions_route_to_post_reject_or_a_new_summary():
     assert after_review({"email_id": 1, "decision": {"kind": "approve"} | REP}) == "post_erp"
     assert after_review({"email_id": 1, "decision": {"kind": "reject"} | REP}) == "reject"
-    assert after_review({"email_id": 1, "decision": {"kind": "edit", "ops": [{"op": "remove", "line": 1}]} | REP}) == "apply_edits"
-    assert after_review({"email_id": 1, "decision": {"kind": "approve", "ops": [{"op": "remove", "line": 1}]} | REP}) == "apply_edits"
-    assert after_review({"email_id": 1, "decision": {"kind": "reject", "ops": [{"op": "remove", "line": 1}]} | REP}) == "reject"
+    assert (
+        after_review(
+            {"email_id": 1, "decision": {"kind": "edit", "ops": [{"op": "remove", "line": 1}]} | REP}
+        )
+        == "apply_edits"
+    )
+    assert (
+        after_review(
+            {"email_id": 1, "decision": {"kind": "approve", "ops": [{"op": "remove", "line": 1}]} | REP}
+        )
+        == "apply_edits"
+    )
+    assert (
+        after_review(
+            {"email_id": 1, "decision": {"kind": "reject", "ops": [{"op": "remove", "line": 1}]} | REP}
+        )
+        == "reject"
+    )
 
 
 def test_edits_send_a_new_version_unless_approved_clean():

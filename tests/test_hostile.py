@@ -2,6 +2,7 @@
 into the dev mail server, IMAP polling, the graph. Every message must end in its expected state
 with an audit trail, the poller must never raise, and nothing may be mailed to any sender of the
 corpus: the only outbound mail is one summary to the rep per drafted message."""
+
 from __future__ import annotations
 
 import json
@@ -13,13 +14,20 @@ from email.utils import getaddresses, make_msgid
 
 import pytest
 
-from mailorder.agent.workflow.pipeline import triage_email
 from mailorder.agent.inbox.report import PollReport
 from mailorder.agent.inbox.screening import ignore_reason
-from mailorder.mail.imap import FAILED_FOLDER
+from mailorder.agent.workflow.pipeline import triage_email
 from mailorder.domain import Attachment, ParsedEmail
+from mailorder.mail.imap import FAILED_FOLDER
 from mailorder.mail.parse import SYNTHETIC_DOMAIN, is_parseable, parse_email
-from mailorder.store.models import DraftRecord, DraftStatus, EmailRecord, EmailStatus, OutboxMessage, ReplyRecord
+from mailorder.store.models import (
+    DraftRecord,
+    DraftStatus,
+    EmailRecord,
+    EmailStatus,
+    OutboxMessage,
+    ReplyRecord,
+)
 from tests.conftest import ROOT
 from tests.loop_harness import ORDERS, REP, Loop, catalog, known_contact, order_email
 
@@ -29,8 +37,13 @@ CORPUS = ROOT / "tests" / "fixtures" / "hostile"
 EXPECTED: dict[str, dict] = json.loads((CORPUS / "expected.json").read_text(encoding="utf-8"))
 LIMIT = 200_000  # max_message_bytes for this run (make_corpus.LIMIT)
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-FINAL_ACTION = {"failed": "failed", "ignored": "ignored", "not_order": "triaged", "drafted": "drafted",
-                "reply": "reply_refused"}
+FINAL_ACTION = {
+    "failed": "failed",
+    "ignored": "ignored",
+    "not_order": "triaged",
+    "drafted": "drafted",
+    "reply": "reply_refused",
+}
 
 
 def test_corpus_is_big_and_covers_every_outcome():
@@ -64,8 +77,10 @@ def test_each_message_parses_and_screens_as_expected(name):
 
 
 def test_broken_multipart_is_read_as_text():
-    raw = (b"From: a@klant.example\r\nContent-Type: multipart/mixed\r\n\r\n--x\r\n"
-           b"Content-Type: text/plain\r\n\r\nGraag 3x 02-0001-1049\r\n--x--\r\n")
+    raw = (
+        b"From: a@klant.example\r\nContent-Type: multipart/mixed\r\n\r\n--x\r\n"
+        b"Content-Type: text/plain\r\n\r\nGraag 3x 02-0001-1049\r\n--x--\r\n"
+    )
     email = parse_email(raw)
     assert email.text.strip() == "Graag 3x 02-0001-1049"
     assert "broken multipart: body read as text" in email.defects
@@ -80,22 +95,27 @@ def test_wide_charset_label_on_a_narrow_body_is_ignored():
 
 
 def test_control_characters_never_survive_into_subject_or_name():
-    raw = (b"From: =?utf-8?q?Piet=0D=0ABcc=3A_x=40y?= <p@klant.example>\r\n"
-           b"Subject: =?utf-8?q?Best=00elling=0D=0ABcc=3A_x=40y?=\r\n\r\nhoi\x00\r\n")
+    raw = (
+        b"From: =?utf-8?q?Piet=0D=0ABcc=3A_x=40y?= <p@klant.example>\r\n"
+        b"Subject: =?utf-8?q?Best=00elling=0D=0ABcc=3A_x=40y?=\r\n\r\nhoi\x00\r\n"
+    )
     email = parse_email(raw)
     assert email.subject == "Bestelling Bcc: x@y" and not CONTROL.search(email.sender_name)
     assert email.sender == "p@klant.example" and email.text.strip() == "hoi"
 
 
-@pytest.mark.parametrize("from_header, sender", [
-    (b"=?utf-8?q?rep=40example.com?= <attacker@evil.example>", "attacker@evil.example"),
-    (b'"rep@example.com" <attacker@evil.example>', "attacker@evil.example"),
-    (b"rep@example.com <attacker@evil.example>", "attacker@evil.example"),
-    (b'"Foo <boss@x.example>" <Att@Y.example>', "att@y.example"),
-    (b"Jansen, Piet <p@a.example>", "p@a.example"),
-    (b"plain@a.example", "plain@a.example"),
-    (b"plain@a.example (Piet <x@y.example>)", "plain@a.example"),
-])
+@pytest.mark.parametrize(
+    "from_header, sender",
+    [
+        (b"=?utf-8?q?rep=40example.com?= <attacker@evil.example>", "attacker@evil.example"),
+        (b'"rep@example.com" <attacker@evil.example>', "attacker@evil.example"),
+        (b"rep@example.com <attacker@evil.example>", "attacker@evil.example"),
+        (b'"Foo <boss@x.example>" <Att@Y.example>', "att@y.example"),
+        (b"Jansen, Piet <p@a.example>", "p@a.example"),
+        (b"plain@a.example", "plain@a.example"),
+        (b"plain@a.example (Piet <x@y.example>)", "plain@a.example"),
+    ],
+)
 def test_a_display_name_never_becomes_the_sender(from_header, sender):
     assert parse_email(b"From: " + from_header + b"\r\nSubject: x\r\n\r\nhi\r\n").sender == sender
 
@@ -103,9 +123,11 @@ def test_a_display_name_never_becomes_the_sender(from_header, sender):
 def test_header_bombs_parse_in_linear_time():
     """Thousands of addresses / encoded words / headers: the stdlib's structured header parsers
     are superlinear (seconds per parse, and a message is parsed at every step)."""
-    bombs = [b"To: " + b", ".join(b"N %d <n%d@x.example>" % (i, i) for i in range(16000)) + b"\r\n",
-             b"Subject: " + b" ".join([b"=?utf-8?q?caf=C3=A9?="] * 20000) + b"\r\n",
-             b"".join(b"X-H%d: %d\r\n" % (i, i) for i in range(20000))]
+    bombs = [
+        b"To: " + b", ".join(b"N %d <n%d@x.example>" % (i, i) for i in range(16000)) + b"\r\n",
+        b"Subject: " + b" ".join([b"=?utf-8?q?caf=C3=A9?="] * 20000) + b"\r\n",
+        b"".join(b"X-H%d: %d\r\n" % (i, i) for i in range(20000)),
+    ]
     for bomb in bombs:
         started = time.monotonic()
         email = parse_email(b"From: a@klant.example\r\n" + bomb + b"\r\nGraag 3x 02-0001-1049\r\n")
@@ -114,9 +136,13 @@ def test_header_bombs_parse_in_linear_time():
 
 
 def test_calendar_invitation_is_not_an_order():
-    invite = ParsedEmail(message_id="<i@x>", sender="a@klant.example", subject="Overleg bestelling",
-                         text="Overleg over de bestelling. Wanneer: 5 maart 10:00",
-                         attachments=[Attachment(content_type="text/calendar")])
+    invite = ParsedEmail(
+        message_id="<i@x>",
+        sender="a@klant.example",
+        subject="Overleg bestelling",
+        text="Overleg over de bestelling. Wanneer: 5 maart 10:00",
+        attachments=[Attachment(content_type="text/calendar")],
+    )
     assert triage_email(invite)[0].label == "other"
     plain = invite.model_copy(update={"attachments": []})
     assert triage_email(plain)[0].label == "order"  # the same words without an invitation
@@ -144,12 +170,15 @@ async def test_hostile_corpus_through_the_loop(tmp_path, clock):
         assert loop.audit("processing_error") == []
         emails = sorted(loop.emails(), key=lambda e: e.uid)
         assert len(emails) == len(EXPECTED)
-        by_file = dict(zip(EXPECTED, emails))
+        by_file = dict(zip(EXPECTED, emails, strict=False))
         for name, record in by_file.items():  # UID order is send order: check it where ids are real
             message_id = parse_email((CORPUS / name).read_bytes()).message_id
             assert message_id.endswith(f"@{SYNTHETIC_DOMAIN}>") or record.message_id == message_id, name
-        problems = [problem for name, record in by_file.items()
-                    for problem in check_email(loop, name, EXPECTED[name], record)]
+        problems = [
+            problem
+            for name, record in by_file.items()
+            for problem in check_email(loop, name, EXPECTED[name], record)
+        ]
         assert problems == []
 
         check_failed_folder(loop, [n for n, s in EXPECTED.items() if s["status"] == "failed"])
@@ -220,6 +249,7 @@ def header_block(raw: bytes) -> bytes:
 
 # ---- mail loops against real summaries and confirmations --------------------------------------
 
+
 def auto_reply(sender: str, to: str, subject: str, answering: str, **headers: str) -> EmailMessage:
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = sender, to, subject
@@ -237,22 +267,29 @@ def rule_forward(sender: str, to: str, summary: EmailMessage) -> EmailMessage:
     message["From"], message["To"], message["Subject"] = sender, to, "FW: " + str(summary["Subject"])
     message["Message-ID"] = make_msgid(domain="example.com")
     message["X-MS-Exchange-Inbox-Rules-Loop"] = sender
-    message.set_content(f"\n\nFrom: {summary['From']}\nSent: Monday, 2 March 2026\nTo: {sender}\n"
-                        f"Subject: {summary['Subject']}\n\n" + summary.get_body(("plain",)).get_content())
+    message.set_content(
+        f"\n\nFrom: {summary['From']}\nSent: Monday, 2 March 2026\nTo: {sender}\n"
+        f"Subject: {summary['Subject']}\n\n" + summary.get_body(("plain",)).get_content()
+    )
     return message
 
 
 def bounce_of(original: EmailMessage, reporter: str) -> tuple[str, bytes]:
     """(Message-ID, raw) of a delivery status notification returning `original`."""
     message_id = make_msgid(domain="mx.example")
-    raw = (f"From: {reporter}\r\nTo: {ORDERS}\r\nSubject: Undelivered Mail Returned to Sender\r\n"
-           f"Message-ID: {message_id}\r\nMIME-Version: 1.0\r\n"
-           'Content-Type: multipart/report; report-type=delivery-status; boundary="dsn"\r\n\r\n'
-           "--dsn\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
-           "--dsn\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n"
-           "Final-Recipient: rfc822; x@y\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
-           "--dsn\r\nContent-Type: message/rfc822\r\n\r\n").encode() \
-        + original.as_bytes(policy=policy.SMTP) + b"\r\n--dsn--\r\n"
+    raw = (
+        (
+            f"From: {reporter}\r\nTo: {ORDERS}\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+            f"Message-ID: {message_id}\r\nMIME-Version: 1.0\r\n"
+            'Content-Type: multipart/report; report-type=delivery-status; boundary="dsn"\r\n\r\n'
+            "--dsn\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+            "--dsn\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n"
+            "Final-Recipient: rfc822; x@y\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+            "--dsn\r\nContent-Type: message/rfc822\r\n\r\n"
+        ).encode()
+        + original.as_bytes(policy=policy.SMTP)
+        + b"\r\n--dsn--\r\n"
+    )
     return message_id, raw
 
 
@@ -270,11 +307,21 @@ async def test_auto_replies_to_our_summaries_and_confirmations_are_never_answere
         summary = (await loop.poll_until(loop.rep_mail))[0]
         review_address = getaddresses([str(summary["Reply-To"])])[0][1]
         rep_auto = [
-            auto_reply(REP, review_address, "Automatic reply: " + str(summary["Subject"]), str(summary["Message-ID"]),
-                       Auto_Submitted="auto-replied"),
+            auto_reply(
+                REP,
+                review_address,
+                "Automatic reply: " + str(summary["Subject"]),
+                str(summary["Message-ID"]),
+                Auto_Submitted="auto-replied",
+            ),
             # Outlook style: no Auto-Submitted, only the subject says so
-            auto_reply(REP, review_address, "Automatisch antwoord: " + str(summary["Subject"]),
-                       str(summary["Message-ID"]), X_Auto_Response_Suppress="All"),
+            auto_reply(
+                REP,
+                review_address,
+                "Automatisch antwoord: " + str(summary["Subject"]),
+                str(summary["Message-ID"]),
+                X_Auto_Response_Suppress="All",
+            ),
             rule_forward(REP, ORDERS, summary),  # an inbox rule forwarding the summary to the inbox
         ]
         for message in rep_auto:
@@ -288,8 +335,13 @@ async def test_auto_replies_to_our_summaries_and_confirmations_are_never_answere
         await loop.poll_until(lambda: loop.drafts()[0].status == DraftStatus.CONFIRMED)
         confirmation = loop.mailbox(customer, customer)[0]
         rep_count = len(loop.mailbox(REP))
-        out_of_office = auto_reply(customer, ORDERS, "Out of office: " + str(confirmation["Subject"]),
-                                   str(confirmation["Message-ID"]), Auto_Submitted="auto-replied")
+        out_of_office = auto_reply(
+            customer,
+            ORDERS,
+            "Out of office: " + str(confirmation["Subject"]),
+            str(confirmation["Message-ID"]),
+            Auto_Submitted="auto-replied",
+        )
         await loop.send(out_of_office)
         bounce_id, bounce = bounce_of(confirmation, "MAILER-DAEMON@mx.customer.example")
         await loop.send_raw(bounce, sender="MAILER-DAEMON@mx.customer.example")

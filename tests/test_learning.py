@@ -1,4 +1,5 @@
 """Aliases learned from rep corrections: stored, updated, audited, used by the catalog lookup."""
+
 from datetime import datetime
 
 from mailorder.agent.extract.learning import learn_corrections, load_aliases
@@ -12,8 +13,9 @@ def test_learn_update_load_remove(tmp_path):
     t1, t2 = datetime(2026, 3, 2, 9), datetime(2026, 3, 5, 9)
     live: dict = {}
     with sessions.begin() as s:
-        learn_corrections(s, t1, customer_id="COMP-1", rep="rep@x", corrections=[("Groen 126", "A-1", "roll")],
-                          aliases=live)
+        learn_corrections(
+            s, t1, customer_id="COMP-1", rep="rep@x", corrections=[("Groen 126", "A-1", "roll")], aliases=live
+        )
     with sessions.begin() as s:
         learn_corrections(s, t2, customer_id="COMP-1", rep="rep2@x", corrections=[("groen  126", "A-2", "m")])
         learn_corrections(s, t2, customer_id=None, rep="rep@x", corrections=[("x", "A-3", None)])
@@ -32,13 +34,20 @@ def test_learn_update_load_remove(tmp_path):
 
 def test_cli_list_and_remove(tmp_path, monkeypatch):
     from typer.testing import CliRunner
+
     from mailorder.agent.cli import app
+
     url = f"sqlite:///{tmp_path}/cli.db"
     monkeypatch.setenv("MAILORDER_DATABASE_URL", url)
     sessions = make_session_factory(make_engine(url))
     with sessions.begin() as s:
-        [alias] = learn_corrections(s, datetime(2026, 3, 2), customer_id="COMP-9", rep="rep@x",
-                                    corrections=[("blauw tape", "B-7", "rol")])
+        [alias] = learn_corrections(
+            s,
+            datetime(2026, 3, 2),
+            customer_id="COMP-9",
+            rep="rep@x",
+            corrections=[("blauw tape", "B-7", "rol")],
+        )
     runner = CliRunner()
     listed = runner.invoke(app, ["aliases", "list", "--customer", "COMP-9"])
     assert listed.exit_code == 0 and "B-7" in listed.output and "rep@x" in listed.output

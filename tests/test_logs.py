@@ -1,4 +1,5 @@
 """agent.logs: email/draft ids from the context on every record, JSON Lines output."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,7 +11,15 @@ from typing import TypedDict
 import pytest
 from langgraph.graph import END, START, StateGraph
 
-from mailorder.agent.logs import ContextFilter, JsonFormatter, bind, current, install, log_context, make_handler
+from mailorder.agent.logs import (
+    ContextFilter,
+    JsonFormatter,
+    bind,
+    current,
+    install,
+    log_context,
+    make_handler,
+)
 
 log = logging.getLogger("tests.test_logs")
 

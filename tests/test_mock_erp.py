@@ -1,4 +1,5 @@
 """The mock ERP: endpoints over ASGITransport, plus one real loopback server with a file DB."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,19 +25,42 @@ def write_dataset(folder: Path, *, roll_price: float = 2.5) -> Path:
     """A tiny made-up dataset in the interchange format."""
     folder.mkdir(parents=True, exist_ok=True)
     products = [
-        {"sku": ROLL_SKU, "name": "Testfolie glanzend wit 1260 mm x 50 M", "base_unit": "mtr",
-         "units": [{"unit": "mtr", "per_base": 1}, {"unit": "rol", "per_base": 50}],
-         "unit_price": roll_price, "family": "vinyl-cast", "active": True},
-        {"sku": SHEET_SKU, "name": "Testplaat PVC schuim wit 3 mm", "base_unit": "plaat",
-         "units": [{"unit": "plaat", "per_base": 1}, {"unit": "pallet", "per_base": 100}],
-         "unit_price": 12.4, "family": "sheet-pvc-foam", "active": True},
-        {"sku": INACTIVE_SKU, "name": "Oude testtape mat zwart", "base_unit": "rol",
-         "units": [{"unit": "rol", "per_base": 1}], "unit_price": 3.0, "family": "application-tape",
-         "active": False},
+        {
+            "sku": ROLL_SKU,
+            "name": "Testfolie glanzend wit 1260 mm x 50 M",
+            "base_unit": "mtr",
+            "units": [{"unit": "mtr", "per_base": 1}, {"unit": "rol", "per_base": 50}],
+            "unit_price": roll_price,
+            "family": "vinyl-cast",
+            "active": True,
+        },
+        {
+            "sku": SHEET_SKU,
+            "name": "Testplaat PVC schuim wit 3 mm",
+            "base_unit": "plaat",
+            "units": [{"unit": "plaat", "per_base": 1}, {"unit": "pallet", "per_base": 100}],
+            "unit_price": 12.4,
+            "family": "sheet-pvc-foam",
+            "active": True,
+        },
+        {
+            "sku": INACTIVE_SKU,
+            "name": "Oude testtape mat zwart",
+            "base_unit": "rol",
+            "units": [{"unit": "rol", "per_base": 1}],
+            "unit_price": 3.0,
+            "family": "application-tape",
+            "active": False,
+        },
     ]
     companies = [
-        {"id": 1, "company_id": "COMP-001", "company_name": "Alpha Signs", "default_contact_id": 11,
-         "rep_email": "rep.alpha@distributor.test"},
+        {
+            "id": 1,
+            "company_id": "COMP-001",
+            "company_name": "Alpha Signs",
+            "default_contact_id": 11,
+            "rep_email": "rep.alpha@distributor.test",
+        },
         {"id": 2, "company_id": "COMP-002", "company_name": None, "default_contact_id": 99},
     ]
     contacts = [
@@ -52,11 +76,20 @@ def write_dataset(folder: Path, *, roll_price: float = 2.5) -> Path:
 
 def order_body(**overrides) -> dict:
     order = {
-        "customer_name": "Alpha Signs", "customer_id": "COMP-001", "reference": "PO-7",
-        "delivery_date": "2026-03-10", "comment": "achterom leveren",
+        "customer_name": "Alpha Signs",
+        "customer_id": "COMP-001",
+        "reference": "PO-7",
+        "delivery_date": "2026-03-10",
+        "comment": "achterom leveren",
         "products": [
             {"sku": ROLL_SKU, "product_name": "Testfolie", "quantity": 2, "unit_price": 125.0, "unit": "rol"},
-            {"sku": SHEET_SKU, "product_name": "Testplaat", "quantity": 3, "unit_price": 12.4, "unit": "plaat"},
+            {
+                "sku": SHEET_SKU,
+                "product_name": "Testplaat",
+                "quantity": 3,
+                "unit_price": 12.4,
+                "unit": "plaat",
+            },
         ],
         "total_amount": 287.2,
     }
@@ -123,8 +156,15 @@ async def test_bad_query_parameter_uses_the_erp_error_shape(api):
 # --- customers ---------------------------------------------------------------------------------
 async def test_customer_by_email_is_case_insensitive_and_carries_rep(api):
     items = (await api.get("/api/customers", params={"email": "OFFICE@alpha.test"})).json()["items"]
-    assert items == [{"company_id": "COMP-001", "company_name": "Alpha Signs", "contact_email": "Office@Alpha.test",
-                      "contact_id": 11, "rep_email": "rep.alpha@distributor.test"}]
+    assert items == [
+        {
+            "company_id": "COMP-001",
+            "company_name": "Alpha Signs",
+            "contact_email": "Office@Alpha.test",
+            "contact_id": 11,
+            "rep_email": "rep.alpha@distributor.test",
+        }
+    ]
     assert (await api.get("/api/customers", params={"email": "nobody@alpha.test"})).json()["items"] == []
     # a contact whose company is unknown is not a customer
     assert (await api.get("/api/customers", params={"email": "orphan@nowhere.test"})).json()["items"] == []
@@ -141,7 +181,9 @@ async def test_customers_by_domain_company_and_all(api):
     everyone = (await api.get("/api/customers")).json()["items"]
     # COMP-002's default contact is missing, so its own contact stands in; its name is null
     assert [(c["company_id"], c["contact_email"], c["company_name"]) for c in everyone] == [
-        ("COMP-001", "Office@Alpha.test", "Alpha Signs"), ("COMP-002", "orders@beta.test", None)]
+        ("COMP-001", "Office@Alpha.test", "Alpha Signs"),
+        ("COMP-002", "orders@beta.test", None),
+    ]
 
     one = await api.get("/api/customers/COMP-002")
     assert one.json()["contact_id"] == 20
@@ -162,7 +204,9 @@ async def test_submit_creates_an_order_that_can_be_read_back(api, clock):
     assert order["total_amount"] == 287.2
     assert order["created_at"].startswith(clock.now.isoformat()[:19])
     assert [(p["sku"], p["quantity"], p["unit"], p["line_total"]) for p in order["products"]] == [
-        (ROLL_SKU, 2.0, "rol", 250.0), (SHEET_SKU, 3.0, "plaat", 37.2)]
+        (ROLL_SKU, 2.0, "rol", 250.0),
+        (SHEET_SKU, 3.0, "plaat", 37.2),
+    ]
 
     clock.advance(minutes=5)
     second = (await api.post("/api/submit-order", json=order_body(reference="PO-8"))).json()
@@ -173,8 +217,10 @@ async def test_submit_creates_an_order_that_can_be_read_back(api, clock):
 
 
 async def test_unit_may_be_omitted_and_defaults_to_the_base_unit(api):
-    body = order_body(products=[{"sku": SHEET_SKU, "product_name": "", "quantity": 1, "unit_price": 12.4}],
-                      total_amount=12.4)
+    body = order_body(
+        products=[{"sku": SHEET_SKU, "product_name": "", "quantity": 1, "unit_price": 12.4}],
+        total_amount=12.4,
+    )
     order_id = (await api.post("/api/submit-order", json=body)).json()["order_id"]
     line = (await api.get(f"/api/orders/{order_id}")).json()["products"][0]
     assert line["unit"] == "plaat" and line["product_name"] == "Testplaat PVC schuim wit 3 mm"
@@ -183,23 +229,39 @@ async def test_unit_may_be_omitted_and_defaults_to_the_base_unit(api):
 BAD_LINE = {"sku": ROLL_SKU, "product_name": "x", "quantity": 1, "unit_price": 2.5, "unit": "mtr"}
 
 
-@pytest.mark.parametrize("overrides, expected_error", [
-    ({"products": [{**BAD_LINE, "sku": "PROD-123"}], "total_amount": 2.5}, "Invalid product SKU: PROD-123"),
-    ({"products": [{**BAD_LINE, "quantity": 0}], "total_amount": 0}, "Invalid quantity"),
-    ({"products": [{**BAD_LINE, "quantity": -2}], "total_amount": -5}, "Invalid quantity"),
-    ({"products": [{**BAD_LINE, "unit": "doos"}], "total_amount": 2.5}, "Invalid unit for 11-1111-0001: doos"),
-    ({"products": [{**BAD_LINE, "sku": INACTIVE_SKU, "unit": "rol"}], "total_amount": 2.5}, "inactive"),
-    ({"products": [BAD_LINE], "total_amount": 2.52}, "does not match"),
-    ({"products": [BAD_LINE], "total_amount": None}, "Missing total_amount"),
-    ({"customer_name": "  ", "products": [BAD_LINE], "total_amount": 2.5}, "Missing customer_name"),
-    ({"customer_id": "COMP-999", "products": [BAD_LINE], "total_amount": 2.5}, "Unknown customer_id: COMP-999"),
-    ({"delivery_date": "next week", "products": [BAD_LINE], "total_amount": 2.5}, "Invalid delivery_date"),
-    ({"products": [], "total_amount": 0}, "Order has no products"),
-    ({"products": [{**BAD_LINE, "quantity": "lots"}], "total_amount": 2.5}, "products.0.quantity"),
-])
+@pytest.mark.parametrize(
+    "overrides, expected_error",
+    [
+        (
+            {"products": [{**BAD_LINE, "sku": "PROD-123"}], "total_amount": 2.5},
+            "Invalid product SKU: PROD-123",
+        ),
+        ({"products": [{**BAD_LINE, "quantity": 0}], "total_amount": 0}, "Invalid quantity"),
+        ({"products": [{**BAD_LINE, "quantity": -2}], "total_amount": -5}, "Invalid quantity"),
+        (
+            {"products": [{**BAD_LINE, "unit": "doos"}], "total_amount": 2.5},
+            "Invalid unit for 11-1111-0001: doos",
+        ),
+        ({"products": [{**BAD_LINE, "sku": INACTIVE_SKU, "unit": "rol"}], "total_amount": 2.5}, "inactive"),
+        ({"products": [BAD_LINE], "total_amount": 2.52}, "does not match"),
+        ({"products": [BAD_LINE], "total_amount": None}, "Missing total_amount"),
+        ({"customer_name": "  ", "products": [BAD_LINE], "total_amount": 2.5}, "Missing customer_name"),
+        (
+            {"customer_id": "COMP-999", "products": [BAD_LINE], "total_amount": 2.5},
+            "Unknown customer_id: COMP-999",
+        ),
+        (
+            {"delivery_date": "next week", "products": [BAD_LINE], "total_amount": 2.5},
+            "Invalid delivery_date",
+        ),
+        ({"products": [], "total_amount": 0}, "Order has no products"),
+        ({"products": [{**BAD_LINE, "quantity": "lots"}], "total_amount": 2.5}, "products.0.quantity"),
+    ],
+)
 async def test_invalid_orders_are_rejected_with_422(api, overrides, expected_error):
-    body = assert_error_shape(await api.post("/api/submit-order", json=order_body(**overrides)), 422,
-                              "VALIDATION_ERROR")
+    body = assert_error_shape(
+        await api.post("/api/submit-order", json=order_body(**overrides)), 422, "VALIDATION_ERROR"
+    )
     assert expected_error in body["error"]
     assert (await api.get("/api/orders")).json()["items"] == []
 
@@ -216,9 +278,13 @@ async def test_all_problems_are_listed_in_details(api):
     assert len(body["details"]) == 2 and "Invalid quantity" in body["details"][1]
 
 
-@pytest.mark.parametrize("content", [b"{not json", b"[1, 2]", b'{"order": {}}', b'{"orderRequest": "x"}', b""])
+@pytest.mark.parametrize(
+    "content", [b"{not json", b"[1, 2]", b'{"order": {}}', b'{"orderRequest": "x"}', b""]
+)
 async def test_malformed_bodies_get_400(api, content):
-    response = await api.post("/api/submit-order", content=content, headers={"Content-Type": "application/json"})
+    response = await api.post(
+        "/api/submit-order", content=content, headers={"Content-Type": "application/json"}
+    )
     assert_error_shape(response, 400, "BAD_REQUEST")
 
 
@@ -246,8 +312,9 @@ async def test_a_rejection_is_also_remembered_under_its_key(api):
 
 async def test_concurrent_posts_with_one_key_create_one_order(api):
     headers = {"Idempotency-Key": "race"}
-    responses = await asyncio.gather(*(api.post("/api/submit-order", json=order_body(), headers=headers)
-                                       for _ in range(12)))
+    responses = await asyncio.gather(
+        *(api.post("/api/submit-order", json=order_body(), headers=headers) for _ in range(12))
+    )
     assert {r.status_code for r in responses} == {200}
     assert len({r.json()["order_id"] for r in responses}) == 1
     assert len((await api.get("/api/orders")).json()["items"]) == 1
@@ -258,7 +325,9 @@ async def test_force_status_fails_every_submit_and_stores_nothing(dataset, clock
     app = create_app(dataset, faults=Faults(force_status=503, retry_after_s=2), clock=clock)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://erp") as api:
         for _ in range(2):
-            response = await api.post("/api/submit-order", json=order_body(), headers={"Idempotency-Key": "k"})
+            response = await api.post(
+                "/api/submit-order", json=order_body(), headers={"Idempotency-Key": "k"}
+            )
             assert_error_shape(response, 503, "UNAVAILABLE")
             assert response.headers["retry-after"] == "2"
         assert (await api.get("/api/products")).status_code == 200  # reads are unaffected
@@ -287,6 +356,7 @@ async def test_error_rate_is_seeded_and_repeatable(dataset):
         app = create_app(dataset, faults=Faults(error_rate=0.5, seed=7))
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://erp") as api:
             return [(await api.post("/api/submit-order", json=order_body())).status_code for _ in range(12)]
+
     first, second = await run(), await run()
     assert first == second and {500, 200} == set(first)
 
@@ -300,8 +370,15 @@ async def test_latency_applies_to_api_calls(dataset):
 
 
 def test_faults_from_environment():
-    faults = Faults.from_env({"MOCK_ERP_LATENCY_MS": "15", "MOCK_ERP_ERROR_RATE": "0.25",
-                              "MOCK_ERP_FORCE_STATUS": "503", "MOCK_ERP_FAIL_NEXT": "2", "MOCK_ERP_SEED": ""})
+    faults = Faults.from_env(
+        {
+            "MOCK_ERP_LATENCY_MS": "15",
+            "MOCK_ERP_ERROR_RATE": "0.25",
+            "MOCK_ERP_FORCE_STATUS": "503",
+            "MOCK_ERP_FAIL_NEXT": "2",
+            "MOCK_ERP_SEED": "",
+        }
+    )
     assert (faults.latency_ms, faults.error_rate, faults.force_status, faults.fail_next) == (15, 0.25, 503, 2)
     assert Faults.from_env({}) == Faults()
 
@@ -312,14 +389,17 @@ def test_real_server_keeps_orders_across_restart_and_reloads_the_catalog(tmp_pat
     with ErpServer(dataset, db_url) as erp:
         assert httpx.get(f"{erp.url}/health").json()["status"] == "ok"
         version_before = httpx.get(f"{erp.url}/api/products").json()["catalog_version"]
-        created = httpx.post(f"{erp.url}/api/submit-order", json=order_body(),
-                             headers={"Idempotency-Key": "persist-1"}).json()
+        created = httpx.post(
+            f"{erp.url}/api/submit-order", json=order_body(), headers={"Idempotency-Key": "persist-1"}
+        ).json()
 
     write_dataset(dataset, roll_price=3.0)  # the master data changed while the ERP was down
     with ErpServer(dataset, db_url) as erp:
         orders = httpx.get(f"{erp.url}/api/orders").json()["items"]
         assert [o["order_id"] for o in orders] == [created["order_id"]]
-        replay = httpx.post(f"{erp.url}/api/submit-order", json=order_body(), headers={"Idempotency-Key": "persist-1"})
+        replay = httpx.post(
+            f"{erp.url}/api/submit-order", json=order_body(), headers={"Idempotency-Key": "persist-1"}
+        )
         assert replay.json() == created and replay.headers["idempotent-replayed"] == "true"
         assert httpx.get(f"{erp.url}/api/products/{ROLL_SKU}").json()["unit_price"] == 3.0
         assert httpx.get(f"{erp.url}/api/products").json()["catalog_version"] != version_before

@@ -3,6 +3,7 @@
 The PostgreSQL tests need a server: MAILORDER_TEST_POSTGRES_URL (CI starts one) or local
 initdb/pg_ctl binaries for a throwaway cluster; they skip otherwise. The two-worker test also runs
 on SQLite (two workers on one machine sharing the database file)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,11 +15,19 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from mailorder.agent.inbox.claims import CLAIM_TIMEOUT
-from mailorder.agent.workflow.graph import thread_config
 from mailorder.agent.service import open_runner
+from mailorder.agent.workflow.graph import thread_config
 from mailorder.store import repo
 from mailorder.store.db import libpq_url, make_engine, make_session_factory, sqlalchemy_url
-from mailorder.store.models import AuditEvent, DraftRecord, DraftStatus, EmailRecord, EmailStatus, MailboxState, ReplyRecord
+from mailorder.store.models import (
+    AuditEvent,
+    DraftRecord,
+    DraftStatus,
+    EmailRecord,
+    EmailStatus,
+    MailboxState,
+    ReplyRecord,
+)
 from tests.loop_harness import Loop, catalog, known_contact, order_email
 from tests.pg_server import fresh_database, postgres_admin_url
 
@@ -44,11 +53,14 @@ def pg_url(pg_admin_url):
 def order_body(index: int) -> str:
     products = [p for p in catalog() if p.get("active", True)]
     first, second = products[index % len(products)], products[(index * 7 + 3) % len(products)]
-    return (f"Goedemorgen,\n\nGraag bestellen:\n\n{index % 5 + 1}x {first['sku']}\n"
-            f"{second['sku']} 2 {second['base_unit']}\n\nMet vriendelijke groet,\nJan\n")
+    return (
+        f"Goedemorgen,\n\nGraag bestellen:\n\n{index % 5 + 1}x {first['sku']}\n"
+        f"{second['sku']} 2 {second['base_unit']}\n\nMet vriendelijke groet,\nJan\n"
+    )
 
 
 # --- pure ---------------------------------------------------------------------------------------
+
 
 def test_database_urls_are_normalised():
     assert sqlalchemy_url("postgresql://u:p@h:5/db") == "postgresql+psycopg://u:p@h:5/db"
@@ -61,6 +73,7 @@ def test_database_urls_are_normalised():
 
 
 # --- store-level claims and mailbox state (both dialects) ----------------------------------------
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request, tmp_path):
@@ -83,7 +96,10 @@ def test_claims_and_mailbox_state(store_url, clock):
         with sessions.begin() as s:
             repo.save_mailbox_state(s, "INBOX", 8, 2)  # a new UIDVALIDITY starts over
         with sessions() as s:
-            assert (repo.mailbox_state(s, "INBOX").uidvalidity, repo.mailbox_state(s, "INBOX").last_uid) == (8, 2)
+            assert (repo.mailbox_state(s, "INBOX").uidvalidity, repo.mailbox_state(s, "INBOX").last_uid) == (
+                8,
+                2,
+            )
 
         with sessions.begin() as s:
             email = EmailRecord(message_id="<a@x>", uidvalidity=8, uid=1, received_at=clock(), raw=b"x")
@@ -112,6 +128,7 @@ def test_claims_and_mailbox_state(store_url, clock):
 
 # --- the whole loop on PostgreSQL ------------------------------------------------------------------
 
+
 async def test_order_travels_the_whole_loop_on_postgres(tmp_path, clock, pg_url):
     sender, company = known_contact()
     async with Loop(tmp_path, clock, database_url=pg_url) as loop:
@@ -122,8 +139,9 @@ async def test_order_travels_the_whole_loop_on_postgres(tmp_path, clock, pg_url)
         await loop.reply(summary, "APPROVE")
         await loop.poll_until(lambda: loop.drafts()[0].status == DraftStatus.CONFIRMED)
         assert len(loop.erp_orders()) == 1
-        confirmations = [m for m in loop.mailbox(sender, sender)
-                         if str(m["In-Reply-To"]) == str(original["Message-ID"])]
+        confirmations = [
+            m for m in loop.mailbox(sender, sender) if str(m["In-Reply-To"]) == str(original["Message-ID"])
+        ]
         assert len(confirmations) == 1
         actions = {e.action for e in loop.audit()}
         assert {"ingested", "drafted", "summary_sent", "approved", "posted", "confirmed"} <= actions
@@ -142,6 +160,7 @@ async def test_order_travels_the_whole_loop_on_postgres(tmp_path, clock, pg_url)
 
 
 # --- two workers on one inbox -------------------------------------------------------------------------
+
 
 class Worker(threading.Thread):
     """One `serve` process, as far as the store is concerned: its own event loop, engine,
@@ -215,9 +234,11 @@ async def test_two_workers_share_one_inbox_without_doing_anything_twice(tmp_path
             for worker in workers:
                 await asyncio.to_thread(worker.ready.wait, 30)
                 assert worker.error is None, worker.error
-            for message in originals[EMAILS // 2:]:  # more mail while both are polling
+            for message in originals[EMAILS // 2 :]:  # more mail while both are polling
                 await loop.send(message)
-            await wait_for(lambda: count(DraftRecord) == EMAILS and len(loop.rep_mail()) == EMAILS, 60, workers)
+            await wait_for(
+                lambda: count(DraftRecord) == EMAILS and len(loop.rep_mail()) == EMAILS, 60, workers
+            )
 
             summaries = loop.rep_mail()
             assert len({str(m["Message-ID"]) for m in summaries}) == EMAILS  # one summary per draft
@@ -231,15 +252,18 @@ async def test_two_workers_share_one_inbox_without_doing_anything_twice(tmp_path
             # Replies: every reply handled once although both workers see every one.
             for summary in summaries:
                 await loop.reply(summary, "APPROVE")
-            await wait_for(lambda: count(DraftRecord, DraftRecord.status == DraftStatus.CONFIRMED) == EMAILS,
-                           60, workers)
+            await wait_for(
+                lambda: count(DraftRecord, DraftRecord.status == DraftStatus.CONFIRMED) == EMAILS, 60, workers
+            )
             with sessions() as s:
                 outcomes = Counter(r.outcome for r in s.scalars(select(ReplyRecord)))
             assert outcomes == {"accepted": EMAILS}
             assert count(AuditEvent, AuditEvent.action == "approved") == EMAILS
             assert count(AuditEvent, AuditEvent.action == "posted") == EMAILS
             assert len(loop.erp_orders()) == EMAILS
-            confirmations = [m for m in loop.mailbox(sender, sender) if str(m["Message-ID"]).startswith("<mo.")]
+            confirmations = [
+                m for m in loop.mailbox(sender, sender) if str(m["Message-ID"]).startswith("<mo.")
+            ]
             assert len(confirmations) == EMAILS
             assert len(loop.rep_notices()) == 0  # no "already used" or "not waiting" notices
             with sessions() as s:

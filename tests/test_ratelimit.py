@@ -1,4 +1,5 @@
 """Rate limits with a fake clock: waits are computed, not slept for real."""
+
 import asyncio
 
 from mailorder.agent.extract.ratelimit import RateLimiter

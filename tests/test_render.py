@@ -1,59 +1,117 @@
 """mail.render + mail.compose: what the agent sends."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email import policy
 from email.parser import BytesParser
 from urllib.parse import unquote
 
 import pytest
 
-from mailorder.mail.compose import build_message, make_message_id, thread_references
-from mailorder.domain import ParsedEmail
-from mailorder.mail.parse import parse_email
-from mailorder.mail.render import (ConfirmationContext, NoticeContext, RenderedMail, SummaryContext,
-                         format_eur, format_qty, guess_language, render_confirmation,
-                         render_notice, render_summary, reply_subject)
-from mailorder.mail.reply_text import parse_decision
 from mailorder.agent.review.wire import format_block, format_tag
-from mailorder.domain import Candidate, Customer, Draft, DraftLine, Issue, IssueCode, TriageLabel
+from mailorder.domain import Candidate, Customer, Draft, DraftLine, Issue, IssueCode, ParsedEmail, TriageLabel
+from mailorder.mail.compose import build_message, make_message_id, thread_references
+from mailorder.mail.parse import parse_email
+from mailorder.mail.render import (
+    ConfirmationContext,
+    NoticeContext,
+    RenderedMail,
+    SummaryContext,
+    format_eur,
+    format_qty,
+    guess_language,
+    render_confirmation,
+    render_notice,
+    render_summary,
+    reply_subject,
+)
+from mailorder.mail.reply_text import parse_decision
 
 ORIGINAL = ParsedEmail(
-    message_id="<orig@customer.nl>", subject="Bestelling 2 juni", sender="contact9@example.com",
-    sender_name="Person Person", date=datetime(2025, 6, 2, 9, 30, tzinfo=timezone.utc),
+    message_id="<orig@customer.nl>",
+    subject="Bestelling 2 juni",
+    sender="contact9@example.com",
+    sender_name="Person Person",
+    date=datetime(2025, 6, 2, 9, 30, tzinfo=UTC),
     references=["<root@customer.nl>"],
     text="Goedemorgen,\n\nGraag leveren:\n3 mtr 751-063 <script>x</script>\n2x lus120 cyaan\n\n"
-         "Met vriendelijke groet,\nPerson")
+    "Met vriendelijke groet,\nPerson",
+)
 
 
-def _draft(customer: Customer | None = Customer(company_id="COMP-004", company_name="Company D & Zn",
-                                                 contact_email="contact9@example.com")) -> Draft:
+def _draft(
+    customer: Customer | None = Customer(
+        company_id="COMP-004", company_name="Company D & Zn", contact_email="contact9@example.com"
+    ),
+) -> Draft:
     return Draft(
-        customer=customer, reference="PO-123", delivery_date=date(2025, 6, 3),
-        lines=[DraftLine(sku="06-0104-0221", product_name="ORACAL 751C 063 limegroen 1260 mm x 50 M",
-                         qty=2.5, unit="mtr", unit_price=9.95, line_total=24.88, confidence=0.95,
-                         source_text="3 mtr 751-063 <b>", reference="Neef"),
-               DraftLine(sku=None, qty=2, unit=None, confidence=0.2, source_text="2x lus120 cyaan",
-                         candidates=[Candidate(sku="11-0001-0001", name="LUS-120 cyaan 1L",
-                                               score=70, base_unit="stuks")])],
+        customer=customer,
+        reference="PO-123",
+        delivery_date=date(2025, 6, 3),
+        lines=[
+            DraftLine(
+                sku="06-0104-0221",
+                product_name="ORACAL 751C 063 limegroen 1260 mm x 50 M",
+                qty=2.5,
+                unit="mtr",
+                unit_price=9.95,
+                line_total=24.88,
+                confidence=0.95,
+                source_text="3 mtr 751-063 <b>",
+                reference="Neef",
+            ),
+            DraftLine(
+                sku=None,
+                qty=2,
+                unit=None,
+                confidence=0.2,
+                source_text="2x lus120 cyaan",
+                candidates=[
+                    Candidate(sku="11-0001-0001", name="LUS-120 cyaan 1L", score=70, base_unit="stuks")
+                ],
+            ),
+        ],
         total=1234.5,
-        issues=[Issue(code=IssueCode.PRODUCT_NOT_IDENTIFIED, message="line not identified", line=2),
-                Issue(code=IssueCode.LOW_CONFIDENCE, message="check me", blocking=False)],
-        extraction_method="gpt-4.1-mini", prompt_version="extract-v3", confidence=0.5)
+        issues=[
+            Issue(code=IssueCode.PRODUCT_NOT_IDENTIFIED, message="line not identified", line=2),
+            Issue(code=IssueCode.LOW_CONFIDENCE, message="check me", blocking=False),
+        ],
+        extraction_method="gpt-4.1-mini",
+        prompt_version="extract-v3",
+        confidence=0.5,
+    )
 
 
 def _summary_ctx(**kw) -> SummaryContext:
-    base = dict(draft_id=12, version=1, draft=_draft(), original=ORIGINAL, rep="rep@example.com",
-                reply_address="orders+tok@example.com", agent_address="orders@example.com",
-                triage=TriageLabel.ORDER) | kw
-    wired = dict(tag=format_tag(12, base["version"]), edit_block=format_block(12, base["version"], base["draft"]))
+    base = (
+        dict(
+            draft_id=12,
+            version=1,
+            draft=_draft(),
+            original=ORIGINAL,
+            rep="rep@example.com",
+            reply_address="orders+tok@example.com",
+            agent_address="orders@example.com",
+            triage=TriageLabel.ORDER,
+        )
+        | kw
+    )
+    wired = dict(
+        tag=format_tag(12, base["version"]), edit_block=format_block(12, base["version"], base["draft"])
+    )
     return SummaryContext(**(wired | base))
 
 
 def _notice(draft_id: int, version: int, **kw) -> NoticeContext:
     current = kw.get("current_version")
-    return NoticeContext(draft_id=draft_id, version=version, tag=format_tag(draft_id, version),
-                         current_tag=format_tag(draft_id, current) if current else None, **kw)
+    return NoticeContext(
+        draft_id=draft_id,
+        version=version,
+        tag=format_tag(draft_id, version),
+        current_tag=format_tag(draft_id, current) if current else None,
+        **kw,
+    )
 
 
 def test_formatting_helpers():
@@ -67,9 +125,20 @@ def test_summary_subject_and_content():
     mail = render_summary(_summary_ctx())
     assert mail.subject == "[MO-12 v1] Company D & Zn – Bestelling 2 juni"
     for part in (mail.text, mail.html):
-        for needle in ("COMP-004", "PO-123", "2025-06-03", "06-0104-0221", "€ 1.234,50",
-                       "gpt-4.1-mini", "extract-v3", "11-0001-0001", "line not identified",
-                       "contact9@example.com", "APPROVE", "REJECT"):
+        for needle in (
+            "COMP-004",
+            "PO-123",
+            "2025-06-03",
+            "06-0104-0221",
+            "€ 1.234,50",
+            "gpt-4.1-mini",
+            "extract-v3",
+            "11-0001-0001",
+            "line not identified",
+            "contact9@example.com",
+            "APPROVE",
+            "REJECT",
+        ):
             assert needle in part, needle
     assert "&lt;script&gt;" in mail.html and "<script>" not in mail.html  # original escaped
     assert "Company D &amp; Zn" in mail.html
@@ -101,8 +170,12 @@ def test_summary_edit_block_in_text():
 
 
 def test_summary_unknown_customer_and_changes():
-    ctx = _summary_ctx(draft=_draft(customer=None), version=2, changes=["line 1 qty 2 → 2,5"],
-                       customer_hints=[Customer(company_id="COMP-007", company_name="Company G")])
+    ctx = _summary_ctx(
+        draft=_draft(customer=None),
+        version=2,
+        changes=["line 1 qty 2 → 2,5"],
+        customer_hints=[Customer(company_id="COMP-007", company_name="Company G")],
+    )
     mail = render_summary(ctx)
     assert mail.subject.startswith("[MO-12 v2] Unknown customer – ")
     for part in (mail.text, mail.html):
@@ -113,36 +186,45 @@ def test_summary_unknown_customer_and_changes():
 def test_summary_quoted_in_reply_does_not_count_as_decision():
     mail = render_summary(_summary_ctx())
     quoted = "\n".join("> " + line for line in mail.text.splitlines())
-    reply = ParsedEmail(message_id="<r@x>", subject="RE: " + mail.subject,
-                        text="On Mon, 2 Jun 2025, Orders <orders@example.com> wrote:\n" + quoted)
+    reply = ParsedEmail(
+        message_id="<r@x>",
+        subject="RE: " + mail.subject,
+        text="On Mon, 2 Jun 2025, Orders <orders@example.com> wrote:\n" + quoted,
+    )
     assert parse_decision(reply).kind == "unknown"
 
 
 def test_confirmation_language_and_content():
-    ctx = ConfirmationContext(erp_order_id="SO-778", draft=_draft(), original=ORIGINAL,
-                              agent_address="orders@example.com")
+    ctx = ConfirmationContext(
+        erp_order_id="SO-778", draft=_draft(), original=ORIGINAL, agent_address="orders@example.com"
+    )
     mail = render_confirmation(ctx)
     assert mail.subject == "Re: Bestelling 2 juni"
     assert "SO-778" in mail.text and "Bedankt" in mail.text and "PO-123" in mail.text
     assert "06-0104-0221" in mail.html and "€ 1.234,50" in mail.html
-    english = ORIGINAL.model_copy(update={"subject": "Order", "text": "Hello, please send us 2 rolls. Thanks and kind regards"})
+    english = ORIGINAL.model_copy(
+        update={"subject": "Order", "text": "Hello, please send us 2 rolls. Thanks and kind regards"}
+    )
     assert guess_language(english) == "en"
     mail_en = render_confirmation(ctx.model_copy(update={"original": english}))
     assert "Thank you for your order" in mail_en.text and "SO-778" in mail_en.html
 
 
-@pytest.mark.parametrize("kind,ctx,needles", [
-    ("not_understood", _notice(5, 2, received_text="ok 👍"), ["ok 👍", "APPROVE", "REJECT"]),
-    ("refused", _notice(5, 1, reason="outdated version", current_version=3),
-     ["outdated version", "[MO-5 v3]"]),
-    ("erp_error", _notice(5, 2, reason="SKU 06-0000-0000 <unknown>"),
-     ["SKU 06-0000-0000", "stays open"]),
-    ("erp_unavailable", _notice(5, 2, attempts=5, reason="timeout"),
-     ["5 attempts", "timeout"]),
-    ("status", _notice(5, 2, status="waiting for approval"),
-     ["waiting for approval"]),
-    ("posted", _notice(5, 2, erp_order_id="SO-9"), ["SO-9"]),
-])
+@pytest.mark.parametrize(
+    "kind,ctx,needles",
+    [
+        ("not_understood", _notice(5, 2, received_text="ok 👍"), ["ok 👍", "APPROVE", "REJECT"]),
+        (
+            "refused",
+            _notice(5, 1, reason="outdated version", current_version=3),
+            ["outdated version", "[MO-5 v3]"],
+        ),
+        ("erp_error", _notice(5, 2, reason="SKU 06-0000-0000 <unknown>"), ["SKU 06-0000-0000", "stays open"]),
+        ("erp_unavailable", _notice(5, 2, attempts=5, reason="timeout"), ["5 attempts", "timeout"]),
+        ("status", _notice(5, 2, status="waiting for approval"), ["waiting for approval"]),
+        ("posted", _notice(5, 2, erp_order_id="SO-9"), ["SO-9"]),
+    ],
+)
 def test_notices(kind, ctx, needles):
     mail = render_notice(kind, ctx)
     assert mail.subject.startswith(f"[MO-5 v{ctx.version}] ")
@@ -164,11 +246,17 @@ def test_make_message_id_deterministic_and_safe():
 def test_build_message_headers_and_parts():
     rendered = RenderedMail(subject="[MO-12 v1] Café – x", text="APPROVE?\n", html="<p>hé</p>")
     refs = [f"<r{i}@x>" for i in range(30)]
-    msg = build_message(rendered, from_addr="Orders <orders@example.com>", to=["rep@example.com"],
-                        reply_to="orders+tok@example.com", message_id="<mo.summary.12.v1@example.com>",
-                        in_reply_to="<orig@customer.nl>", references=refs,
-                        extra_headers={"X-Mailorder-Draft": "12"},
-                        date=datetime(2025, 6, 2, 10, 0, tzinfo=timezone.utc))
+    msg = build_message(
+        rendered,
+        from_addr="Orders <orders@example.com>",
+        to=["rep@example.com"],
+        reply_to="orders+tok@example.com",
+        message_id="<mo.summary.12.v1@example.com>",
+        in_reply_to="<orig@customer.nl>",
+        references=refs,
+        extra_headers={"X-Mailorder-Draft": "12"},
+        date=datetime(2025, 6, 2, 10, 0, tzinfo=UTC),
+    )
     raw = msg.as_bytes(policy=policy.SMTP)
     back = BytesParser(policy=policy.default).parsebytes(raw)
     assert back["Auto-Submitted"] == "auto-generated" and back["X-Mailorder"] == "1"
@@ -180,12 +268,17 @@ def test_build_message_headers_and_parts():
     parsed = parse_email(raw)
     assert parsed.subject == "[MO-12 v1] Café – x" and parsed.reply_to == ["orders+tok@example.com"]
     assert parsed.text.strip() == "APPROVE?" and parsed.html_text == "hé"
-    assert parsed.date == datetime(2025, 6, 2, 10, 0, tzinfo=timezone.utc)
+    assert parsed.date == datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
 
 
 def test_build_message_without_html_or_threading():
-    msg = build_message(RenderedMail(subject="s", text="t"), from_addr="a@b.nl", to=["c@d.nl"],
-                        message_id="<m@b.nl>", auto_submitted=False)
+    msg = build_message(
+        RenderedMail(subject="s", text="t"),
+        from_addr="a@b.nl",
+        to=["c@d.nl"],
+        message_id="<m@b.nl>",
+        auto_submitted=False,
+    )
     assert msg["In-Reply-To"] is None and msg["References"] is None
     assert msg["Auto-Submitted"] is None and msg["X-Mailorder"] == "1"
     assert msg.get_content_type() == "text/plain"
@@ -205,8 +298,12 @@ def test_refusal_reasons_cover_token_errors():
 
 
 def test_build_message_strips_linebreaks_from_subject():
-    msg = build_message(RenderedMail(subject="a\r\nBcc: evil@x.nl", text="t"), from_addr="a@b.nl",
-                        to=["c@d.nl"], message_id="<m@b.nl>")
+    msg = build_message(
+        RenderedMail(subject="a\r\nBcc: evil@x.nl", text="t"),
+        from_addr="a@b.nl",
+        to=["c@d.nl"],
+        message_id="<m@b.nl>",
+    )
     assert msg["Subject"] == "a Bcc: evil@x.nl" and msg["Bcc"] is None
 
 

@@ -1,4 +1,5 @@
 """mail.reply: the rep's new words and the decision, over a corpus of real-client replies."""
+
 from __future__ import annotations
 
 import json
@@ -40,23 +41,42 @@ def _plain(text: str, subject: str = "RE: [MO-1 v1] x", html: str = "") -> Parse
     return ParsedEmail(message_id="<m@x>", subject=subject, text=text, html=html)
 
 
-@pytest.mark.parametrize("text,kind", [
-    ("APPROVE", "approve"), ("approve.", "approve"), ("Approved!", "approve"),
-    ("GOEDGEKEURD", "approve"), ("akkoord", "approve"), ("**Akkoord**", "approve"),
-    ("ok", "unknown"), ("OK!", "unknown"), ("👍", "unknown"), ("thanks", "unknown"),
-    ("Approve?", "unknown"), ("approve not", "unknown"), ("disapprove", "unknown"),
-    ("approvedly", "unknown"), ("", "unknown"), ("STATUS", "status"), ("Status?", "status"),
-    ("REJECT", "reject"), ("afkeuren", "reject"), ("Reject?", "unknown"),
-])
+@pytest.mark.parametrize(
+    "text,kind",
+    [
+        ("APPROVE", "approve"),
+        ("approve.", "approve"),
+        ("Approved!", "approve"),
+        ("GOEDGEKEURD", "approve"),
+        ("akkoord", "approve"),
+        ("**Akkoord**", "approve"),
+        ("ok", "unknown"),
+        ("OK!", "unknown"),
+        ("👍", "unknown"),
+        ("thanks", "unknown"),
+        ("Approve?", "unknown"),
+        ("approve not", "unknown"),
+        ("disapprove", "unknown"),
+        ("approvedly", "unknown"),
+        ("", "unknown"),
+        ("STATUS", "status"),
+        ("Status?", "status"),
+        ("REJECT", "reject"),
+        ("afkeuren", "reject"),
+        ("Reject?", "unknown"),
+    ],
+)
 def test_first_line_commands(text: str, kind: str):
     assert parse_decision(_plain(text)).kind == kind
 
 
 def test_reject_reason_stops_at_signature_and_keeps_rest_text():
-    decision = parse_decision(_plain("REJECT: wrong SKU on line 2\nand the date is wrong\n\n"
-                                     "Kind regards,\nJan\nSales"))
-    assert decision == Decision("reject", "wrong SKU on line 2\nand the date is wrong",
-                                "Kind regards,\nJan\nSales", "body")
+    decision = parse_decision(
+        _plain("REJECT: wrong SKU on line 2\nand the date is wrong\n\nKind regards,\nJan\nSales")
+    )
+    assert decision == Decision(
+        "reject", "wrong SKU on line 2\nand the date is wrong", "Kind regards,\nJan\nSales", "body"
+    )
     assert parse_decision(_plain("Reject reasonable? no: x")).reason == "reasonable? no: x"
 
 
@@ -86,33 +106,46 @@ def test_quoted_only_approve_never_counts():
 
 
 def test_wrapped_and_dutch_attributions():
-    for attribution in ["On Mon, Jun 2, 2025 at 10:15 AM Orders <\norders@example.com> wrote:",
-                        "Op ma 2 jun. 2025 om 10:15 schreef Orders <orders@example.com>:",
-                        "Op 2 jun 2025 om 10:15 heeft Orders <orders@example.com> het volgende\ngeschreven:",
-                        "Am 02.06.2025 um 10:15 schrieb Orders:"]:
+    for attribution in [
+        "On Mon, Jun 2, 2025 at 10:15 AM Orders <\norders@example.com> wrote:",
+        "Op ma 2 jun. 2025 om 10:15 schreef Orders <orders@example.com>:",
+        "Op 2 jun 2025 om 10:15 heeft Orders <orders@example.com> het volgende\ngeschreven:",
+        "Am 02.06.2025 um 10:15 schrieb Orders:",
+    ]:
         text = f"APPROVE\n\n{attribution}\n\nThis is the quoted summary, APPROVE or REJECT.\n"
         assert reply_new_text(_plain(text)) == "APPROVE", attribution
 
 
 def test_outlook_header_block_without_separator():
-    text = ("Goedgekeurd\n\nVan: Orders <orders@example.com>\nVerzonden: maandag 2 juni 2025 10:15\n"
-            "Aan: Jan\nOnderwerp: [MO-1 v1] x\n\nREJECT <reason> ...")
+    text = (
+        "Goedgekeurd\n\nVan: Orders <orders@example.com>\nVerzonden: maandag 2 juni 2025 10:15\n"
+        "Aan: Jan\nOnderwerp: [MO-1 v1] x\n\nREJECT <reason> ..."
+    )
     assert reply_new_text(_plain(text)) == "Goedgekeurd"
 
 
 def test_html_cut_at_quote_markers_and_bottom_post():
-    html = ('<div>Looks fine</div><div>APPROVE</div><div class="gmail_quote">On x wrote:'
-            '<blockquote>REJECT</blockquote></div>')
+    html = (
+        '<div>Looks fine</div><div>APPROVE</div><div class="gmail_quote">On x wrote:'
+        "<blockquote>REJECT</blockquote></div>"
+    )
     assert reply_new_text(_plain("", html=html)) == "Looks fine\nAPPROVE"
-    bottom = ('<div class="gmail_quote"><div class="gmail_attr">On x wrote:</div>'
-              '<blockquote class="gmail_quote">APPROVE or REJECT</blockquote></div><div>REJECT too late</div>')
+    bottom = (
+        '<div class="gmail_quote"><div class="gmail_attr">On x wrote:</div>'
+        '<blockquote class="gmail_quote">APPROVE or REJECT</blockquote></div><div>REJECT too late</div>'
+    )
     decision = parse_decision(_plain("", html=bottom))
     assert decision.kind == "reject" and decision.reason == "too late"
 
 
 def test_mobile_signatures_removed():
-    for signature in ["Sent from my iPhone", "Verzonden vanaf mijn iPhone", "Verstuurd vanaf mijn Samsung Galaxy",
-                      "Get Outlook for Android", "Sent from Outlook for iOS"]:
+    for signature in [
+        "Sent from my iPhone",
+        "Verzonden vanaf mijn iPhone",
+        "Verstuurd vanaf mijn Samsung Galaxy",
+        "Get Outlook for Android",
+        "Sent from Outlook for iOS",
+    ]:
         assert reply_new_text(_plain(f"APPROVE\n\n{signature}")) == "APPROVE"
 
 
@@ -131,18 +164,24 @@ def test_library_baseline_for_report():
 
 
 def test_reject_reason_paragraphs_and_name_signature():
-    two_paragraphs = parse_decision(_plain("REJECT the price is wrong.\n\nThe customer has a contract; "
-                                           "use price list 4.\n\nJan de Vries\nT 030 123 45 67"))
-    assert two_paragraphs.reason == ("the price is wrong.\n\nThe customer has a contract; "
-                                     "use price list 4.")
+    two_paragraphs = parse_decision(
+        _plain(
+            "REJECT the price is wrong.\n\nThe customer has a contract; "
+            "use price list 4.\n\nJan de Vries\nT 030 123 45 67"
+        )
+    )
+    assert two_paragraphs.reason == ("the price is wrong.\n\nThe customer has a contract; use price list 4.")
     contact_only = parse_decision(_plain("REJECT duplicate\n\nmob: 06-12345678"))
     assert contact_only.reason == "duplicate"
 
 
 def test_html_signature_blocks_are_dropped():
-    html = ('<div dir="ltr">REJECT wrong width<br clear="all"><div><br></div><span class="gmail_signature_prefix">'
-            '-- </span><br><div dir="ltr" class="gmail_signature"><div>Jan de Vries<br>Sales</div></div></div>'
-            '<br><div class="gmail_quote"><div class="gmail_attr">On x wrote:</div><blockquote>APPROVE</blockquote></div>')
+    html = (
+        '<div dir="ltr">REJECT wrong width<br clear="all"><div><br></div>'
+        '<span class="gmail_signature_prefix">-- </span><br><div dir="ltr" class="gmail_signature">'
+        '<div>Jan de Vries<br>Sales</div></div></div><br><div class="gmail_quote">'
+        '<div class="gmail_attr">On x wrote:</div><blockquote>APPROVE</blockquote></div>'
+    )
     decision = parse_decision(_plain("", html=html))
     assert decision.kind == "reject" and decision.reason == "wrong width"
 

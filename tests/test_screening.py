@@ -1,5 +1,6 @@
 """Screening rules: our own mail, bounces, delivery reports and mail loops are ignored; the rest
 (customer mail, rep replies, plain auto-replies, newsletters) goes on."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,17 +26,28 @@ def reason(**fields) -> str | None:
 
 def test_customer_mail_and_rep_replies_pass():
     assert reason(subject="Bestelling", text="Graag 3x 10-0001-0001") is None
-    assert reason(sender="rep@example.com", subject="Re: [MO-3 v1] Bestelling", in_reply_to=OURS,
-                  to=["orders+abc@example.com"], text="APPROVE") is None
+    assert (
+        reason(
+            sender="rep@example.com",
+            subject="Re: [MO-3 v1] Bestelling",
+            in_reply_to=OURS,
+            to=["orders+abc@example.com"],
+            text="APPROVE",
+        )
+        is None
+    )
     assert reason(headers={"auto-submitted": "no"}, in_reply_to=OURS) is None
 
 
-@pytest.mark.parametrize("fields", [
-    {"headers": {"x-mailorder": "summary"}},
-    {"sender": "orders@example.com"},
-    {"sender": "ORDERS@Example.com"},
-    {"sender": "orders+k7q2@example.com"},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"headers": {"x-mailorder": "summary"}},
+        {"sender": "orders@example.com"},
+        {"sender": "ORDERS@Example.com"},
+        {"sender": "orders+k7q2@example.com"},
+    ],
+)
 def test_own_mail_is_ignored(fields):
     assert "mailorder itself" in reason(**fields) or "own address" in reason(**fields)
 
@@ -48,17 +60,24 @@ def test_agent_address_case_and_domain():
     assert not is_agent_address("sales@example.com", AGENT)
 
 
-@pytest.mark.parametrize("fields, word", [
-    ({"headers": {"content-type": 'multipart/report; report-type=delivery-status; boundary="b"'}},
-     "delivery-status"),
-    ({"headers": {"content-type": "multipart/report; report-type=disposition-notification"}},
-     "disposition-notification"),
-    ({"attachments": [Attachment(content_type="message/delivery-status")]}, "delivery-status part"),
-    ({"sender": "mailer-daemon@mx.klant.nl"}, "MAILER-DAEMON"),
-    ({"sender": "postmaster@klant.nl"}, "postmaster"),
-    ({"headers": {"x-failed-recipients": "x@klant.nl"}}, "X-Failed-Recipients"),
-    ({"headers": {"return-path": "<>"}}, "null Return-Path"),
-])
+@pytest.mark.parametrize(
+    "fields, word",
+    [
+        (
+            {"headers": {"content-type": 'multipart/report; report-type=delivery-status; boundary="b"'}},
+            "delivery-status",
+        ),
+        (
+            {"headers": {"content-type": "multipart/report; report-type=disposition-notification"}},
+            "disposition-notification",
+        ),
+        ({"attachments": [Attachment(content_type="message/delivery-status")]}, "delivery-status part"),
+        ({"sender": "mailer-daemon@mx.klant.nl"}, "MAILER-DAEMON"),
+        ({"sender": "postmaster@klant.nl"}, "postmaster"),
+        ({"headers": {"x-failed-recipients": "x@klant.nl"}}, "X-Failed-Recipients"),
+        ({"headers": {"return-path": "<>"}}, "null Return-Path"),
+    ],
+)
 def test_bounces_and_reports_are_ignored(fields, word):
     assert word in reason(**fields)
 
@@ -67,16 +86,19 @@ def test_normal_return_path_is_fine():
     assert reason(headers={"return-path": "<jan@klant.nl>"}) is None
 
 
-@pytest.mark.parametrize("headers, subject", [
-    ({"auto-submitted": "auto-replied"}, "Re: bestelling"),
-    ({"x-autoreply": "yes"}, "Re: bestelling"),
-    ({"x-autorespond": "1"}, "Re: bestelling"),
-    ({"precedence": "auto_reply"}, "Re: bestelling"),
-    ({}, "Automatic reply: [MO-12 v1] Bestelling"),
-    ({}, "Out of Office: Bestelling"),
-    ({}, "Afwezig: Re: uw bestelling"),
-    ({}, "Automatisch antwoord: Bestelling"),
-])
+@pytest.mark.parametrize(
+    "headers, subject",
+    [
+        ({"auto-submitted": "auto-replied"}, "Re: bestelling"),
+        ({"x-autoreply": "yes"}, "Re: bestelling"),
+        ({"x-autorespond": "1"}, "Re: bestelling"),
+        ({"precedence": "auto_reply"}, "Re: bestelling"),
+        ({}, "Automatic reply: [MO-12 v1] Bestelling"),
+        ({}, "Out of Office: Bestelling"),
+        ({}, "Afwezig: Re: uw bestelling"),
+        ({}, "Automatisch antwoord: Bestelling"),
+    ],
+)
 def test_auto_replies_to_our_mail_are_loops(headers, subject):
     assert "loop" in reason(headers=headers, subject=subject, in_reply_to=OURS)
     assert "loop" in reason(headers=headers, subject=subject, references=["<a@b>", OURS])
@@ -101,7 +123,9 @@ def test_plain_auto_replies_and_newsletters_go_to_triage():
     assert reason(headers={"auto-submitted": "auto-replied"}, subject="Out of office") is None
     assert reason(headers={"list-unsubscribe": "<mailto:u@x>", "precedence": "bulk"}) is None
     # an auto-reply to someone else's message is not a loop of ours
-    assert reason(headers={"auto-submitted": "auto-replied"}, in_reply_to="<mo.summary.1@other.example>") is None
+    assert (
+        reason(headers={"auto-submitted": "auto-replied"}, in_reply_to="<mo.summary.1@other.example>") is None
+    )
 
 
 def test_our_message_ids():
@@ -119,9 +143,11 @@ def test_is_automatic():
 
 
 def test_from_raw_bytes():
-    raw = (b"From: MAILER-DAEMON@mx.example.net\r\nTo: orders@example.com\r\n"
-           b"Subject: Undelivered Mail Returned to Sender\r\n"
-           b"Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n"
-           b"--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--b\r\n"
-           b"Content-Type: message/delivery-status\r\n\r\nFinal-Recipient: rfc822; x@y\r\n\r\n--b--\r\n")
+    raw = (
+        b"From: MAILER-DAEMON@mx.example.net\r\nTo: orders@example.com\r\n"
+        b"Subject: Undelivered Mail Returned to Sender\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--b\r\n"
+        b"Content-Type: message/delivery-status\r\n\r\nFinal-Recipient: rfc822; x@y\r\n\r\n--b--\r\n"
+    )
     assert ignore_reason(parse_email(raw), AGENT).startswith("delivery report")

@@ -1,4 +1,5 @@
 """SmtpSender's connection pool against real aiosmtpd servers on loopback."""
+
 from __future__ import annotations
 
 import asyncio
@@ -241,10 +242,14 @@ def test_one_sender_used_from_two_event_loops(server):
 
 
 def test_an_unclosed_sender_exits_quietly(server):
-    script = ("import asyncio; from mail.smtp import SmtpSender\n"
-              f"s = SmtpSender('127.0.0.1', {server.port})\n"
-              "asyncio.run(s.send(b'Subject: x\\r\\n\\r\\nx\\r\\n', 'a@example.com', ['b@example.com']))\n")
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    script = (
+        "import asyncio; from mail.smtp import SmtpSender\n"
+        f"s = SmtpSender('127.0.0.1', {server.port})\n"
+        "asyncio.run(s.send(b'Subject: x\\r\\n\\r\\nx\\r\\n', 'a@example.com', ['b@example.com']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
     assert done.returncode == 0 and done.stderr == "" and len(server.messages) == 1
 
 
@@ -255,13 +260,13 @@ async def test_sends_queued_behind_a_hung_server_time_out_too():
     port = silent.sockets[0].getsockname()[1]
     sender = SmtpSender("127.0.0.1", port, timeout=0.5, max_connections=2)
     started = time.monotonic()
-    results = await asyncio.gather(*(sender.send(message(n), FROM, [TO]) for n in range(8)),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(sender.send(message(n), FROM, [TO]) for n in range(8)), return_exceptions=True
+    )
     elapsed = time.monotonic() - started
     assert all(isinstance(r, aiosmtplib.SMTPTimeoutError) for r in results), results
     assert elapsed < 1.5  # one timeout, not 8 / 2 = 4 of them
     silent.close()
-
 
 
 class SlowSink:

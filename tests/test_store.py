@@ -1,4 +1,5 @@
 """Store repositories against a real SQLite file."""
+
 from __future__ import annotations
 
 from mailorder.store import repo
@@ -11,7 +12,9 @@ def sessions(tmp_path):
 
 
 def email(message_id: str, uid: int, clock) -> EmailRecord:
-    return EmailRecord(message_id=message_id, mailbox="INBOX", uidvalidity=7, uid=uid, received_at=clock(), raw=b"x")
+    return EmailRecord(
+        message_id=message_id, mailbox="INBOX", uidvalidity=7, uid=uid, received_at=clock(), raw=b"x"
+    )
 
 
 def test_email_is_stored_once_per_message_id_and_per_uid(tmp_path, clock):
@@ -32,8 +35,14 @@ def test_a_reply_and_its_token_can_be_claimed_only_once(tmp_path, clock):
         second = repo.insert_email(s, email("<r2@x>", 2, clock))
 
         def reply(email_id, token):
-            return ReplyRecord(email_id=email_id, sender="rep@x", decision="approve", outcome="accepted",
-                               token_used=token, created_at=clock())
+            return ReplyRecord(
+                email_id=email_id,
+                sender="rep@x",
+                decision="approve",
+                outcome="accepted",
+                token_used=token,
+                created_at=clock(),
+            )
 
         assert repo.claim_reply(s, reply(first.id, "tok"))
         assert not repo.claim_reply(s, reply(first.id, None))  # same email again
@@ -43,9 +52,18 @@ def test_a_reply_and_its_token_can_be_claimed_only_once(tmp_path, clock):
 def test_outbox_records_an_intent_once_per_message_id(tmp_path, clock):
     factory = sessions(tmp_path)
     with factory.begin() as s:
+
         def message():
-            return OutboxMessage(message_id="<mo.summary.1.v1@x>", kind="summary", sender="a@x", recipients=["b@x"],
-                                 raw=b"raw", created_at=clock(), sent_at=None)
+            return OutboxMessage(
+                message_id="<mo.summary.1.v1@x>",
+                kind="summary",
+                sender="a@x",
+                recipients=["b@x"],
+                raw=b"raw",
+                created_at=clock(),
+                sent_at=None,
+            )
+
         one = repo.enqueue_outbox(s, message())
         two = repo.enqueue_outbox(s, message())
         assert one.id == two.id
@@ -75,7 +93,9 @@ def test_stats_count_classes_states_and_latencies(tmp_path, clock):
         order.triage_label, order.status = "order", "drafted"
         spam = repo.insert_email(s, email("<s@x>", 2, clock))
         spam.triage_label, spam.status = "marketing", "not_order"
-        draft = repo.create_draft(s, t0, email_id=order.id, rep="rep@x", payload={}, customer_id="C", customer_name=None)
+        draft = repo.create_draft(
+            s, t0, email_id=order.id, rep="rep@x", payload={}, customer_id="C", customer_name=None
+        )
         repo.audit(s, t0, "agent", "ingested", email_id=order.id)
         repo.audit(s, t0 + timedelta(seconds=4), "agent", "summary_sent", draft_id=draft.id)
         repo.audit(s, t0 + timedelta(seconds=64), "rep@x", "approved", draft_id=draft.id)

@@ -1,17 +1,24 @@
 """mail.tokens: signed, address-safe reply tokens."""
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from mailorder.domain import ParsedEmail
-from mailorder.mail.tokens import (InvalidToken, make_token, plus_address, token_from_address,
-                         token_from_email, verify_token)
+from mailorder.mail.tokens import (
+    InvalidToken,
+    make_token,
+    plus_address,
+    token_from_address,
+    token_from_email,
+    verify_token,
+)
 
 SECRET = "s3cret"
-T0 = datetime(2025, 6, 2, 10, 15, 42, tzinfo=timezone.utc)
+T0 = datetime(2025, 6, 2, 10, 15, 42, tzinfo=UTC)
 REP = "Rep.One@Example.com"
 
 
@@ -35,9 +42,12 @@ def test_roundtrip_claims_case_insensitive():
 def test_every_issued_token_differs_and_a_fixed_nonce_is_deterministic():
     assert _token() != _token()  # a fresh nonce each time: single use never blocks a later token
     assert _token(nonce=b"12345") == _token(nonce=b"12345")
-    others = {_token(draft_id=13, nonce=b"12345"), _token(version=4, nonce=b"12345"),
-              _token(rep="other@example.com", nonce=b"12345"),
-              _token(issued_at=T0 + timedelta(minutes=1), nonce=b"12345")}
+    others = {
+        _token(draft_id=13, nonce=b"12345"),
+        _token(version=4, nonce=b"12345"),
+        _token(rep="other@example.com", nonce=b"12345"),
+        _token(issued_at=T0 + timedelta(minutes=1), nonce=b"12345"),
+    }
     assert _token(nonce=b"12345") not in others and len(others) == 4
 
 
@@ -95,8 +105,11 @@ def test_token_from_email_headers():
     base = "orders@example.com"
     via_to = ParsedEmail(message_id="<a@b>", to=["rep@example.com", "orders+tok1@example.com"])
     via_cc = ParsedEmail(message_id="<a@b>", to=["x@y.z"], cc=["orders+tok2@example.com"])
-    via_delivered = ParsedEmail(message_id="<a@b>", to=["undisclosed-recipients:;"],
-                                headers={"delivered-to": "orders+tok3@example.com"})
+    via_delivered = ParsedEmail(
+        message_id="<a@b>",
+        to=["undisclosed-recipients:;"],
+        headers={"delivered-to": "orders+tok3@example.com"},
+    )
     via_original = ParsedEmail(message_id="<a@b>", headers={"x-original-to": "ORDERS+Tok4@example.com"})
     assert token_from_email(via_to, base) == "tok1"
     assert token_from_email(via_cc, base) == "tok2"

@@ -3,16 +3,38 @@ from mailorder.tools.units import canonical_unit, natural_unit, resolve_unit, to
 
 
 def product(base: str, *units: tuple[str, float]) -> Product:
-    return Product(sku="10-0000-0001", name="x", base_unit=base, unit_price=1.0,
-                   units=[UnitOption(unit=u, per_base=p) for u, p in ((base, 1.0), *units)])
+    return Product(
+        sku="10-0000-0001",
+        name="x",
+        base_unit=base,
+        unit_price=1.0,
+        units=[UnitOption(unit=u, per_base=p) for u, p in ((base, 1.0), *units)],
+    )
 
 
 def test_synonyms_dutch_and_english():
-    cases = {"rollen": "rol", "Roll": "rol", "rl": "rol", "meter": "mtr", "m1": "mtr",
-             "strekkende meter": "mtr", "st.": "stuks", "stk": "stuks", "pcs": "stuks",
-             "ex": "stuks", "platen": "plaat", "vellen": "vel", "sheet": "vel", "dozen": "doos",
-             "ds": "doos", "pak": "riem", "ream": "riem", "pal": "pallet", "m²": "m2",
-             "vierkante meter": "m2"}
+    cases = {
+        "rollen": "rol",
+        "Roll": "rol",
+        "rl": "rol",
+        "meter": "mtr",
+        "m1": "mtr",
+        "strekkende meter": "mtr",
+        "st.": "stuks",
+        "stk": "stuks",
+        "pcs": "stuks",
+        "ex": "stuks",
+        "platen": "plaat",
+        "vellen": "vel",
+        "sheet": "vel",
+        "dozen": "doos",
+        "ds": "doos",
+        "pak": "riem",
+        "ream": "riem",
+        "pal": "pallet",
+        "m²": "m2",
+        "vierkante meter": "m2",
+    }
     for written, unit in cases.items():
         assert canonical_unit(written) == unit, written
     assert canonical_unit("banaan") is None

@@ -1,14 +1,27 @@
 """agent.review.wire: the subject tag and the edit block, written and read by one module."""
+
 from datetime import date
 
-from mailorder.agent.review.wire import diff_blocks, find_block, find_tag, find_tags_in_raw, format_block, format_tag
+from mailorder.agent.review.wire import (
+    diff_blocks,
+    find_block,
+    find_tag,
+    find_tags_in_raw,
+    format_block,
+    format_tag,
+)
 from mailorder.domain import Customer, Draft, DraftLine, EditOp
 
 DRAFT = Draft(
-    customer=Customer(company_id="COMP-004"), reference="PO-1", delivery_date=date(2025, 6, 3),
-    lines=[DraftLine(sku="06-0104-0221", qty=3, unit="mtr", product_name="ORACAL 751C limegroen"),
-           DraftLine(sku="06-0104-0300", qty=2, unit="rol", product_name="ORACAL 751C wit"),
-           DraftLine(sku=None, qty=1, unit=None, source_text="unknown thing")])
+    customer=Customer(company_id="COMP-004"),
+    reference="PO-1",
+    delivery_date=date(2025, 6, 3),
+    lines=[
+        DraftLine(sku="06-0104-0221", qty=3, unit="mtr", product_name="ORACAL 751C limegroen"),
+        DraftLine(sku="06-0104-0300", qty=2, unit="rol", product_name="ORACAL 751C wit"),
+        DraftLine(sku=None, qty=1, unit=None, source_text="unknown thing"),
+    ],
+)
 BLOCK = format_block(12, 1, DRAFT)
 
 
@@ -25,18 +38,25 @@ def test_block_round_trips_without_changes():
     assert block.draft_id == 12 and block.version == 1 and block.customer == "COMP-004"
     assert block.reference == "PO-1" and block.delivery == "2025-06-03"
     assert [(line.sku, line.qty, line.unit) for line in block.lines.values()] == [
-        ("06-0104-0221", 3, "mtr"), ("06-0104-0300", 2, "rol"), (None, 1, "?")]
+        ("06-0104-0221", 3, "mtr"),
+        ("06-0104-0300", 2, "rol"),
+        (None, 1, "?"),
+    ]
     assert diff_blocks(block, find_block(BLOCK)) == []
 
 
 def test_edited_block_inside_a_quoted_reply_gives_the_changes():
-    edited = (BLOCK.replace("1 | 06-0104-0221 | 3 | mtr", "1 | 06-0104-0221 | 5 | mtr")
-              .replace("2 | 06-0104-0300 | 2 | rol | ORACAL 751C wit\n", "")
-              .replace("3 | ? | 1 | ? |", "3 | 06-0104-0400 | 1 | rol |")
-              .replace("customer: COMP-004", "customer: COMP-007"))
+    edited = (
+        BLOCK.replace("1 | 06-0104-0221 | 3 | mtr", "1 | 06-0104-0221 | 5 | mtr")
+        .replace("2 | 06-0104-0300 | 2 | rol | ORACAL 751C wit\n", "")
+        .replace("3 | ? | 1 | ? |", "3 | 06-0104-0400 | 1 | rol |")
+        .replace("customer: COMP-004", "customer: COMP-007")
+    )
     # the rep also adds a line without a number
     edited = edited.replace("--- END ORDER", " | 06-0105-0008 | 2 | rol | new\n--- END ORDER")
-    quoted = "Changed it, APPROVE\n\nOn Mon, orders wrote:\n" + "\n".join("> " + l for l in edited.splitlines())
+    quoted = "Changed it, APPROVE\n\nOn Mon, orders wrote:\n" + "\n".join(
+        "> " + ln for ln in edited.splitlines()
+    )
     ops = diff_blocks(find_block(BLOCK), find_block(quoted))
     assert EditOp(op="qty", line=1, qty=5) in ops
     assert EditOp(op="remove", line=2) in ops

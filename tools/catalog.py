@@ -7,18 +7,19 @@ Both sides are reduced to comparable features (strings with a category prefix):
   ln:50  roll length (m) th:10  thickness (mm)    sz:2030x3050 sheet size (mm)
   g:80   grammage        mu:60  micron            w:forex   plain word
 """
+
 from __future__ import annotations
 
-import re
-import unicodedata
 import heapq
 import logging
-from typing import Any
 import math
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
@@ -28,40 +29,174 @@ log = logging.getLogger(__name__)
 
 # Dutch colour parts (compounds like "limegroen" or "verkeersgeel" split into these)
 COLOUR_PARTS = (
-    "transparant", "ultramarijn", "antraciet", "bordeaux", "turkoois", "magenta", "metallic",
-    "verkeers", "signaal", "konings", "enziaan", "amethist", "brilliant", "zilver", "oranje",
-    "violet", "donker", "middel", "pastel", "petrol", "kobalt", "zwart", "groen", "grijs",
-    "bruin", "paars", "cyaan", "beige", "creme", "ivoor", "hemel", "alpha", "licht", "helder",
-    "opaal", "koper", "brons", "fluor", "khaki", "azuur", "olijf", "blauw", "geel", "rood",
-    "goud", "roze", "lime", "mint", "zand", "lila", "wijn", "zee", "wit",
+    "transparant",
+    "ultramarijn",
+    "antraciet",
+    "bordeaux",
+    "turkoois",
+    "magenta",
+    "metallic",
+    "verkeers",
+    "signaal",
+    "konings",
+    "enziaan",
+    "amethist",
+    "brilliant",
+    "zilver",
+    "oranje",
+    "violet",
+    "donker",
+    "middel",
+    "pastel",
+    "petrol",
+    "kobalt",
+    "zwart",
+    "groen",
+    "grijs",
+    "bruin",
+    "paars",
+    "cyaan",
+    "beige",
+    "creme",
+    "ivoor",
+    "hemel",
+    "alpha",
+    "licht",
+    "helder",
+    "opaal",
+    "koper",
+    "brons",
+    "fluor",
+    "khaki",
+    "azuur",
+    "olijf",
+    "blauw",
+    "geel",
+    "rood",
+    "goud",
+    "roze",
+    "lime",
+    "mint",
+    "zand",
+    "lila",
+    "wijn",
+    "zee",
+    "wit",
 )
 # English (and inflected Dutch) colour words -> Dutch colour part
 COLOUR_WORDS = {
-    "white": "wit", "witte": "wit", "black": "zwart", "zwarte": "zwart", "yellow": "geel",
-    "gele": "geel", "red": "rood", "rode": "rood", "blue": "blauw", "blauwe": "blauw",
-    "green": "groen", "groene": "groen", "grey": "grijs", "gray": "grijs", "grijze": "grijs",
-    "silver": "zilver", "gold": "goud", "golden": "goud", "orange": "oranje", "brown": "bruin",
-    "bruine": "bruin", "purple": "paars", "pink": "roze", "transparent": "transparant",
-    "clear": "transparant", "helder": "transparant", "cyan": "cyaan", "light": "licht",
-    "lichte": "licht", "dark": "donker", "donkere": "donker", "traffic": "verkeers",
-    "signal": "signaal", "sky": "hemel", "royal": "konings", "sea": "zee", "sand": "zand",
-    "copper": "koper", "bronze": "brons", "anthracite": "antraciet", "lilac": "lila",
-    "turquoise": "turkoois", "olive": "olijf", "cream": "creme", "ivory": "ivoor",
-    "wine": "wijn", "azure": "azuur", "gentian": "enziaan", "ultramarine": "ultramarijn",
-    "kleurloos": "transparant", "crème": "creme",
+    "white": "wit",
+    "witte": "wit",
+    "black": "zwart",
+    "zwarte": "zwart",
+    "yellow": "geel",
+    "gele": "geel",
+    "red": "rood",
+    "rode": "rood",
+    "blue": "blauw",
+    "blauwe": "blauw",
+    "green": "groen",
+    "groene": "groen",
+    "grey": "grijs",
+    "gray": "grijs",
+    "grijze": "grijs",
+    "silver": "zilver",
+    "gold": "goud",
+    "golden": "goud",
+    "orange": "oranje",
+    "brown": "bruin",
+    "bruine": "bruin",
+    "purple": "paars",
+    "pink": "roze",
+    "transparent": "transparant",
+    "clear": "transparant",
+    "helder": "transparant",
+    "cyan": "cyaan",
+    "light": "licht",
+    "lichte": "licht",
+    "dark": "donker",
+    "donkere": "donker",
+    "traffic": "verkeers",
+    "signal": "signaal",
+    "sky": "hemel",
+    "royal": "konings",
+    "sea": "zee",
+    "sand": "zand",
+    "copper": "koper",
+    "bronze": "brons",
+    "anthracite": "antraciet",
+    "lilac": "lila",
+    "turquoise": "turkoois",
+    "olive": "olijf",
+    "cream": "creme",
+    "ivory": "ivoor",
+    "wine": "wijn",
+    "azure": "azuur",
+    "gentian": "enziaan",
+    "ultramarine": "ultramarijn",
+    "kleurloos": "transparant",
+    "crème": "creme",
 }
 FINISH_WORDS = {
-    "glanzend": "glanzend", "glans": "glanzend", "gloss": "glanzend", "glossy": "glanzend",
-    "hoogglans": "glanzend", "hoogglanzend": "glanzend", "mat": "mat", "matt": "mat",
-    "matte": "mat", "matt.": "mat", "zijdeglans": "zijdeglans", "zijdeglanzend": "zijdeglans",
-    "satin": "zijdeglans", "satijn": "zijdeglans", "semigloss": "zijdeglans",
+    "glanzend": "glanzend",
+    "glans": "glanzend",
+    "gloss": "glanzend",
+    "glossy": "glanzend",
+    "hoogglans": "glanzend",
+    "hoogglanzend": "glanzend",
+    "mat": "mat",
+    "matt": "mat",
+    "matte": "mat",
+    "matt.": "mat",
+    "zijdeglans": "zijdeglans",
+    "zijdeglanzend": "zijdeglans",
+    "satin": "zijdeglans",
+    "satijn": "zijdeglans",
+    "semigloss": "zijdeglans",
 }
 FINISH_LETTERS = {"g": "glanzend", "m": "mat"}
 PAPER_FORMATS = {"a3": "297x420", "a4": "210x297", "a5": "148x210", "a2": "420x594"}
 STOP_WORDS = {
-    "mm", "m", "x", "en", "de", "het", "op", "met", "van", "voor", "t", "b", "v", "tbv", "cm",
-    "the", "and", "for", "with", "of", "in", "een", "graag", "kleur", "color", "colour", "per",
-    "te", "aan", "om", "ve", "l", "mtr", "g", "breed", "breedte", "ex", "stuks", "rol", "rollen",
+    "mm",
+    "m",
+    "x",
+    "en",
+    "de",
+    "het",
+    "op",
+    "met",
+    "van",
+    "voor",
+    "t",
+    "b",
+    "v",
+    "tbv",
+    "cm",
+    "the",
+    "and",
+    "for",
+    "with",
+    "of",
+    "in",
+    "een",
+    "graag",
+    "kleur",
+    "color",
+    "colour",
+    "per",
+    "te",
+    "aan",
+    "om",
+    "ve",
+    "l",
+    "mtr",
+    "g",
+    "breed",
+    "breedte",
+    "ex",
+    "stuks",
+    "rol",
+    "rollen",
 }
 
 _NUM = r"\d+(?:[.,]\d+)?"
@@ -106,7 +241,7 @@ def colour_parts(word: str) -> list[str]:
         if head is None:
             return []
         parts.append(head)
-        rest = rest[len(head):]
+        rest = rest[len(head) :]
     return parts
 
 
@@ -121,7 +256,7 @@ class Features:
 
     def values(self, category: str) -> set[str]:
         prefix = category + ":"
-        return {f[len(prefix):] for f in self.items if f.startswith(prefix)}
+        return {f[len(prefix) :] for f in self.items if f.startswith(prefix)}
 
 
 def dimensions(text: str) -> tuple[dict[str, set[str]], str]:
@@ -211,11 +346,33 @@ _CM_RX = re.compile(r"(?<![\w.,])(\d{2,3}(?:[.,]\d)?)\s*cm\b", re.I)
 _METRE_WIDTH_RX = re.compile(r"(?<![\w.,])([0-3][.,]\d{1,3})\s*(?:m|mtr|meter)\b(?!\s*x)", re.I)
 _FORMAT_RX = re.compile(r"\b(a[2-5])\b")
 
-WEIGHTS = {"s": 30.0, "k": 30.0, "a": 30.0, "c": 12.0, "f": 10.0, "wd": 20.0, "th": 15.0,
-           "sz": 20.0, "g": 10.0, "mu": 5.0, "ln": 8.0}
-CATEGORY_LABEL = {"s": "series", "k": "colour code", "a": "code", "c": "colour", "f": "finish",
-                  "wd": "width mm", "th": "thickness mm", "sz": "size mm", "g": "g/m2",
-                  "mu": "micron", "ln": "length m", "w": "word"}
+WEIGHTS = {
+    "s": 30.0,
+    "k": 30.0,
+    "a": 30.0,
+    "c": 12.0,
+    "f": 10.0,
+    "wd": 20.0,
+    "th": 15.0,
+    "sz": 20.0,
+    "g": 10.0,
+    "mu": 5.0,
+    "ln": 8.0,
+}
+CATEGORY_LABEL = {
+    "s": "series",
+    "k": "colour code",
+    "a": "code",
+    "c": "colour",
+    "f": "finish",
+    "wd": "width mm",
+    "th": "thickness mm",
+    "sz": "size mm",
+    "g": "g/m2",
+    "mu": "micron",
+    "ln": "length m",
+    "w": "word",
+}
 
 
 @dataclass
@@ -253,8 +410,11 @@ def normalise_alias(text: str) -> str:
     return re.sub(r"\s+", " ", fold(text)).strip(" .,;:-")
 
 
-_QTY_WORDS = re.compile(r"^\s*-?\d+(?:[.,]\d+)?\s*(?:x|st|stuks?|rol(?:len)?|mtr|m|platen|plaat|vel(?:len)?|"
-                        r"doos|dozen|riem|pak|pallets?)?\b\.?\s*", re.IGNORECASE)
+_QTY_WORDS = re.compile(
+    r"^\s*-?\d+(?:[.,]\d+)?\s*(?:x|st|stuks?|rol(?:len)?|mtr|m|platen|plaat|vel(?:len)?|"
+    r"doos|dozen|riem|pak|pallets?)?\b\.?\s*",
+    re.IGNORECASE,
+)
 
 
 def _near_alias(query: str, aliases: Mapping[str, Any]) -> Any:
@@ -278,6 +438,7 @@ def _near_alias(query: str, aliases: Mapping[str, Any]) -> Any:
 
 
 # ---------------------------------------------------------------- index
+
 
 class CatalogIndex:
     """An inverted index over parsed product attributes with rapidfuzz re-ranking."""
@@ -303,10 +464,14 @@ class CatalogIndex:
         self._lookup_word = lru_cache(maxsize=20000)(self._closest_word)
 
     @classmethod
-    def build(cls, products: Iterable[Product], version: str = "") -> "CatalogIndex":
+    def build(cls, products: Iterable[Product], version: str = "") -> CatalogIndex:
         index = cls(list(products), version)
-        log.info("catalog index built: %d products, %d features, version %s",
-                 len(index.products), len(index._postings), version or "-")
+        log.info(
+            "catalog index built: %d products, %d features, version %s",
+            len(index.products),
+            len(index._postings),
+            version or "-",
+        )
         return index
 
     def __len__(self) -> int:
@@ -326,8 +491,13 @@ class CatalogIndex:
 
     # ------------------------------------------------------------ lookup
 
-    def lookup(self, query: str, limit: int = 5, customer_id: str | None = None,
-               aliases: Mapping[str, Any] | None = None) -> list[Candidate]:
+    def lookup(
+        self,
+        query: str,
+        limit: int = 5,
+        customer_id: str | None = None,
+        aliases: Mapping[str, Any] | None = None,
+    ) -> list[Candidate]:
         """Ranked candidates for free text: SKUs, shorthand codes, names with attributes.
 
         `aliases` (normalised source text -> sku) are consulted first. `customer_id` is
@@ -336,9 +506,13 @@ class CatalogIndex:
         results: list[Candidate] = []
         if aliases:  # flat {text: sku} or learned {text: (sku, unit, reason)} for this customer
             hit = aliases.get(normalise_alias(query)) or _near_alias(query, aliases)
-            sku, reason = (hit, "learned alias") if isinstance(hit, str) else (hit[0], hit[2]) if hit else (None, "")
+            sku, reason = (
+                (hit, "learned alias") if isinstance(hit, str) else (hit[0], hit[2]) if hit else (None, "")
+            )
             if sku and sku in self.by_sku:
-                candidate = self._candidate(self.by_sku[sku], 100.0, [reason if isinstance(hit, str) else f"alias {reason}"])
+                candidate = self._candidate(
+                    self.by_sku[sku], 100.0, [reason if isinstance(hit, str) else f"alias {reason}"]
+                )
                 candidate.learned_unit = None if isinstance(hit, str) else hit[1]
                 results.append(candidate)
         for sku in find_skus(query):
@@ -390,8 +564,7 @@ class CatalogIndex:
             add([f"f:{FINISH_LETTERS[m.group(2)]}"])
         for m in _NEGATION_RX.finditer(text):  # "zonder slit": products with it rank lower
             for group in self._token_groups(m.group(1)):
-                groups.append(Group(group.features[:1], group.weight, explicit=False,
-                                    negative=True))
+                groups.append(Group(group.features[:1], group.weight, explicit=False, negative=True))
         text = _NEGATION_RX.sub(" ", text)
         text = _CM_RX.sub(lambda m: f" {fmt(to_number(m.group(1)) * 10)} mm ", text)
         text = _METRE_WIDTH_RX.sub(lambda m: f" {fmt(to_number(m.group(1)) * 1000)} mm ", text)
@@ -467,8 +640,10 @@ class CatalogIndex:
         if not live:
             return set()
         picked: set[int] = set()
-        for order in (sorted(live, key=lambda g: (-g.weight, len(posting[id(g)]))),
-                      sorted(live, key=lambda g: len(posting[id(g)]))):
+        for order in (
+            sorted(live, key=lambda g: (-g.weight, len(posting[id(g)]))),
+            sorted(live, key=lambda g: len(posting[id(g)])),
+        ):
             current = posting[id(order[0])]
             for g in order[1:]:
                 if len(current) <= cap // 2:
@@ -540,7 +715,9 @@ class CatalogIndex:
                         reasons.append(f"{CATEGORY_LABEL.get(g.category, g.category)} differs ({values})")
         coverage = max(0.0, matched) / query.total if query.total else 0.0
         extra_words = sum(1 for f in profile.get("w", ()) if f not in query.features)
-        extra_colours = sum(1 for f in profile.get("c", ()) if f not in query.features) if query.asks_colour else 0
+        extra_colours = (
+            sum(1 for f in profile.get("c", ()) if f not in query.features) if query.asks_colour else 0
+        )
         penalty = min(6.0, 0.7 * extra_words) + 4.0 * extra_colours
         similarity = fuzz.token_set_ratio(query.text, self._folded[i])
         score = 88.0 * coverage + 12.0 * similarity / 100.0 - penalty
@@ -552,5 +729,11 @@ class CatalogIndex:
 
     @staticmethod
     def _candidate(product: Product, score: float, reasons: list[str]) -> Candidate:
-        return Candidate(sku=product.sku, name=product.name, score=score, reasons=reasons,
-                         base_unit=product.base_unit, units=[u.unit for u in product.units])
+        return Candidate(
+            sku=product.sku,
+            name=product.name,
+            score=score,
+            reasons=reasons,
+            base_unit=product.base_unit,
+            units=[u.unit for u in product.units],
+        )

@@ -2,6 +2,7 @@
 
 Names in the body are only hints for the rep, never chosen: signatures mislead.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -20,14 +21,48 @@ log = logging.getLogger(__name__)
 MAX_CACHED_ANSWERS = 10_000  # distinct senders and domains remembered at once
 
 # mail domains many unrelated senders share: a domain match there says nothing
-PUBLIC_DOMAINS = frozenset({
-    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.nl", "live.com",
-    "live.nl", "msn.com", "yahoo.com", "yahoo.nl", "icloud.com", "me.com", "mac.com",
-    "aol.com", "kpnmail.nl", "ziggo.nl", "planet.nl", "home.nl", "xs4all.nl", "telfort.nl",
-    "zonnet.nl", "caiway.nl", "upcmail.nl", "chello.nl", "hetnet.nl", "quicknet.nl",
-    "proton.me", "protonmail.com", "gmx.com", "gmx.net", "gmx.de", "web.de", "mail.com",
-    "example.com", "example.org", "example.net", "test.com", "localhost",
-})
+PUBLIC_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "hotmail.nl",
+        "live.com",
+        "live.nl",
+        "msn.com",
+        "yahoo.com",
+        "yahoo.nl",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "kpnmail.nl",
+        "ziggo.nl",
+        "planet.nl",
+        "home.nl",
+        "xs4all.nl",
+        "telfort.nl",
+        "zonnet.nl",
+        "caiway.nl",
+        "upcmail.nl",
+        "chello.nl",
+        "hetnet.nl",
+        "quicknet.nl",
+        "proton.me",
+        "protonmail.com",
+        "gmx.com",
+        "gmx.net",
+        "gmx.de",
+        "web.de",
+        "mail.com",
+        "example.com",
+        "example.org",
+        "example.net",
+        "test.com",
+        "localhost",
+    }
+)
 
 
 class CustomerDirectory(Protocol):
@@ -43,8 +78,9 @@ class CachedDirectory:
     asks the ERP once, not twice per email. Concurrent misses share one request; failures are
     not remembered. A contact added in the ERP is seen after at most `ttl` seconds."""
 
-    def __init__(self, directory: CustomerDirectory, *, ttl: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, directory: CustomerDirectory, *, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.directory, self.ttl, self.clock = directory, ttl, clock
         self._answers: dict[tuple[str, str], tuple[float, Any]] = {}
         self._in_flight: dict[tuple[str, str], asyncio.Future] = {}
@@ -53,7 +89,9 @@ class CachedDirectory:
         return await self._cached(("email", email.strip().lower()), self.directory.customer_by_email, email)
 
     async def customers_by_domain(self, domain: str) -> list[Customer]:
-        return await self._cached(("domain", domain.strip().lower()), self.directory.customers_by_domain, domain)
+        return await self._cached(
+            ("domain", domain.strip().lower()), self.directory.customers_by_domain, domain
+        )
 
     async def list_customers(self) -> list[Customer]:
         return await self._cached(("all", ""), self.directory.list_customers)
@@ -92,8 +130,9 @@ def sender_domain(address: str) -> str:
 
 
 def is_shared_domain(domain: str) -> bool:
-    return (not domain or domain in PUBLIC_DOMAINS or domain.endswith(".invalid")
-            or domain.startswith("example."))
+    return (
+        not domain or domain in PUBLIC_DOMAINS or domain.endswith(".invalid") or domain.startswith("example.")
+    )
 
 
 async def customer_lookup(erp: CustomerDirectory, sender: str, body: str = "") -> CustomerMatch:
@@ -108,8 +147,7 @@ async def customer_lookup(erp: CustomerDirectory, sender: str, body: str = "") -
     if not is_shared_domain(domain):
         companies = _by_company(await erp.customers_by_domain(domain))
         if len(companies) == 1:
-            return CustomerMatch(customer=companies[0], method="domain", confidence=0.8,
-                                 hints=hints)
+            return CustomerMatch(customer=companies[0], method="domain", confidence=0.8, hints=hints)
         if companies:
             log.info("domain %s is shared by %d companies: no match", domain, len(companies))
     return CustomerMatch(customer=None, method="none", confidence=0.0, hints=hints)
@@ -126,7 +164,7 @@ async def _body_hints(erp: CustomerDirectory, body: str) -> list[Customer]:
     """Companies whose (non-trivial) name appears in the body, as hints for the rep."""
     try:
         customers = await erp.list_customers()
-    except Exception as exc:  # hints are optional; never fail the lookup over them
+    except Exception as exc:  # noqa: BLE001 - hints are optional; never fail the lookup over them
         log.warning("customer hints unavailable: %s", exc)
         return []
     text = body.lower()

@@ -3,14 +3,15 @@
 Prices come from the catalog only; quantities convert through the product's own units.
 Anything guessed becomes an issue, so the draft needs review.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
-from mailorder.tools.catalog import CatalogIndex
 from mailorder.domain import CustomerMatch, Draft, DraftLine, Extraction, Issue, IssueCode, LineRequest
+from mailorder.tools.catalog import CatalogIndex
 from mailorder.tools.units import resolve_unit
 
 CONFIDENT = 0.9  # a line (or draft) below this needs a human
@@ -30,8 +31,13 @@ class DraftOrderInput(BaseModel):
     comment: str | None = None
 
 
-def draft_order(extraction: Extraction, customer: CustomerMatch, catalog: CatalogIndex, *,
-                recent_orders: Sequence[Draft] = ()) -> Draft:
+def draft_order(
+    extraction: Extraction,
+    customer: CustomerMatch,
+    catalog: CatalogIndex,
+    *,
+    recent_orders: Sequence[Draft] = (),
+) -> Draft:
     """Price and validate the extracted lines; every problem is a named issue."""
     issues: list[Issue] = []
     lines: list[DraftLine] = []
@@ -40,40 +46,69 @@ def draft_order(extraction: Extraction, customer: CustomerMatch, catalog: Catalo
         lines.append(line)
         issues.extend(line_issues)
     if customer.customer is None:
-        issues.append(Issue(code=IssueCode.CUSTOMER_UNKNOWN,
-                            message="sender is not a known contact; choose the customer"))
+        issues.append(
+            Issue(
+                code=IssueCode.CUSTOMER_UNKNOWN, message="sender is not a known contact; choose the customer"
+            )
+        )
     if not lines:
         issues.append(Issue(code=IssueCode.NO_LINES, message="no order lines found"))
     if customer.customer is not None and customer.method != "contact":
-        issues.append(Issue(code=IssueCode.LOW_CONFIDENCE, blocking=False,
-                            message=f"customer matched by {customer.method} only; sender is not "
-                                    "a known contact"))
+        issues.append(
+            Issue(
+                code=IssueCode.LOW_CONFIDENCE,
+                blocking=False,
+                message=f"customer matched by {customer.method} only; sender is not a known contact",
+            )
+        )
     for note in extraction.notes:
         if note.startswith("review:"):
-            issues.append(Issue(code=IssueCode.LOW_CONFIDENCE, blocking=False,
-                                message=note.removeprefix("review:").strip()))
+            issues.append(
+                Issue(
+                    code=IssueCode.LOW_CONFIDENCE,
+                    blocking=False,
+                    message=note.removeprefix("review:").strip(),
+                )
+            )
     if any("fell back" in note or "failed" in note for note in extraction.notes):
-        issues.append(Issue(code=IssueCode.EXTRACTION_FALLBACK, blocking=False,
-                            message="; ".join(extraction.notes)))
-    draft = Draft(customer=customer.customer, reference=extraction.reference,
-                  delivery_date=extraction.delivery_date, comment=extraction.comment,
-                  lines=lines, total=round(sum(l.line_total for l in lines), 2),
-                  extraction_method=extraction.method, prompt_version=extraction.prompt_version)
+        issues.append(
+            Issue(code=IssueCode.EXTRACTION_FALLBACK, blocking=False, message="; ".join(extraction.notes))
+        )
+    draft = Draft(
+        customer=customer.customer,
+        reference=extraction.reference,
+        delivery_date=extraction.delivery_date,
+        comment=extraction.comment,
+        lines=lines,
+        total=round(sum(ln.line_total for ln in lines), 2),
+        extraction_method=extraction.method,
+        prompt_version=extraction.prompt_version,
+    )
     duplicate = _duplicate_of(draft, recent_orders)
     if duplicate is not None:
-        issues.append(Issue(code=IssueCode.DUPLICATE_ORDER, blocking=False,
-                            message=f"same lines as a recent order ({duplicate})"))
+        issues.append(
+            Issue(
+                code=IssueCode.DUPLICATE_ORDER,
+                blocking=False,
+                message=f"same lines as a recent order ({duplicate})",
+            )
+        )
     draft.issues = issues
     draft.confidence = _overall_confidence(lines, customer)
     return draft
 
 
-def _draft_line(number: int, request: LineRequest, catalog: CatalogIndex
-                ) -> tuple[DraftLine, list[Issue]]:
+def _draft_line(number: int, request: LineRequest, catalog: CatalogIndex) -> tuple[DraftLine, list[Issue]]:
     issues: list[Issue] = []
-    line = DraftLine(sku=request.sku, qty=request.qty, unit=request.unit,
-                     source_text=request.source_text, reference=request.reference,
-                     confidence=request.confidence, candidates=request.candidates)
+    line = DraftLine(
+        sku=request.sku,
+        qty=request.qty,
+        unit=request.unit,
+        source_text=request.source_text,
+        reference=request.reference,
+        confidence=request.confidence,
+        candidates=request.candidates,
+    )
 
     def issue(code: IssueCode, message: str, blocking: bool = True) -> None:
         issues.append(Issue(code=code, message=message, line=number, blocking=blocking))
@@ -117,23 +152,26 @@ def _draft_line(number: int, request: LineRequest, catalog: CatalogIndex
             issue(IssueCode.QTY_IMPLAUSIBLE, f"quantity {request.qty:g} {unit} looks implausible")
     if line.confidence < CONFIDENT and not guessed:
         close = len(request.candidates) > 1
-        issue(IssueCode.AMBIGUOUS_MATCH if close else IssueCode.LOW_CONFIDENCE,
-              "several products fit; check the choice" if close else "product match is uncertain",
-              blocking=False)
+        issue(
+            IssueCode.AMBIGUOUS_MATCH if close else IssueCode.LOW_CONFIDENCE,
+            "several products fit; check the choice" if close else "product match is uncertain",
+            blocking=False,
+        )
     return line, issues
 
 
 def _overall_confidence(lines: list[DraftLine], customer: CustomerMatch) -> float:
     if not lines:
         return 0.0
-    return round(min(min(l.confidence for l in lines), customer.confidence if customer.customer
-                     else 0.0), 3)
+    return round(
+        min(min(ln.confidence for ln in lines), customer.confidence if customer.customer else 0.0), 3
+    )
 
 
 def _signature(draft: Draft) -> frozenset[tuple[str, float]] | None:
     if draft.customer is None or not draft.lines:
         return None
-    return frozenset((l.sku or "", round(l.base_qty or 0.0, 6)) for l in draft.lines)
+    return frozenset((ln.sku or "", round(ln.base_qty or 0.0, 6)) for ln in draft.lines)
 
 
 def _duplicate_of(draft: Draft, recent: Sequence[Draft]) -> str | None:
@@ -141,7 +179,11 @@ def _duplicate_of(draft: Draft, recent: Sequence[Draft]) -> str | None:
     if mine is None:
         return None
     for other in recent:
-        if (other.customer and draft.customer and other.customer.company_id == draft.customer.company_id
-                and _signature(other) == mine):
+        if (
+            other.customer
+            and draft.customer
+            and other.customer.company_id == draft.customer.company_id
+            and _signature(other) == mine
+        ):
             return other.reference or "no reference"
     return None

@@ -4,13 +4,14 @@
 exponential backoff and jitter (honouring Retry-After) and end in ErpUnavailable.
 Submitting is safe to retry because every submit carries an Idempotency-Key.
 """
+
 from __future__ import annotations
 
 import email.utils
 import logging
 import random
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -77,8 +78,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _error_fields(response: httpx.Response) -> tuple[str, str, list[str] | None]:
@@ -88,7 +89,11 @@ def _error_fields(response: httpx.Response) -> tuple[str, str, list[str] | None]
     except ValueError:
         body = None
     if isinstance(body, dict) and body.get("error"):
-        return str(body["error"]), str(body.get("code") or f"HTTP_{response.status_code}"), body.get("details")
+        return (
+            str(body["error"]),
+            str(body.get("code") or f"HTTP_{response.status_code}"),
+            body.get("details"),
+        )
     text = response.text.strip()[:300] or response.reason_phrase
     return text, f"HTTP_{response.status_code}", None
 
@@ -133,7 +138,9 @@ class ErpClient:
             return min(failure.retry_after, self.retry_after_max)
         return self.backoff_seconds(retry_state.attempt_number)
 
-    async def _request(self, method: str, path: str, *, allow_404: bool = False, **kwargs) -> httpx.Response | None:
+    async def _request(
+        self, method: str, path: str, *, allow_404: bool = False, **kwargs
+    ) -> httpx.Response | None:
         """Send with retries. Returns the 2xx response (None for a 404 when allow_404)."""
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.max_attempts),
@@ -157,13 +164,16 @@ class ErpClient:
         try:
             response = await self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
-            raise _RetryableFailure(f"timeout after {time.monotonic() - started:.2f}s ({type(exc).__name__})") from exc
+            raise _RetryableFailure(
+                f"timeout after {time.monotonic() - started:.2f}s ({type(exc).__name__})"
+            ) from exc
         except httpx.TransportError as exc:
             raise _RetryableFailure(f"connection error: {type(exc).__name__}: {exc}") from exc
         if response.status_code >= 500:
             error, code, _ = _error_fields(response)
             raise _RetryableFailure(
-                f"HTTP {response.status_code} {code}: {error}", response.status_code,
+                f"HTTP {response.status_code} {code}: {error}",
+                response.status_code,
                 parse_retry_after(response.headers.get("retry-after")),
             )
         return response
@@ -183,7 +193,9 @@ class ErpClient:
         products: dict[str, Product] = {}
         version = ""
         while True:
-            response = await self._request("GET", "/api/products", params={"limit": CATALOG_PAGE, "offset": len(products)})
+            response = await self._request(
+                "GET", "/api/products", params={"limit": CATALOG_PAGE, "offset": len(products)}
+            )
             body = response.json()
             page = [Product.model_validate(p) for p in body.get("items", [])]
             before = len(products)
@@ -228,11 +240,21 @@ class ErpClient:
         )
         raw = response.json()
         if not raw.get("success") or not raw.get("order_id"):
-            raise ErpRejected(str(raw.get("error") or "ERP did not confirm the order"),
-                              str(raw.get("code") or "UNEXPECTED_RESPONSE"), response.status_code)
+            raise ErpRejected(
+                str(raw.get("error") or "ERP did not confirm the order"),
+                str(raw.get("code") or "UNEXPECTED_RESPONSE"),
+                response.status_code,
+            )
         replayed = response.headers.get("idempotent-replayed", "").lower() == "true"
-        log.info("ERP order %s created (key %s%s)", raw["order_id"], idempotency_key, ", replayed" if replayed else "")
-        return SubmitResult(order_id=raw["order_id"], message=str(raw.get("message", "")), raw=raw, replayed=replayed)
+        log.info(
+            "ERP order %s created (key %s%s)",
+            raw["order_id"],
+            idempotency_key,
+            ", replayed" if replayed else "",
+        )
+        return SubmitResult(
+            order_id=raw["order_id"], message=str(raw.get("message", "")), raw=raw, replayed=replayed
+        )
 
     async def get_order(self, order_id: str) -> dict | None:
         response = await self._request("GET", f"/api/orders/{order_id}", allow_404=True)
@@ -263,13 +285,15 @@ def build_order_request(draft: Draft) -> dict:
     for line in draft.lines:
         if line.sku is None or line.qty is None:
             continue
-        products.append({
-            "sku": line.sku,
-            "product_name": line.product_name,
-            "quantity": line.qty,
-            "unit_price": round(line.unit_price, 6),
-            "unit": line.unit,
-        })
+        products.append(
+            {
+                "sku": line.sku,
+                "product_name": line.product_name,
+                "quantity": line.qty,
+                "unit_price": round(line.unit_price, 6),
+                "unit": line.unit,
+            }
+        )
     if not products:
         raise ValueError("draft has no line with a SKU and a quantity; it cannot be posted")
     customer = draft.customer

@@ -1,21 +1,22 @@
 """The agent's hands in one object: catalog lookup, customer lookup, draft_order, as LangChain tools."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
+from mailorder.domain import Candidate, CustomerMatch, Draft, Extraction
 from mailorder.tools.catalog import CatalogIndex
 from mailorder.tools.customers import CachedDirectory, CustomerLookupInput, customer_lookup
 from mailorder.tools.draft_order import DraftOrderInput, draft_order
 from mailorder.tools.erp_client import ErpClient
-from mailorder.domain import Candidate, CustomerMatch, Draft, Extraction
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,10 @@ def serving_customer(customer_id: str | None):
 
 
 class CatalogLookupInput(BaseModel):
-    query: str = Field(description="Product text as the customer wrote it: SKU, code, name, "
-                                   "colour, width (e.g. '751-063 lime green 126 cm')")
+    query: str = Field(
+        description="Product text as the customer wrote it: SKU, code, name, "
+        "colour, width (e.g. '751-063 lime green 126 cm')"
+    )
     limit: int = Field(default=5, ge=1, le=20, description="How many candidates to return")
     customer_id: str | None = Field(default=None, description="Company id, e.g. COMP-004")
 
@@ -44,8 +47,9 @@ class CatalogLookupInput(BaseModel):
 class Toolbox:
     """Catalog + customer directory; build with `await Toolbox.create(erp)`."""
 
-    def __init__(self, erp: ErpClient, catalog: CatalogIndex,
-                 aliases: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, erp: ErpClient, catalog: CatalogIndex, aliases: Mapping[str, str] | None = None
+    ) -> None:
         self.erp = erp
         self.directory = CachedDirectory(erp)  # customers change rarely; orders arrive in bursts
         self.catalog = catalog
@@ -54,7 +58,7 @@ class Toolbox:
         self.customer_aliases: dict[str, dict[str, tuple[str, str | None, str]]] = {}
 
     @classmethod
-    async def create(cls, erp: ErpClient, aliases: Mapping[str, str] | None = None) -> "Toolbox":
+    async def create(cls, erp: ErpClient, aliases: Mapping[str, str] | None = None) -> Toolbox:
         products, version = await erp.list_products()
         return cls(erp, CatalogIndex.build(products, version), aliases)
 
@@ -66,8 +70,7 @@ class Toolbox:
         self.catalog = CatalogIndex.build(products, version)
         return True
 
-    def catalog_lookup(self, query: str, limit: int = 5, customer_id: str | None = None
-                       ) -> list[Candidate]:
+    def catalog_lookup(self, query: str, limit: int = 5, customer_id: str | None = None) -> list[Candidate]:
         learned = self.customer_aliases.get(customer_id or "", {})
         aliases = {**self.aliases, **learned} if learned else self.aliases
         return self.catalog.lookup(query, limit=limit, customer_id=customer_id, aliases=aliases)
@@ -75,8 +78,9 @@ class Toolbox:
     async def customer_lookup(self, sender: str, body: str = "") -> CustomerMatch:
         return await customer_lookup(self.directory, sender, body)
 
-    def draft_order(self, extraction: Extraction, customer: CustomerMatch, *,
-                    recent_orders: Sequence[Draft] = ()) -> Draft:
+    def draft_order(
+        self, extraction: Extraction, customer: CustomerMatch, *, recent_orders: Sequence[Draft] = ()
+    ) -> Draft:
         return draft_order(extraction, customer, self.catalog, recent_orders=recent_orders)
 
     # ------------------------------------------------------------ LangChain
@@ -101,49 +105,86 @@ class Toolbox:
             match = await self.customer_lookup(sender, body)
             return compact_customer(match)
 
-        async def draft_tool(lines: list[Any], sender: str = "", reference: str | None = None,
-                             delivery_date: str | None = None, comment: str | None = None) -> dict:
+        async def draft_tool(
+            lines: list[Any],
+            sender: str = "",
+            reference: str | None = None,
+            delivery_date: str | None = None,
+            comment: str | None = None,
+        ) -> dict:
             """Price and validate the order: one line per product with sku, qty, unit and the
             source_text it came from. Prices come from the catalog; returns lines, total and
             the issues a rep must check."""
-            extraction = Extraction.model_validate({
-                "lines": [l if isinstance(l, dict) else l.model_dump() for l in lines],
-                "reference": reference, "comment": comment,
-                "delivery_date": _parse_date(delivery_date), "method": "model tools"})
+            extraction = Extraction.model_validate(
+                {
+                    "lines": [ln if isinstance(ln, dict) else ln.model_dump() for ln in lines],
+                    "reference": reference,
+                    "comment": comment,
+                    "delivery_date": _parse_date(delivery_date),
+                    "method": "model tools",
+                }
+            )
             match = await self.customer_lookup(sender) if sender else CustomerMatch()
             return compact_draft(self.draft_order(extraction, match))
 
         return [
-            StructuredTool.from_function(func=catalog_tool, name="catalog_lookup",
-                                         description=catalog_tool.__doc__,
-                                         args_schema=CatalogLookupInput),
-            StructuredTool.from_function(coroutine=customer_tool, name="customer_lookup",
-                                         description=customer_tool.__doc__,
-                                         args_schema=CustomerLookupInput),
-            StructuredTool.from_function(coroutine=draft_tool, name="draft_order",
-                                         description=draft_tool.__doc__,
-                                         args_schema=DraftOrderInput),
+            StructuredTool.from_function(
+                func=catalog_tool,
+                name="catalog_lookup",
+                description=catalog_tool.__doc__,
+                args_schema=CatalogLookupInput,
+            ),
+            StructuredTool.from_function(
+                coroutine=customer_tool,
+                name="customer_lookup",
+                description=customer_tool.__doc__,
+                args_schema=CustomerLookupInput,
+            ),
+            StructuredTool.from_function(
+                coroutine=draft_tool,
+                name="draft_order",
+                description=draft_tool.__doc__,
+                args_schema=DraftOrderInput,
+            ),
         ]
 
 
 def compact_candidate(c: Candidate) -> dict[str, Any]:
-    return {"sku": c.sku, "name": c.name, "score": c.score, "units": c.units,
-            "base_unit": c.base_unit, "reasons": c.reasons}
+    return {
+        "sku": c.sku,
+        "name": c.name,
+        "score": c.score,
+        "units": c.units,
+        "base_unit": c.base_unit,
+        "reasons": c.reasons,
+    }
 
 
 def compact_customer(match: CustomerMatch) -> dict[str, Any]:
     customer = match.customer
-    return {"company_id": customer.company_id if customer else None,
-            "company_name": customer.company_name if customer else None,
-            "method": match.method, "confidence": match.confidence,
-            "hints": [h.company_id for h in match.hints]}
+    return {
+        "company_id": customer.company_id if customer else None,
+        "company_name": customer.company_name if customer else None,
+        "method": match.method,
+        "confidence": match.confidence,
+        "hints": [h.company_id for h in match.hints],
+    }
 
 
 def compact_draft(draft: Draft) -> dict[str, Any]:
     return {
-        "lines": [{"sku": l.sku, "name": l.product_name, "qty": l.qty, "unit": l.unit,
-                   "unit_price": l.unit_price, "line_total": l.line_total,
-                   "confidence": l.confidence} for l in draft.lines],
+        "lines": [
+            {
+                "sku": ln.sku,
+                "name": ln.product_name,
+                "qty": ln.qty,
+                "unit": ln.unit,
+                "unit_price": ln.unit_price,
+                "line_total": ln.line_total,
+                "confidence": ln.confidence,
+            }
+            for ln in draft.lines
+        ],
         "total": draft.total,
         "issues": [{"code": str(i.code), "line": i.line, "message": i.message} for i in draft.issues],
         "confidence": draft.confidence,

@@ -1,4 +1,5 @@
 """The `mailorder` command line (Typer)."""
+
 from mailorder.agent.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -1,7 +1,8 @@
 """`mailorder aliases list|remove`: learned aliases are visible and reversible."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Optional
 
 import typer
@@ -21,14 +22,24 @@ def _sessions():
 
 
 @aliases_app.command("list")
-def list_cmd(customer: Optional[str] = typer.Option(None, "--customer", help="Company id, e.g. COMP-004")) -> None:
+def list_cmd(
+    customer: Optional[str] = typer.Option(None, "--customer", help="Company id, e.g. COMP-004"),
+) -> None:
     """Show learned aliases."""
     with _sessions()() as session:
         rows = list_aliases(session, customer)
     table = Table("id", "customer", "source text", "sku", "unit", "taught by", "when", "uses")
     for a in rows:
-        table.add_row(str(a.id), a.customer_id, a.source_text, a.sku, a.unit or "", a.taught_by,
-                      a.taught_at.strftime("%Y-%m-%d %H:%M"), str(a.uses))
+        table.add_row(
+            str(a.id),
+            a.customer_id,
+            a.source_text,
+            a.sku,
+            a.unit or "",
+            a.taught_by,
+            a.taught_at.strftime("%Y-%m-%d %H:%M"),
+            str(a.uses),
+        )
     Console(width=200).print(table)
 
 
@@ -41,6 +52,14 @@ def remove_cmd(alias_id: int) -> None:
         if alias is None:
             typer.echo(f"no alias {alias_id}", err=True)
             raise typer.Exit(1)
-        repo.audit(session, datetime.now(timezone.utc).replace(tzinfo=None), "cli", "alias_removed",
-                   alias_id=alias_id, customer_id=alias.customer_id, source_text=alias.source_text, sku=alias.sku)
+        repo.audit(
+            session,
+            datetime.now(UTC).replace(tzinfo=None),
+            "cli",
+            "alias_removed",
+            alias_id=alias_id,
+            customer_id=alias.customer_id,
+            source_text=alias.source_text,
+            sku=alias.sku,
+        )
     typer.echo(f"removed alias {alias_id}")

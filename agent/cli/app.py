@@ -1,9 +1,11 @@
 """`mailorder` command line: demo, serve, erp, mailserver, eval, orders."""
+
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+from datetime import UTC
 from pathlib import Path
 from typing import Optional
 
@@ -11,12 +13,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from mailorder.agent.cli.aliases import aliases_app
 from mailorder.agent.config import Settings
 
 app = typer.Typer(help="mailorder: an email-native order desk.", no_args_is_help=True, add_completion=False)
 orders_app = typer.Typer(help="Inspect drafts and their audit trail.", no_args_is_help=True)
 app.add_typer(orders_app, name="orders")
-from mailorder.agent.cli.aliases import aliases_app  # noqa: E402
 app.add_typer(aliases_app, name="aliases")
 console = Console()
 
@@ -30,8 +32,11 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                       help="Print the version and exit.")) -> None:
+def _main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
     """mailorder: an email-native order desk."""
 
 
@@ -47,9 +52,17 @@ def _settings(config: Optional[Path]) -> Settings:
 
 
 @app.command()
-def serve(config: Optional[Path] = typer.Option(None, "--config", help="TOML file with the same keys as the environment."),
-          verbose: bool = typer.Option(False, "--verbose", "-v"),
-          log_json: bool = typer.Option(False, "--log-json", help="One JSON object per log line (time, level, logger, message, email_id, draft_id).")) -> None:
+def serve(
+    config: Optional[Path] = typer.Option(
+        None, "--config", help="TOML file with the same keys as the environment."
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    log_json: bool = typer.Option(
+        False,
+        "--log-json",
+        help="One JSON object per log line (time, level, logger, message, email_id, draft_id).",
+    ),
+) -> None:
     """Run the agent: poll the inbox, draft orders, handle rep replies."""
     from mailorder.agent.service import serve as run_serve
 
@@ -62,12 +75,18 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="TOML fil
 
 
 @app.command()
-def erp(port: int = typer.Option(8001, help="HTTP port on 127.0.0.1."),
-        dataset: Optional[Path] = typer.Option(None, help="Folder with products.json, contacts.json, companies.json (default: the bundled data/)."),
-        db: Path = typer.Option(Path("var/mock-erp.db"), help="SQLite file for orders."),
-        latency_ms: float = typer.Option(0.0, help="Added latency per API call."),
-        error_rate: float = typer.Option(0.0, help="Share of submit-order calls answered with 500."),
-        force_status: Optional[int] = typer.Option(None, help="Answer every submit-order with this status (500/503).")) -> None:
+def erp(
+    port: int = typer.Option(8001, help="HTTP port on 127.0.0.1."),
+    dataset: Optional[Path] = typer.Option(
+        None, help="Folder with products.json, contacts.json, companies.json (default: the bundled data/)."
+    ),
+    db: Path = typer.Option(Path("var/mock-erp.db"), help="SQLite file for orders."),
+    latency_ms: float = typer.Option(0.0, help="Added latency per API call."),
+    error_rate: float = typer.Option(0.0, help="Share of submit-order calls answered with 500."),
+    force_status: Optional[int] = typer.Option(
+        None, help="Answer every submit-order with this status (500/503)."
+    ),
+) -> None:
     """Run the mock ERP (FastAPI)."""
     from mailorder.mock_erp.faults import Faults
     from mailorder.mock_erp.server import run_erp
@@ -78,29 +97,44 @@ def erp(port: int = typer.Option(8001, help="HTTP port on 127.0.0.1."),
 
 
 @app.command()
-def mailserver(imap_port: int = typer.Option(3143, help="IMAP port (GreenMail's test default)."),
-               smtp_port: int = typer.Option(3025, help="SMTP port (GreenMail's test default)."),
-               data_dir: Path = typer.Option(Path("var/mail"), help="Maildir storage (survives restarts)."),
-               accounts: str = typer.Option("", help="Extra accounts, comma-separated (orders@example.com and rep@example.com always exist)."),
-               password: str = typer.Option("dev", help="Password of explicit accounts."),
-               auto_accounts: bool = typer.Option(True, "--auto-accounts/--no-auto-accounts",
-                                                  help="Create accounts on first delivery (login = password = address).")) -> None:
+def mailserver(
+    imap_port: int = typer.Option(3143, help="IMAP port (GreenMail's test default)."),
+    smtp_port: int = typer.Option(3025, help="SMTP port (GreenMail's test default)."),
+    data_dir: Path = typer.Option(Path("var/mail"), help="Maildir storage (survives restarts)."),
+    accounts: str = typer.Option(
+        "", help="Extra accounts, comma-separated (orders@example.com and rep@example.com always exist)."
+    ),
+    password: str = typer.Option("dev", help="Password of explicit accounts."),
+    auto_accounts: bool = typer.Option(
+        True,
+        "--auto-accounts/--no-auto-accounts",
+        help="Create accounts on first delivery (login = password = address).",
+    ),
+) -> None:
     """Run the embedded dev mail server (IMAP + SMTP on loopback)."""
     from mailorder.mail.devserver import run_mailserver
 
     _logging(False)
     extra = [a.strip() for a in accounts.split(",") if a.strip()]
     console.print(f"SMTP 127.0.0.1:{smtp_port}  IMAP 127.0.0.1:{imap_port}  data {data_dir}")
-    run_mailserver(data_dir=data_dir, smtp_port=smtp_port, imap_port=imap_port, accounts=extra,
-                   password=password, auto_accounts=auto_accounts)
+    run_mailserver(
+        data_dir=data_dir,
+        smtp_port=smtp_port,
+        imap_port=imap_port,
+        accounts=extra,
+        password=password,
+        auto_accounts=auto_accounts,
+    )
 
 
 @app.command(name="eval")
-def evaluate(dataset: Path = typer.Option(..., help="Dataset folder in the interchange format."),
-             out: Path = typer.Option(Path("results/predictions.jsonl"), help="Predictions (JSON Lines)."),
-             details: bool = typer.Option(False, help="One row per email."),
-             prompt_version: Optional[str] = typer.Option(None, help="Prompt version for the model path."),
-             learn: bool = typer.Option(False, help="Replay with the ground truth as the rep's corrections.")) -> None:
+def evaluate(
+    dataset: Path = typer.Option(..., help="Dataset folder in the interchange format."),
+    out: Path = typer.Option(Path("results/predictions.jsonl"), help="Predictions (JSON Lines)."),
+    details: bool = typer.Option(False, help="One row per email."),
+    prompt_version: Optional[str] = typer.Option(None, help="Prompt version for the model path."),
+    learn: bool = typer.Option(False, help="Replay with the ground truth as the rep's corrections."),
+) -> None:
     """Backtest the extraction pipeline on a dataset and print accuracy, latency and tokens."""
     from mailorder.agent.evaluation.harness import format_report, run_eval
     from mailorder.agent.service import make_llm_extractor
@@ -113,42 +147,53 @@ def evaluate(dataset: Path = typer.Option(..., help="Dataset folder in the inter
         from mailorder.agent.extract.prompts import load_prompt
 
         extractor.extractor.prompt = load_prompt("extract", prompt_version)
-    report = asyncio.run(run_eval(dataset, out, llm_extractor=extractor, details=details,
-                                  prompt_version=prompt_version, learn=learn))
+    report = asyncio.run(
+        run_eval(
+            dataset, out, llm_extractor=extractor, details=details, prompt_version=prompt_version, learn=learn
+        )
+    )
     console.print(format_report(report), markup=False, highlight=False)
 
 
 @app.command()
-def demo(interactive: bool = typer.Option(False, "--interactive", help="Be the rep yourself at the terminal."),
-         workdir: Path = typer.Option(Path("var/demo"), help="Where the demo keeps its mail, DBs and logs."),
-         keep_running: bool = typer.Option(False, help="Keep the servers up afterwards (to watch with a mail client)."),
-         limit: int = typer.Option(0, help="Only load the first N sample emails (0 = all).")) -> None:
+def demo(
+    interactive: bool = typer.Option(False, "--interactive", help="Be the rep yourself at the terminal."),
+    workdir: Path = typer.Option(Path("var/demo"), help="Where the demo keeps its mail, DBs and logs."),
+    keep_running: bool = typer.Option(
+        False, help="Keep the servers up afterwards (to watch with a mail client)."
+    ),
+    limit: int = typer.Option(0, help="Only load the first N sample emails (0 = all)."),
+) -> None:
     """Start mail server, ERP and agent on free ports, load the sample emails, play the loop."""
     from mailorder.agent.demo import run_demo
 
     _logging(False)
     logging.getLogger().setLevel(logging.WARNING)
-    asyncio.run(run_demo(console, workdir=workdir, interactive=interactive, keep_running=keep_running, limit=limit))
+    asyncio.run(
+        run_demo(console, workdir=workdir, interactive=interactive, keep_running=keep_running, limit=limit)
+    )
 
 
 @app.command()
-def stats(days: int = typer.Option(7, help="Period: the last N days (0 = everything)."),
-          as_json: bool = typer.Option(False, "--json", help="Machine-readable output for dashboards."),
-          config: Optional[Path] = typer.Option(None, "--config")) -> None:
+def stats(
+    days: int = typer.Option(7, help="Period: the last N days (0 = everything)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output for dashboards."),
+    config: Optional[Path] = typer.Option(None, "--config"),
+) -> None:
     """Emails by class, drafts by state, automation rate, latencies, ERP errors."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from mailorder.store.db import make_engine, make_session_factory
     from mailorder.store.stats import compute_stats
 
     sessions = make_session_factory(make_engine(_settings(config).database_url))
-    since = datetime.now(timezone.utc) - timedelta(days=days) if days else None
+    since = datetime.now(UTC) - timedelta(days=days) if days else None
     with sessions() as session:
         figures = compute_stats(session, since=since.replace(tzinfo=None) if since else None)
     if as_json:
         print(json.dumps(figures))
         return
-    table = Table("figure", "value", title=f"mailorder stats ({'last %d days' % days if days else 'all time'})")
+    table = Table("figure", "value", title=f"mailorder stats ({f'last {days} days' if days else 'all time'})")
     for key, value in figures.items():
         if key != "period":
             table.add_row(key.replace("_", " "), json.dumps(value) if isinstance(value, dict) else str(value))
@@ -157,65 +202,105 @@ def stats(days: int = typer.Option(7, help="Period: the last N days (0 = everyth
 
 # --- orders ------------------------------------------------------------------------------------
 
+
 @orders_app.command("list")
-def orders_list(status: Optional[str] = typer.Option(None, help="e.g. awaiting_review, confirmed, rejected."),
-                limit: int = typer.Option(50),
-                config: Optional[Path] = typer.Option(None, "--config")) -> None:
+def orders_list(
+    status: Optional[str] = typer.Option(None, help="e.g. awaiting_review, confirmed, rejected."),
+    limit: int = typer.Option(50),
+    config: Optional[Path] = typer.Option(None, "--config"),
+) -> None:
     """List drafts, newest first."""
     from mailorder.store import repo
     from mailorder.store.db import make_engine, make_session_factory
-    from mailorder.store.models import EmailRecord
 
     sessions = make_session_factory(make_engine(_settings(config).database_url))
     table = Table("draft", "ver", "status", "customer", "rep", "ERP order", "subject", "updated")
     with sessions() as session:
         for d in repo.list_drafts(session, status, limit):
-            email = session.get(EmailRecord, d.email_id)
-            table.add_row(f"MO-{d.id}", f"v{d.version}", d.status, d.customer_id or "unknown", d.rep,
-                          d.erp_order_id or "", (email.subject if email else "")[:50], f"{d.updated_at:%Y-%m-%d %H:%M}")
+            email = repo.get_email(session, d.email_id)
+            table.add_row(
+                f"MO-{d.id}",
+                f"v{d.version}",
+                d.status,
+                d.customer_id or "unknown",
+                d.rep,
+                d.erp_order_id or "",
+                (email.subject if email else "")[:50],
+                f"{d.updated_at:%Y-%m-%d %H:%M}",
+            )
     console.print(table)
 
 
 @orders_app.command("show")
-def orders_show(draft: str = typer.Argument(..., help="Draft id, e.g. 12 or MO-12."),
-                config: Optional[Path] = typer.Option(None, "--config"),
-                as_json: bool = typer.Option(False, "--json")) -> None:
+def orders_show(
+    draft: str = typer.Argument(..., help="Draft id, e.g. 12 or MO-12."),
+    config: Optional[Path] = typer.Option(None, "--config"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
     """Show one draft: its current version and the full audit trail."""
     from mailorder.store import repo
     from mailorder.store.db import make_engine, make_session_factory
-    from mailorder.store.models import DraftRecord, EmailRecord
 
     draft_id = int(draft.upper().removeprefix("MO-"))
     sessions = make_session_factory(make_engine(_settings(config).database_url))
     with sessions() as session:
-        record = session.get(DraftRecord, draft_id)
+        record = repo.get_draft(session, draft_id)
         if record is None:
             console.print(f"no draft MO-{draft_id}")
             raise typer.Exit(1)
-        email = session.get(EmailRecord, record.email_id)
+        email = repo.get_email(session, record.email_id)
         version = repo.draft_version(session, record.id, record.version)
         trail = repo.audit_trail(session, email_id=record.email_id, draft_id=record.id)
         if as_json:
-            console.print_json(json.dumps({"draft_id": record.id, "status": record.status, "version": record.version,
-                                           "payload": version.payload,
-                                           "audit": [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action,
-                                                      "details": e.details} for e in trail]}))
+            console.print_json(
+                json.dumps(
+                    {
+                        "draft_id": record.id,
+                        "status": record.status,
+                        "version": record.version,
+                        "payload": version.payload,
+                        "audit": [
+                            {
+                                "at": e.at.isoformat(),
+                                "actor": e.actor,
+                                "action": e.action,
+                                "details": e.details,
+                            }
+                            for e in trail
+                        ],
+                    }
+                )
+            )
             return
-        console.print(f"[bold]MO-{record.id} v{record.version}[/] {record.status}  customer {record.customer_id or 'unknown'}"
-                      f"  rep {record.rep}  ERP {record.erp_order_id or '-'}")
+        console.print(
+            f"[bold]MO-{record.id} v{record.version}[/] {record.status}  "
+            f"customer {record.customer_id or 'unknown'}  rep {record.rep}  ERP {record.erp_order_id or '-'}"
+        )
         console.print(f"email #{email.id} from {email.sender}: {email.subject}")
         lines = Table("#", "SKU", "qty", "unit", "name", "unit price", "total", "conf")
         for n, line in enumerate(version.payload.get("lines", []), 1):
             qty = line.get("qty")
-            lines.add_row(str(n), line.get("sku") or "?", "?" if qty is None else f"{qty:g}", line.get("unit") or "",
-                          (line.get("product_name") or "")[:50], f"{line.get('unit_price', 0):.2f}",
-                          f"{line.get('line_total', 0):.2f}", f"{line.get('confidence', 0):.2f}")
+            lines.add_row(
+                str(n),
+                line.get("sku") or "?",
+                "?" if qty is None else f"{qty:g}",
+                line.get("unit") or "",
+                (line.get("product_name") or "")[:50],
+                f"{line.get('unit_price', 0):.2f}",
+                f"{line.get('line_total', 0):.2f}",
+                f"{line.get('confidence', 0):.2f}",
+            )
         console.print(lines)
         for issue in version.payload.get("issues", []):
             console.print(f"  issue: {issue['code']}: {issue['message']}")
         audit = Table("when", "actor", "action", "details")
         for e in trail:
-            audit.add_row(f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.action, json.dumps(e.details, ensure_ascii=False)[:120])
+            audit.add_row(
+                f"{e.at:%Y-%m-%d %H:%M:%S}",
+                e.actor,
+                e.action,
+                json.dumps(e.details, ensure_ascii=False)[:120],
+            )
         console.print(audit)
 
 

@@ -3,6 +3,7 @@
 Each email record becomes a real MIME message (input fields only), is parsed by
 mail.parse, and runs through agent.pipeline against an in-process mock ERP.
 """
+
 from __future__ import annotations
 
 import json
@@ -10,20 +11,20 @@ import logging
 import statistics
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 from pydantic import BaseModel, Field
 
 from mailorder.agent.evaluation.dataset import record_to_message
-from mailorder.agent.workflow.pipeline import Analysis, LlmExtractor, analyse_email
 from mailorder.agent.evaluation.scoring import Truth, TruthEmail, load_truth, score
+from mailorder.agent.workflow.pipeline import Analysis, LlmExtractor, analyse_email
+from mailorder.domain import TriageLabel
 from mailorder.mail.parse import parse_email
 from mailorder.mock_erp.app import create_app
-from mailorder.tools.erp_client import ErpClient
 from mailorder.tools.catalog import normalise_alias
-from mailorder.domain import TriageLabel
+from mailorder.tools.erp_client import ErpClient
 from mailorder.tools.toolbox import Toolbox
 
 log = logging.getLogger(__name__)
@@ -31,12 +32,18 @@ log = logging.getLogger(__name__)
 # non-orders recognised from headers are safe to leave alone; everything else gets a human look
 _SELF_EVIDENT = {TriageLabel.AUTO_REPLY, TriageLabel.MARKETING}
 METRIC_ROWS = [
-    ("triage accuracy", "triage_accuracy"), ("triage precision", "triage_precision"),
-    ("triage recall", "triage_recall"), ("customer accuracy", "customer_accuracy"),
-    ("line precision", "line_precision"), ("line recall", "line_recall"),
-    ("line F1", "line_f1"), ("SKU-only recall", "sku_recall"),
-    ("perfect-order rate", "perfect_order_rate"), ("safe automation", "safe_automation_rate"),
-    ("unsafe automation", "unsafe_automation_rate"), ("review rate", "review_rate"),
+    ("triage accuracy", "triage_accuracy"),
+    ("triage precision", "triage_precision"),
+    ("triage recall", "triage_recall"),
+    ("customer accuracy", "customer_accuracy"),
+    ("line precision", "line_precision"),
+    ("line recall", "line_recall"),
+    ("line F1", "line_f1"),
+    ("SKU-only recall", "sku_recall"),
+    ("perfect-order rate", "perfect_order_rate"),
+    ("safe automation", "safe_automation_rate"),
+    ("unsafe automation", "unsafe_automation_rate"),
+    ("review rate", "review_rate"),
     ("safe-automation ceiling", "safe_automation_ceiling"),
 ]
 
@@ -64,7 +71,7 @@ def received_at(record: dict) -> datetime | None:
     if not value:
         return None
     parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def prediction(email_id: str, analysis: Analysis) -> dict:
@@ -72,28 +79,45 @@ def prediction(email_id: str, analysis: Analysis) -> dict:
     is_order = analysis.triage.label == TriageLabel.ORDER
     # only a known contact is an identified customer; a domain match is a suggestion for the rep
     customer = analysis.customer.customer if analysis.customer.method == "contact" else None
-    record = {"email_id": email_id, "is_order": is_order,
-              "customer": {"company_id": customer.company_id if customer else None,
-                           "contact_email": customer.contact_email if customer else None},
-              "lines": [], "reference": None, "delivery_date": None,
-              "confidence": analysis.triage.confidence,
-              "needs_review": analysis.triage.label not in _SELF_EVIDENT}
+    record = {
+        "email_id": email_id,
+        "is_order": is_order,
+        "customer": {
+            "company_id": customer.company_id if customer else None,
+            "contact_email": customer.contact_email if customer else None,
+        },
+        "lines": [],
+        "reference": None,
+        "delivery_date": None,
+        "confidence": analysis.triage.confidence,
+        "needs_review": analysis.triage.label not in _SELF_EVIDENT,
+    }
     draft = analysis.draft
     if is_order and draft is not None:
         record.update(
-            lines=[{"sku": l.sku, "qty": l.qty, "unit": l.unit, "reference": l.reference}
-                   for l in draft.lines],
+            lines=[
+                {"sku": ln.sku, "qty": ln.qty, "unit": ln.unit, "reference": ln.reference}
+                for ln in draft.lines
+            ],
             reference=draft.reference,
             delivery_date=draft.delivery_date.isoformat() if draft.delivery_date else None,
-            confidence=draft.confidence, needs_review=draft.needs_review)
+            confidence=draft.confidence,
+            needs_review=draft.needs_review,
+        )
     usage = getattr(analysis.extraction, "usage", None)
     if usage is not None and usage.prompt_tokens:
         record["prompt_tokens"] = usage.prompt_tokens  # extra field: the scorer ignores it
     return record
 
 
-async def _predict(dataset_dir: Path, records: list[dict], *, llm_extractor: LlmExtractor | None,
-                   clock: Callable[[], float], teacher: Truth | None = None) -> tuple[list[dict], list[float], int]:
+async def _predict(
+    dataset_dir: Path,
+    records: list[dict],
+    *,
+    llm_extractor: LlmExtractor | None,
+    clock: Callable[[], float],
+    teacher: Truth | None = None,
+) -> tuple[list[dict], list[float], int]:
     """Predictions in received order; with a teacher, its truth plays the rep's corrections
     after each email (taught as per-customer aliases, used for the later emails)."""
     erp = ErpClient("http://erp", transport=httpx.ASGITransport(app=create_app(dataset_dir)))
@@ -104,7 +128,7 @@ async def _predict(dataset_dir: Path, records: list[dict], *, llm_extractor: Llm
         toolbox = await Toolbox.create(erp)
         for record in records:
             email = parse_email(email_to_mime(record))
-            now = received_at(record) or datetime.now(timezone.utc)
+            now = received_at(record) or datetime.now(UTC)
             started = clock()
             analysis = await analyse_email(email, toolbox, now=now, llm_extractor=llm_extractor)
             latencies.append((clock() - started) * 1000)
@@ -121,19 +145,26 @@ def _teach(toolbox: Toolbox, truth: TruthEmail | None, analysis: Analysis) -> in
     with a true SKU nobody predicted, and its source text becomes an alias for the customer."""
     if truth is None or not truth.is_order or not truth.company_id:
         return 0
-    predicted = {l.sku for l in analysis.draft.lines}
+    predicted = {ln.sku for ln in analysis.draft.lines}
     missing = [sku for sku in truth.lines if not sku.startswith("!") and sku not in predicted]
-    wrong = [l for l in analysis.draft.lines if l.sku not in truth.lines and l.source_text]
+    wrong = [ln for ln in analysis.draft.lines if ln.sku not in truth.lines and ln.source_text]
     aliases = toolbox.customer_aliases.setdefault(truth.company_id, {})
-    for line, sku in zip(wrong, missing):
+    for line, sku in zip(wrong, missing, strict=False):
         aliases[normalise_alias(line.source_text)] = (sku, None, "learned from the rep's correction (replay)")
     return min(len(wrong), len(missing))
 
 
-async def run_eval(dataset_dir: Path, out: Path, *, llm_extractor: LlmExtractor | None = None,
-                   details: bool = False, prompt_version: str | None = None, learn: bool = False,
-                   results_dir: Path | None = Path("results"),
-                   clock: Callable[[], float] = time.perf_counter) -> EvalReport:
+async def run_eval(
+    dataset_dir: Path,
+    out: Path,
+    *,
+    llm_extractor: LlmExtractor | None = None,
+    details: bool = False,
+    prompt_version: str | None = None,
+    learn: bool = False,
+    results_dir: Path | None = Path("results"),
+    clock: Callable[[], float] = time.perf_counter,
+) -> EvalReport:
     """Predict every email of the dataset in received order, write JSONL, score, report.
 
     With learn=True the dataset is replayed twice, without and with the ground truth playing
@@ -145,27 +176,43 @@ async def run_eval(dataset_dir: Path, out: Path, *, llm_extractor: LlmExtractor 
     predictions, latencies, _ = await _predict(dataset_dir, records, llm_extractor=llm_extractor, clock=clock)
     learning: dict = {}
     if learn:
-        learned, _, taught = await _predict(dataset_dir, records, llm_extractor=llm_extractor, clock=clock,
-                                            teacher=truth)
-        later = [r["email_id"] for r in records[len(records) // 2:]]
-        later_truth = Truth(catalog=truth.catalog, emails={e: truth.emails[e] for e in later if e in truth.emails})
+        learned, _, taught = await _predict(
+            dataset_dir, records, llm_extractor=llm_extractor, clock=clock, teacher=truth
+        )
+        later = [r["email_id"] for r in records[len(records) // 2 :]]
+        later_truth = Truth(
+            catalog=truth.catalog, emails={e: truth.emails[e] for e in later if e in truth.emails}
+        )
 
         def later_f1(preds: list[dict]) -> float:
-            return score(later_truth, {p["email_id"]: p for p in preds if p["email_id"] in later_truth.emails})["line_f1"]
+            return score(
+                later_truth, {p["email_id"]: p for p in preds if p["email_id"] in later_truth.emails}
+            )["line_f1"]
 
-        learning = {"aliases_taught": taught, "later_emails": len(later_truth.emails),
-                    "later_line_f1_without": later_f1(predictions), "later_line_f1_with": later_f1(learned),
-                    "line_f1_with": score(truth, {p["email_id"]: p for p in learned})["line_f1"]}
+        learning = {
+            "aliases_taught": taught,
+            "later_emails": len(later_truth.emails),
+            "later_line_f1_without": later_f1(predictions),
+            "later_line_f1_with": later_f1(learned),
+            "line_f1_with": score(truth, {p["email_id"]: p for p in learned})["line_f1"],
+        }
     lines_out = [json.dumps(p, ensure_ascii=False) for p in predictions]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines_out) + "\n", encoding="utf-8")
     metrics = score(truth, {p["email_id"]: p for p in predictions})
     per_email = metrics.pop("per_email")
-    report = EvalReport(dataset=str(dataset_dir), predictions=str(out), prompt_version=prompt_version,
-                        method="model" if llm_extractor else "rules", metrics=metrics,
-                        per_email=per_email if details else [], latency_ms=_latency(latencies),
-                        learning=learning, tokens=_tokens(predictions))
+    report = EvalReport(
+        dataset=str(dataset_dir),
+        predictions=str(out),
+        prompt_version=prompt_version,
+        method="model" if llm_extractor else "rules",
+        metrics=metrics,
+        per_email=per_email if details else [],
+        latency_ms=_latency(latencies),
+        learning=learning,
+        tokens=_tokens(predictions),
+    )
     if results_dir is not None:
         report.report_files = write_report(report, results_dir)
     return report
@@ -182,44 +229,59 @@ def _latency(values: list[float]) -> dict[str, float]:
     if not values:
         return {}
     ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
-    return {"median": round(statistics.median(ordered), 2), "p95": round(p95, 2),
-            "max": round(ordered[-1], 2)}
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {
+        "median": round(statistics.median(ordered), 2),
+        "p95": round(p95, 2),
+        "max": round(ordered[-1], 2),
+    }
 
 
 def format_report(report: EvalReport) -> str:
     """A plain-text table of the metrics (and per-email rows when present)."""
-    rows = [f"dataset     {report.dataset}", f"predictions {report.predictions}",
-            f"method      {report.method}  prompt {report.prompt_version or '-'}",
-            f"emails      {report.metrics.get('n_emails', 0)} "
-            f"(orders {report.metrics.get('n_order_emails', 0)})", ""]
+    rows = [
+        f"dataset     {report.dataset}",
+        f"predictions {report.predictions}",
+        f"method      {report.method}  prompt {report.prompt_version or '-'}",
+        f"emails      {report.metrics.get('n_emails', 0)} (orders {report.metrics.get('n_order_emails', 0)})",
+        "",
+    ]
     for label, key in METRIC_ROWS:
         rows.append(f"{label:<24} {100 * report.metrics.get(key, 0.0):6.1f}%")
     if report.latency_ms:
-        rows.append(f"{'latency median / p95':<24} {report.latency_ms['median']:.1f} / "
-                    f"{report.latency_ms['p95']:.1f} ms")
+        rows.append(
+            f"{'latency median / p95':<24} {report.latency_ms['median']:.1f} / "
+            f"{report.latency_ms['p95']:.1f} ms"
+        )
     if report.tokens:
-        rows.append(f"{'prompt tokens median/max':<24} {report.tokens['median']:.0f} / {report.tokens['max']:.0f}"
-                    f" (total {report.tokens['total']:.0f})")
+        rows.append(
+            f"{'prompt tokens median/max':<24} {report.tokens['median']:.0f} / {report.tokens['max']:.0f}"
+            f" (total {report.tokens['total']:.0f})"
+        )
     if report.learning:
-        l = report.learning
-        rows += ["", f"learning replay: {l['aliases_taught']} aliases taught by the truth as the rep",
-                 f"{'later-half line F1':<24} {100 * l['later_line_f1_without']:6.1f}% without, "
-                 f"{100 * l['later_line_f1_with']:.1f}% with learning ({l['later_emails']} emails)",
-                 f"{'line F1 with learning':<24} {100 * l['line_f1_with']:6.1f}%"]
+        ln = report.learning
+        rows += [
+            "",
+            f"learning replay: {ln['aliases_taught']} aliases taught by the truth as the rep",
+            f"{'later-half line F1':<24} {100 * ln['later_line_f1_without']:6.1f}% without, "
+            f"{100 * ln['later_line_f1_with']:.1f}% with learning ({ln['later_emails']} emails)",
+            f"{'line F1 with learning':<24} {100 * ln['line_f1_with']:6.1f}%",
+        ]
     if report.per_email:
         rows += ["", "email_id                              order  cust  tp/pred/truth  perfect  auto  ok"]
         for r in report.per_email:
-            rows.append(f"{r['email_id']:<37} {str(r['pred_order'])[:5]:<6} "
-                        f"{str(r['customer_ok'])[:5]:<5} {r['lines_tp']}/{r['lines_pred']}/"
-                        f"{r['lines_truth']:<9} {str(r['perfect'])[:5]:<8} "
-                        f"{str(r['automated'])[:5]:<5} {str(r['correct'])[:5]}")
+            rows.append(
+                f"{r['email_id']:<37} {str(r['pred_order'])[:5]:<6} "
+                f"{str(r['customer_ok'])[:5]:<5} {r['lines_tp']}/{r['lines_pred']}/"
+                f"{r['lines_truth']:<9} {str(r['perfect'])[:5]:<8} "
+                f"{str(r['automated'])[:5]:<5} {str(r['correct'])[:5]}"
+            )
     return "\n".join(rows)
 
 
 def write_report(report: EvalReport, results_dir: Path, now: datetime | None = None) -> list[str]:
     """results/eval-<timestamp>[-<prompt version>].md and .json."""
-    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     name = f"eval-{stamp}" + (f"-{report.prompt_version}" if report.prompt_version else "")
     results_dir.mkdir(parents=True, exist_ok=True)
     md = results_dir / f"{name}.md"

@@ -2,6 +2,7 @@
 
 Lines compare per SKU in base units (qty x per_base), merged per email on both sides.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,12 +52,15 @@ def load_truth(dataset_dir: Path) -> Truth:
     for email in read("emails.json"):
         order_ids = links.get(email["email_id"], [])
         is_order = bool(email.get("is_order_email", bool(order_ids)))
-        raw_lines = [l for oid in order_ids for l in lines_by_order.get(oid, [])]
+        raw_lines = [ln for oid in order_ids for ln in lines_by_order.get(oid, [])]
         contact_id = next((orders[o]["contact_id"] for o in order_ids if o in orders), None)
         known = contact_id in contacts
         truth.emails[email["email_id"]] = TruthEmail(
-            is_order=is_order, lines=merge_lines(raw_lines, catalog) or {},
-            company_id=contacts.get(contact_id) if known else None, known=known)
+            is_order=is_order,
+            lines=merge_lines(raw_lines, catalog) or {},
+            company_id=contacts.get(contact_id) if known else None,
+            known=known,
+        )
     return truth
 
 
@@ -123,8 +127,7 @@ def score(truth: Truth, preds: dict[str, dict]) -> dict:
         if t.is_order:
             ceiling += int(t.known)
             company = ((p or {}).get("customer") or {}).get("company_id") if p else None
-            cust_ok = bool(p) and (company == t.company_id if t.known
-                                   else company is None and needs_review)
+            cust_ok = bool(p) and (company == t.company_id if t.known else company is None and needs_review)
             customer_ok += int(cust_ok)
             line_tp += matched
             line_pred += len(pred_lines)
@@ -139,20 +142,40 @@ def score(truth: Truth, preds: dict[str, dict]) -> dict:
         safe += int(automated and t.is_order and correct)
         unsafe += int(automated and not correct)
         review += int(bool(p) and needs_review)
-        rows.append({"email_id": eid, "truth_order": t.is_order, "pred_order": pred_order,
-                     "customer_ok": cust_ok, "lines_tp": matched, "lines_pred": len(pred_lines),
-                     "lines_truth": len(t.lines), "perfect": is_perfect, "automated": automated,
-                     "correct": bool(correct)})
+        rows.append(
+            {
+                "email_id": eid,
+                "truth_order": t.is_order,
+                "pred_order": pred_order,
+                "customer_ok": cust_ok,
+                "lines_tp": matched,
+                "lines_pred": len(pred_lines),
+                "lines_truth": len(t.lines),
+                "perfect": is_perfect,
+                "automated": automated,
+                "correct": bool(correct),
+            }
+        )
     lp, lr = _ratio(line_tp, line_pred), _ratio(line_tp, line_truth)
     return {
-        "n_emails": n, "n_order_emails": n_orders,
+        "n_emails": n,
+        "n_order_emails": n_orders,
         "n_predictions": sum(1 for e in truth.emails if e in preds),
-        "triage_accuracy": _ratio(triage_ok, n), "triage_precision": _ratio(tp, tp + fp),
-        "triage_recall": _ratio(tp, tp + fn), "customer_accuracy": _ratio(customer_ok, n_orders),
-        "line_precision": lp, "line_recall": lr, "line_f1": _ratio(2 * lp * lr, lp + lr),
-        "line_tp": line_tp, "line_pred": line_pred, "line_truth": line_truth,
-        "sku_recall": _ratio(sku_tp, line_truth), "perfect_order_rate": _ratio(perfect, n_orders),
-        "safe_automation_rate": _ratio(safe, n_orders), "unsafe_automation_rate": _ratio(unsafe, n),
-        "review_rate": _ratio(review, n), "safe_automation_ceiling": _ratio(ceiling, n_orders),
+        "triage_accuracy": _ratio(triage_ok, n),
+        "triage_precision": _ratio(tp, tp + fp),
+        "triage_recall": _ratio(tp, tp + fn),
+        "customer_accuracy": _ratio(customer_ok, n_orders),
+        "line_precision": lp,
+        "line_recall": lr,
+        "line_f1": _ratio(2 * lp * lr, lp + lr),
+        "line_tp": line_tp,
+        "line_pred": line_pred,
+        "line_truth": line_truth,
+        "sku_recall": _ratio(sku_tp, line_truth),
+        "perfect_order_rate": _ratio(perfect, n_orders),
+        "safe_automation_rate": _ratio(safe, n_orders),
+        "unsafe_automation_rate": _ratio(unsafe, n),
+        "review_rate": _ratio(review, n),
+        "safe_automation_ceiling": _ratio(ceiling, n_orders),
         "per_email": rows,
     }

@@ -7,6 +7,7 @@ Each file starts with a front-matter block holding its version:
     ---
     <prompt text>
 """
+
 from __future__ import annotations
 
 import re
@@ -36,7 +37,7 @@ def parse_prompt_file(raw: str, default_version: str) -> Prompt:
         end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
         if end is not None:
             meta = _key_values(lines[1:end])
-            lines = lines[end + 1:]
+            lines = lines[end + 1 :]
     elif lines and lines[0].lower().startswith("version:"):
         meta = _key_values(lines[:1])
         lines = lines[1:]
@@ -54,8 +55,9 @@ def available_versions(name: str = "extract", folder: Traversable | None = None)
     return sorted(numbers)
 
 
-def load_prompt(name: str = "extract", version: str | int | None = None,
-                folder: Traversable | None = None) -> Prompt:
+def load_prompt(
+    name: str = "extract", version: str | int | None = None, folder: Traversable | None = None
+) -> Prompt:
     """The prompt `name` at `version` ("extract-v2", "v2" or 2); the latest when None."""
     folder = folder or resources.files(PROMPT_PACKAGE)
     numbers = available_versions(name, folder)

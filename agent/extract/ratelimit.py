@@ -3,6 +3,7 @@
 Token buckets refilled continuously; a caller reserves an estimate before its call and settles
 with the real usage afterwards, so a burst of long prompts slows down the next ones.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,9 +38,15 @@ class Bucket:
 
 
 class RateLimiter:
-    def __init__(self, *, concurrency: int, rpm: float, tpm: float,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        *,
+        concurrency: int,
+        rpm: float,
+        tpm: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
         self._slots = asyncio.Semaphore(concurrency)
         self._lock = asyncio.Lock()
         self.requests, self.tokens = Bucket(rpm, clock), Bucket(tpm, clock)
@@ -76,6 +83,8 @@ class LimitedExtractor:
             result = await self.extractor(email, body, toolbox)
         usage = getattr(result, "usage", None)
         if usage is not None:
-            self.limiter.settle(requests=usage.calls - self.ESTIMATED_REQUESTS,
-                                tokens=usage.prompt_tokens + usage.completion_tokens - self.ESTIMATED_TOKENS)
+            self.limiter.settle(
+                requests=usage.calls - self.ESTIMATED_REQUESTS,
+                tokens=usage.prompt_tokens + usage.completion_tokens - self.ESTIMATED_TOKENS,
+            )
         return result

@@ -3,6 +3,7 @@
 Lines are found by shape (a quantity with an optional unit before or after product text, a
 SKU, or a table row under a header) and resolved through catalog_lookup, like a model would.
 """
+
 from __future__ import annotations
 
 import re
@@ -10,10 +11,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from mailorder.domain import Candidate, Extraction, LineRequest, ParsedEmail
 from mailorder.mail.clean import CleanBody, has_order_lines
-from mailorder.domain import ParsedEmail
 from mailorder.tools.catalog import SKU_RX, CatalogIndex
-from mailorder.domain import Candidate, Extraction, LineRequest
 from mailorder.tools.units import UNIT_PATTERN, canonical_unit
 
 METHOD = "rules, no AI model configured"
@@ -22,34 +22,70 @@ _NUM = r"\d+(?:[.,]\d+)?"
 _UNIT = rf"(?:{UNIT_PATTERN})(?![\w²])"
 _QTY_FIRST = re.compile(
     rf"^\s*(?:[-•*·>]\s*)?(?P<qty>{_NUM}|halve|half)\s*(?P<x>[xX×]|ex\b|x\b)?\s*(?P<unit>{_UNIT})?\.?\s+(?P<rest>.+)$",
-    re.I)
+    re.I,
+)
 _QTY_LAST = re.compile(rf"^(?P<rest>.+?)[\s:,-]+(?P<qty>{_NUM})\s*(?P<unit>[xX×]|{_UNIT})\.?\s*$", re.I)
-_QTY_INLINE = re.compile(rf"(?<![\w.,-])(?P<qty>{_NUM}|halve|een|één)\s*(?P<unit>{_UNIT})\s+(?P<rest>[^,.;?!\n]+)", re.I)
+_QTY_INLINE = re.compile(
+    rf"(?<![\w.,-])(?P<qty>{_NUM}|halve|een|één)\s*(?P<unit>{_UNIT})\s+(?P<rest>[^,.;?!\n]+)", re.I
+)
 _REFERENCE = re.compile(
     r"(?:uw |onze |order ?|project ?)?(?:referentie|ref|kenmerk|ordernummer|ordernr|order nr|"
     r"po(?:[- ]?(?:nummer|number|nr))?|inkoopnummer|inkoopordernummer|bestelnummer|bestelnr)"
-    r"\.?\s*[:#]\s*(?P<ref>[A-Za-z0-9][\w\-/.]{1,40})", re.I)
+    r"\.?\s*[:#]\s*(?P<ref>[A-Za-z0-9][\w\-/.]{1,40})",
+    re.I,
+)
 _QTY_ALONE = re.compile(
-    rf"^\s*(?:[-•*·]\s*)?(?P<qty>{_NUM}|halve)\s*(?P<x>[xX×]|ex)?\s*(?P<unit>{_UNIT})?\.?\s*$", re.I)
+    rf"^\s*(?:[-•*·]\s*)?(?P<qty>{_NUM}|halve)\s*(?P<x>[xX×]|ex)?\s*(?P<unit>{_UNIT})?\.?\s*$", re.I
+)
 _SEGMENT_SPLIT = re.compile(
-    rf"\s*(?:,|;|\+|\ben\b|\band\b|\bund\b)\s+(?=(?:{_NUM}|een|één)\s*(?:[xX×]\s|ex\s|{_UNIT}\s))",
-    re.I)
+    rf"\s*(?:,|;|\+|\ben\b|\band\b|\bund\b)\s+(?=(?:{_NUM}|een|één)\s*(?:[xX×]\s|ex\s|{_UNIT}\s))", re.I
+)
 _CONTEXT_LINE = re.compile(r"graag|volgende|bestel|order|voor (?:de|onze)|:\s*$|liefern", re.I)
 _DELIVERY_WORDS = re.compile(r"lever|bezorg|aflever|delivery|deliver|nodig|graag op|uiterlijk", re.I)
 _DATE = re.compile(r"(?<!\d)(\d{1,2})[-/.](\d{1,2})(?:[-/.](\d{2,4}))?(?!\d)")
-_WEEKDAYS = {"maandag": 0, "dinsdag": 1, "woensdag": 2, "donderdag": 3, "vrijdag": 4,
-             "zaterdag": 5, "zondag": 6, "monday": 0, "tuesday": 1, "wednesday": 2,
-             "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6}
-_HEADER_QTY = {"aantal", "qty", "quantity", "hoeveelheid", "aant", "aantal stuks", "stuks",
-               "meters", "meter", "mtr", "rollen", "rol", "m2", "platen", "dozen", "vellen"}
+_WEEKDAYS = {
+    "maandag": 0,
+    "dinsdag": 1,
+    "woensdag": 2,
+    "donderdag": 3,
+    "vrijdag": 4,
+    "zaterdag": 5,
+    "zondag": 6,
+    "monday": 0,
+    "tuesday": 1,
+    "wednesday": 2,
+    "thursday": 3,
+    "friday": 4,
+    "saturday": 5,
+    "sunday": 6,
+}
+_HEADER_QTY = {
+    "aantal",
+    "qty",
+    "quantity",
+    "hoeveelheid",
+    "aant",
+    "aantal stuks",
+    "stuks",
+    "meters",
+    "meter",
+    "mtr",
+    "rollen",
+    "rol",
+    "m2",
+    "platen",
+    "dozen",
+    "vellen",
+}
 _HEADER_REF = {"referentie", "ref", "kenmerk", "project", "reference", "opmerking"}
 _HEADER_SKIP = {"besteld door", "prijs", "price", "totaal", "total", "bedrag", "ordered by"}
 _NOISE_LINE = re.compile(r"^(?:aantal|totaal|total|prijs|leverdatum|levering|afmeting)\b", re.I)
 
 
 class LookupTool(Protocol):
-    def catalog_lookup(self, query: str, limit: int = 5, customer_id: str | None = None
-                       ) -> list[Candidate]: ...
+    def catalog_lookup(
+        self, query: str, limit: int = 5, customer_id: str | None = None
+    ) -> list[Candidate]: ...
 
 
 @dataclass
@@ -62,8 +98,14 @@ class _Found:
     context: str = ""  # the sentence introducing the list ("voor de Mimaki SS21 graag:")
 
 
-def extract_rules(email: ParsedEmail, body: CleanBody, toolbox_or_catalog, *,
-                  received: datetime, customer_id: str | None = None) -> Extraction:
+def extract_rules(
+    email: ParsedEmail,
+    body: CleanBody,
+    toolbox_or_catalog,
+    *,
+    received: datetime,
+    customer_id: str | None = None,
+) -> Extraction:
     """Read lines, reference and delivery date; the richer of both body versions wins.
 
     `customer_id` lets the lookup use that customer's learned aliases first."""
@@ -74,12 +116,13 @@ def extract_rules(email: ParsedEmail, body: CleanBody, toolbox_or_catalog, *,
         if _identified(alternative) > _identified(best):
             best, best_text = alternative, body.alt_text
     text_for_fields = "\n".join([email.subject or "", body.text, body.alt_text])
-    extraction = Extraction(lines=best, reference=find_reference(text_for_fields),
-                            delivery_date=find_delivery_date(body.text + "\n" + body.alt_text,
-                                                             received.date()),
-                            method=METHOD)
-    if body.includes_quote and any(l.source_text and l.source_text in body.quoted_taken
-                                   for l in best):
+    extraction = Extraction(
+        lines=best,
+        reference=find_reference(text_for_fields),
+        delivery_date=find_delivery_date(body.text + "\n" + body.alt_text, received.date()),
+        method=METHOD,
+    )
+    if body.includes_quote and any(ln.source_text and ln.source_text in body.quoted_taken for ln in best):
         for line in best:
             if line.source_text and line.source_text in body.quoted_taken:
                 line.confidence = min(line.confidence, 0.85)
@@ -92,7 +135,7 @@ def extract_rules(email: ParsedEmail, body: CleanBody, toolbox_or_catalog, *,
 
 def unread_order_text(text: str, lines: list[LineRequest]) -> list[str]:
     """Lines that look like order lines (qty + unit, Nx, SKU) but no extracted line came from."""
-    used = "\n".join(l.source_text for l in lines)
+    used = "\n".join(ln.source_text for ln in lines)
     unread = []
     for raw in text.split("\n"):
         line = raw.strip()
@@ -108,7 +151,7 @@ def _lookup_function(tool, customer_id: str | None = None):
 
 
 def _identified(lines: list[LineRequest]) -> int:
-    return sum(1 for l in lines if l.sku)
+    return sum(1 for ln in lines if ln.sku)
 
 
 def _lines_from(text: str, lookup) -> list[LineRequest]:
@@ -123,7 +166,7 @@ def find_line_texts(text: str) -> list[_Found]:
     context = ""
     pending_text: str | None = None  # a short line that may be followed by its quantity
     pending_qty: _Found | None = None  # a quantity line whose product follows on next lines
-    for raw in text.split("\n") + [""]:
+    for raw in [*text.split("\n"), ""]:
         line = raw.strip()
         if not line:
             if pending_qty is not None and pending_qty.query:
@@ -149,8 +192,15 @@ def find_line_texts(text: str) -> list[_Found]:
         if alone:
             qty, unit = _qty(alone.group("qty")), _unit(alone.group("unit"), alone.group("x"), "")
             if pending_text:
-                found.append(_Found(query=pending_text, qty=qty, unit=unit, context=context,
-                                    source=pending_text + "\n" + line))
+                found.append(
+                    _Found(
+                        query=pending_text,
+                        qty=qty,
+                        unit=unit,
+                        context=context,
+                        source=pending_text + "\n" + line,
+                    )
+                )
                 pending_text = None
             elif alone.group("unit") or alone.group("x"):
                 pending_qty = _Found(query="", qty=qty, unit=unit, source=line, context=context)
@@ -177,8 +227,9 @@ def _looks_like_item(line: str) -> bool:
 
 def _is_header(cells: list[str]) -> bool:
     lowered = [c.lower().strip(" :") for c in cells]
-    return (not any(re.search(r"\d", c) for c in cells)
-            and any(c in _HEADER_QTY or c in _HEADER_REF for c in lowered))
+    return not any(re.search(r"\d", c) for c in cells) and any(
+        c in _HEADER_QTY or c in _HEADER_REF for c in lowered
+    )
 
 
 def _table_row(cells: list[str], header: list[str] | None) -> _Found | None:
@@ -208,17 +259,29 @@ def _plain_line(line: str) -> _Found | None:
         return None
     m = _QTY_FIRST.match(line)
     if m and (m.group("x") or m.group("unit") or SKU_RX.search(m.group("rest"))):
-        return _Found(query=m.group("rest"), qty=_qty(m.group("qty")), source=line,
-                      unit=_unit(m.group("unit"), m.group("x"), m.group("qty")))
+        return _Found(
+            query=m.group("rest"),
+            qty=_qty(m.group("qty")),
+            source=line,
+            unit=_unit(m.group("unit"), m.group("x"), m.group("qty")),
+        )
     m = _QTY_LAST.match(line)
     if m:
-        return _Found(query=m.group("rest"), qty=_qty(m.group("qty")), source=line,
-                      unit=_unit(m.group("unit"), None, m.group("qty")))
+        return _Found(
+            query=m.group("rest"),
+            qty=_qty(m.group("qty")),
+            source=line,
+            unit=_unit(m.group("unit"), None, m.group("qty")),
+        )
     m = _QTY_INLINE.search(line)
     if m and (re.search(r"[^\W\d_]{3,}", m.group("rest")) or SKU_RX.search(m.group("rest"))):
         rest = " ".join(m.group("rest").split()[:6])
-        return _Found(query=rest, qty=_qty(m.group("qty")), source=line,
-                      unit=_unit(m.group("unit"), None, m.group("qty")))
+        return _Found(
+            query=rest,
+            qty=_qty(m.group("qty")),
+            source=line,
+            unit=_unit(m.group("unit"), None, m.group("qty")),
+        )
     if SKU_RX.search(line):
         return _Found(query=line, qty=None, unit=None, source=line)
     return None
@@ -250,17 +313,29 @@ def _resolve(found: _Found, lookup) -> LineRequest | None:
     confidence = _confidence(candidates)
     if found.context and confidence < 0.9 and not SKU_RX.search(found.query):
         with_context = lookup(found.context + " " + found.query)
-        if with_context and (_confidence(with_context) > confidence
-                             or _refines(with_context[0], candidates)):
+        if with_context and (_confidence(with_context) > confidence or _refines(with_context[0], candidates)):
             candidates, confidence = with_context, max(_confidence(with_context), confidence)
     if not candidates or candidates[0].score < MIN_SCORE:
         if found.qty is not None and (SKU_RX.search(found.query) or found.unit not in (None, "stuks")):
-            return LineRequest(sku=None, qty=found.qty, unit=found.unit, source_text=found.source,
-                               reference=found.reference, confidence=0.0, candidates=candidates[:3])
+            return LineRequest(
+                sku=None,
+                qty=found.qty,
+                unit=found.unit,
+                source_text=found.source,
+                reference=found.reference,
+                confidence=0.0,
+                candidates=candidates[:3],
+            )
         return None
-    return LineRequest(sku=candidates[0].sku, qty=found.qty, unit=_taught_unit(found, candidates[0]),
-                       source_text=found.source, reference=found.reference, confidence=confidence,
-                       candidates=candidates[:3] if confidence < 0.9 else [])
+    return LineRequest(
+        sku=candidates[0].sku,
+        qty=found.qty,
+        unit=_taught_unit(found, candidates[0]),
+        source_text=found.source,
+        reference=found.reference,
+        confidence=confidence,
+        candidates=candidates[:3] if confidence < 0.9 else [],
+    )
 
 
 def _taught_unit(found: _Found, top: Candidate) -> str | None:

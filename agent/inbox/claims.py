@@ -4,6 +4,7 @@ A worker id is "host:pid:nonce". A claim is taken over when it is older than CLA
 crashed worker on another machine), or at once when its holder is known dead: a process on this
 host that no longer exists, or a closed runner in this process (a restart after a crash or a
 cancelled poll must not wait for the timeout)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -83,16 +84,31 @@ class Claims:
         now = self.services.clock()
         stale_before = now - CLAIM_TIMEOUT
         with self.services.sessions.begin() as session:
-            won = repo.claim_email(session, email_id, self.worker, now, stale_before=stale_before,
-                                   pending_only=pending_only)
+            won = repo.claim_email(
+                session, email_id, self.worker, now, stale_before=stale_before, pending_only=pending_only
+            )
             if not won:
                 holder = repo.email_claim(session, email_id)
                 if is_known_dead(holder):
-                    won = repo.claim_email(session, email_id, self.worker, now, stale_before=stale_before,
-                                           take_over=holder, pending_only=pending_only)
+                    won = repo.claim_email(
+                        session,
+                        email_id,
+                        self.worker,
+                        now,
+                        stale_before=stale_before,
+                        take_over=holder,
+                        pending_only=pending_only,
+                    )
                     if won:
-                        repo.audit(session, now, "agent", "claim_taken_over", email_id=email_id,
-                                   previous=holder, worker=self.worker)
+                        repo.audit(
+                            session,
+                            now,
+                            "agent",
+                            "claim_taken_over",
+                            email_id=email_id,
+                            previous=holder,
+                            worker=self.worker,
+                        )
         if won:
             self._held.add(email_id)
         return won
@@ -119,6 +135,7 @@ class Claims:
     async def heartbeat(self) -> AsyncIterator[None]:
         """While working, renew this worker's claims, so a long step (a slow model or ERP) is
         never mistaken for a crashed worker by another machine."""
+
         async def beat() -> None:
             while True:
                 await asyncio.sleep(self.heartbeat_seconds)  # a timer: nothing else to await
@@ -126,7 +143,9 @@ class Claims:
                 with self.services.sessions.begin() as session:
                     kept = repo.renew_claims(session, held, self.worker, self.services.clock())
                 if kept < len(held):
-                    log.warning("%d claim(s) of this worker were taken over by another worker", len(held) - kept)
+                    log.warning(
+                        "%d claim(s) of this worker were taken over by another worker", len(held) - kept
+                    )
 
         task = asyncio.create_task(beat())
         try:

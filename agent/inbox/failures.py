@@ -1,5 +1,6 @@
 """Poison messages: an email whose processing keeps failing is retried on later polls, and after
 MAX_ATTEMPTS it is failed (visible, audited, moved to the failed folder) instead of looping."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,7 +16,9 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8  # processing errors before an email is failed instead of retried
 
 
-async def record_processing_error(services: Services, inbox: ImapInbox, email_id: int, exc: BaseException) -> bool:
+async def record_processing_error(
+    services: Services, inbox: ImapInbox, email_id: int, exc: BaseException
+) -> bool:
     """Audit one failed attempt; True when the email was failed for good now."""
     now = services.clock()
     with services.sessions.begin() as session:
@@ -25,12 +28,20 @@ async def record_processing_error(services: Services, inbox: ImapInbox, email_id
         if record is None or attempts < MAX_ATTEMPTS or record.status != EmailStatus.RECEIVED:
             return False
         repo.set_email_status(session, email_id, EmailStatus.FAILED, error=repr(exc))
-        repo.audit(session, now, "agent", "failed", email_id=email_id, error=repr(exc), attempts=attempts,
-                   moved_to=FAILED_FOLDER)
+        repo.audit(
+            session,
+            now,
+            "agent",
+            "failed",
+            email_id=email_id,
+            error=repr(exc),
+            attempts=attempts,
+            moved_to=FAILED_FOLDER,
+        )
         uid = record.uid
     if uid is not None:
         try:
             await asyncio.to_thread(inbox.move, [uid], FAILED_FOLDER)
-        except Exception:  # noqa: BLE001 - the store already says failed
+        except Exception:
             log.warning("could not move email %s to %s", email_id, FAILED_FOLDER, exc_info=True)
     return True

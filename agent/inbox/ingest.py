@@ -4,6 +4,7 @@ New mail is found by UID. Each message is stored with the mailbox's last UID in 
 so a crash never skips or repeats one; a message already stored (same Message-ID, or the same
 mailbox/UIDVALIDITY/UID) is a duplicate. Unusable messages (too large, unparseable, no sender)
 are stored as failed, audited and moved to the failed folder: never lost, never retried."""
+
 from __future__ import annotations
 
 import asyncio
@@ -32,12 +33,19 @@ async def ingest_batch(services: Services, inbox: ImapInbox, report: PollReport)
     with services.sessions() as session:
         state = repo.mailbox_state(session, mailbox)
         last_uid, uidvalidity = (state.last_uid, state.uidvalidity) if state else (0, None)
-    result = await asyncio.to_thread(inbox.fetch_new, last_uid, uidvalidity,
-                                     max_bytes=settings.max_message_bytes, batch=FETCH_BATCH)
+    result = await asyncio.to_thread(
+        inbox.fetch_new, last_uid, uidvalidity, max_bytes=settings.max_message_bytes, batch=FETCH_BATCH
+    )
     if uidvalidity is not None and result.uidvalidity != uidvalidity:
         with services.sessions.begin() as session:
-            repo.audit(session, services.clock(), "agent", "uidvalidity_changed", old=uidvalidity,
-                       new=result.uidvalidity)
+            repo.audit(
+                session,
+                services.clock(),
+                "agent",
+                "uidvalidity_changed",
+                old=uidvalidity,
+                new=result.uidvalidity,
+            )
     report.fetched += len(result.messages)
     seen, failed = [], []
     for message in result.messages:
@@ -63,23 +71,51 @@ def store_message(services: Services, message: FetchedMessage, mailbox: str, uid
         error = "no sender address (not a usable email message)"
     with services.sessions.begin() as session:
         repo.save_mailbox_state(session, mailbox, uidvalidity, message.uid)
-        duplicate = repo.find_email(session, message_id=email.message_id, mailbox=mailbox,
-                                    uidvalidity=uidvalidity, uid=message.uid)
+        duplicate = repo.find_email(
+            session, message_id=email.message_id, mailbox=mailbox, uidvalidity=uidvalidity, uid=message.uid
+        )
         if duplicate is not None:
-            repo.audit(session, now, "agent", "duplicate_ignored", email_id=duplicate.id,
-                       message_id=email.message_id, uid=message.uid)
+            repo.audit(
+                session,
+                now,
+                "agent",
+                "duplicate_ignored",
+                email_id=duplicate.id,
+                message_id=email.message_id,
+                uid=message.uid,
+            )
             return "duplicates"
         record = EmailRecord(
-            message_id=email.message_id, mailbox=mailbox, uidvalidity=uidvalidity, uid=message.uid,
-            sender=email.sender, subject=email.subject[:2000], received_at=now, size=message.size,
-            raw=message.raw, status=EmailStatus.FAILED if error else EmailStatus.RECEIVED, error=error)
+            message_id=email.message_id,
+            mailbox=mailbox,
+            uidvalidity=uidvalidity,
+            uid=message.uid,
+            sender=email.sender,
+            subject=email.subject[:2000],
+            received_at=now,
+            size=message.size,
+            raw=message.raw,
+            status=EmailStatus.FAILED if error else EmailStatus.RECEIVED,
+            error=error,
+        )
         if repo.insert_email(session, record) is None:
             return "duplicates"
-        repo.audit(session, now, "agent", "ingested", email_id=record.id, message_id=email.message_id,
-                   sender=email.sender, subject=email.subject, size=message.size, uid=message.uid)
+        repo.audit(
+            session,
+            now,
+            "agent",
+            "ingested",
+            email_id=record.id,
+            message_id=email.message_id,
+            sender=email.sender,
+            subject=email.subject,
+            size=message.size,
+            uid=message.uid,
+        )
         if error:
-            repo.audit(session, now, "agent", "failed", email_id=record.id, error=error,
-                       moved_to=FAILED_FOLDER)
+            repo.audit(
+                session, now, "agent", "failed", email_id=record.id, error=error, moved_to=FAILED_FOLDER
+            )
             return "failed"
     remember_parsed(services, record.id, email)  # committed: the id is this email's for good
     crash_point("after_ingest")

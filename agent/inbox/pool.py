@@ -4,6 +4,7 @@ New orders run concurrently (a pool, not batch after batch: a new email starts a
 running one finishes); rep replies run afterwards in arrival order, so a reply is never handled
 before the draft it answers. Emails are claimed a batch at a time, so workers sharing the store
 share a backlog instead of one taking all of it. One failing email never stops the others."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,16 +13,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from mailorder.agent.inbox import ingest
 from mailorder.agent.inbox.claims import Claims
 from mailorder.agent.inbox.failures import record_processing_error
-from mailorder.agent.inbox import ingest
 from mailorder.agent.inbox.report import PollReport
 from mailorder.agent.inbox.sorting import sort_email
 from mailorder.agent.logs import log_context
 from mailorder.agent.review.matching import match_reply
 from mailorder.agent.review.replies import handle_reply
 from mailorder.agent.workflow.context import Services
-from mailorder.agent.workflow.graph import thread_config
+from mailorder.agent.workflow.graph import run_thread, thread_config
 from mailorder.agent.workflow.loading import parsed_email
 from mailorder.mail.imap import ImapInbox
 from mailorder.store import repo
@@ -60,8 +61,11 @@ class Pool:
                 feed.room.set()
             for email_id in threads:
                 await slots.acquire()
-                task = asyncio.create_task(self.claims.released_after(
-                    email_id, self.guarded(email_id, self._run_claimed_thread, report)))
+                task = asyncio.create_task(
+                    self.claims.released_after(
+                        email_id, self.guarded(email_id, self._run_claimed_thread, report)
+                    )
+                )
                 task.add_done_callback(lambda done: (slots.release(), running.discard(done)))
                 running.add(task)
             if threads:
@@ -71,9 +75,13 @@ class Pool:
             await feed.more.wait()
         await asyncio.gather(*running)
         for email_id in replies:
-            await self.claims.released_after(email_id, self.guarded(email_id, self._handle_claimed_reply, report))
+            await self.claims.released_after(
+                email_id, self.guarded(email_id, self._handle_claimed_reply, report)
+            )
 
-    async def _claim_batch(self, tried: set[int], replies: list[int], report: PollReport) -> tuple[list[int], int]:
+    async def _claim_batch(
+        self, tried: set[int], replies: list[int], report: PollReport
+    ) -> tuple[list[int], int]:
         """Claim and sort pending emails not tried yet: up to `concurrency` order threads are
         returned with the number of pending emails left after them; replies are collected
         (claimed) for the end; ignored ones are done."""
@@ -104,7 +112,7 @@ class Pool:
                 result = await step(email_id)
             report.processed += 1
             return result
-        except Exception as exc:  # noqa: BLE001 - one bad email must not stop the others
+        except Exception as exc:
             log.exception("processing email %s failed", email_id)
             report.errors.append(f"email {email_id}: {exc!r}")
             await record_processing_error(self.services, self.inbox, email_id, exc)
@@ -126,7 +134,7 @@ class Pool:
         if not snapshot.next and snapshot.values:
             return  # finished already
         payload = None if snapshot.next else {"email_id": email_id}
-        await self.graph.ainvoke(payload, config, context=self.services)
+        await run_thread(self.graph, self.services, email_id, payload)
 
     async def _handle_claimed_reply(self, email_id: int) -> None:
         """A reply resumes its draft's thread: hold that thread's email too, so no other worker
@@ -137,7 +145,9 @@ class Pool:
             draft = repo.get_draft(session, match.draft_id)
             thread_email_id = draft.email_id if draft is not None else None
         if thread_email_id is not None and not self.claims.claim(thread_email_id, pending_only=False):
-            log.info("reply %s waits: thread of email %s is busy on another worker", email_id, thread_email_id)
+            log.info(
+                "reply %s waits: thread of email %s is busy on another worker", email_id, thread_email_id
+            )
             return
         try:
             await handle_reply(self.services, self.graph, email_id, email)

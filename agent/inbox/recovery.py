@@ -1,6 +1,7 @@
 """Crash recovery at start-up: resume the threads of open drafts that a crash stopped between
 steps (not those waiting for a rep), and decisions that were claimed but not yet applied. A
 thread a live worker holds is left to it."""
+
 from __future__ import annotations
 
 import logging
@@ -8,7 +9,7 @@ import logging
 from mailorder.agent.inbox.claims import Claims
 from mailorder.agent.review.replies import resume_claimed_replies
 from mailorder.agent.workflow.context import Services
-from mailorder.agent.workflow.graph import thread_config
+from mailorder.agent.workflow.graph import run_thread, thread_config
 from mailorder.store import repo
 
 log = logging.getLogger(__name__)
@@ -17,7 +18,9 @@ log = logging.getLogger(__name__)
 async def recover(services: Services, graph, claims: Claims) -> int:
     """Resume interrupted threads and claimed-but-unapplied replies; returns how many."""
     async with claims.heartbeat():
-        return await _recover_threads(services, graph, claims) + await _recover_replies(services, graph, claims)
+        return await _recover_threads(services, graph, claims) + await _recover_replies(
+            services, graph, claims
+        )
 
 
 async def _recover_threads(services: Services, graph, claims: Claims) -> int:
@@ -36,9 +39,15 @@ async def _recover_threads(services: Services, graph, claims: Claims) -> int:
                 continue  # finished or parked meanwhile
             log.info("resuming interrupted thread for email %s at %s", email_id, snapshot.next)
             with services.sessions.begin() as session:
-                repo.audit(session, services.clock(), "agent", "thread_resumed", email_id=email_id,
-                           at=list(snapshot.next))
-            await graph.ainvoke(None, thread_config(email_id), context=services)
+                repo.audit(
+                    session,
+                    services.clock(),
+                    "agent",
+                    "thread_resumed",
+                    email_id=email_id,
+                    at=list(snapshot.next),
+                )
+            await run_thread(graph, services, email_id, None)
             resumed += 1
         finally:
             claims.release(email_id)

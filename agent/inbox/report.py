@@ -1,4 +1,5 @@
 """What one poll did (returned by Runner.poll_once; never an exception)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

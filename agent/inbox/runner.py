@@ -1,13 +1,14 @@
 """Feeds the inbox into the workflow, one poll at a time: ingest (agent.inbox.ingest) and the
 processing pool (agent.inbox.pool) run side by side, so fetching the next batch overlaps
 processing the last; then pending outgoing mail is retried. Recovery runs once at start-up."""
+
 from __future__ import annotations
 
 import asyncio
 import logging
 
-from mailorder.agent.inbox.claims import Claims
 from mailorder.agent.inbox import ingest
+from mailorder.agent.inbox.claims import Claims
 from mailorder.agent.inbox.pool import Feed, Pool
 from mailorder.agent.inbox.recovery import recover
 from mailorder.agent.inbox.report import PollReport
@@ -22,8 +23,15 @@ __all__ = ["PollReport", "Runner"]
 
 
 class Runner:
-    def __init__(self, services: Services, graph, inbox: ImapInbox, *, concurrency: int | None = None,
-                 worker: str | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        graph,
+        inbox: ImapInbox,
+        *,
+        concurrency: int | None = None,
+        worker: str | None = None,
+    ) -> None:
         self.services, self.graph, self.inbox = services, graph, inbox
         self.claims = Claims(services, worker)  # several workers may share one inbox and store
         self.pool = Pool(services, graph, inbox, self.claims, concurrency or services.settings.concurrency)
@@ -54,7 +62,7 @@ class Runner:
                 await ingest
             try:
                 await self._flush_outbox()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 log.exception("outbox flush failed")
                 report.errors.append(f"outbox: {exc!r}")
             return report
@@ -66,7 +74,7 @@ class Runner:
                 feed.more.set()
                 feed.room.clear()
                 await feed.room.wait()
-        except Exception as exc:  # noqa: BLE001 - the poller must survive a broken mailbox
+        except Exception as exc:
             log.exception("ingest failed")
             report.errors.append(f"ingest: {exc!r}")
         finally:
@@ -83,8 +91,9 @@ class Runner:
             if thread_email_id is not None and not self.claims.claim(thread_email_id, pending_only=False):
                 continue  # that thread is busy on another worker, which sends its own mail
             try:
-                sent += await outbox.deliver(self.services, outbox_id,
-                                             on_returned=mailing.returned_handler(self.services, None))
+                sent += await outbox.deliver(
+                    self.services, outbox_id, on_returned=mailing.returned_handler(self.services, None)
+                )
             finally:
                 if thread_email_id is not None:
                     self.claims.release(thread_email_id)

@@ -14,6 +14,7 @@ Other auto-replies and newsletters go on to triage, which labels them auto_reply
 the agent never answers customers except with a confirmation after a rep's approval, so they
 cannot start a loop.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,7 +31,9 @@ _AUTO_SUBJECT = re.compile(
     r"^\s*(?:automatic reply|auto(?:matic)?[- ]?(?:reply|response)|autoreply|out of (?:the )?office|"
     r"automatisch(?:e)? (?:antwoord|reply)|afwezig|abwesenheit|automatische antwort|"
     r"r[ée]ponse automatique|absence|undeliver(?:ed|able)|delivery status notification|"
-    r"mail delivery (?:failed|failure)|returned mail|niet bezorgd|onbestelbaar)", re.I)
+    r"mail delivery (?:failed|failure)|returned mail|niet bezorgd|onbestelbaar)",
+    re.I,
+)
 
 
 def ignore_reason(email: ParsedEmail, agent_address: str) -> str | None:
@@ -44,6 +47,7 @@ def ignore_reason(email: ParsedEmail, agent_address: str) -> str | None:
 
 
 # ---- rules -----------------------------------------------------------------------------------
+
 
 def _own_mail(email: ParsedEmail, agent_address: str) -> str | None:
     if email.headers.get("x-mailorder"):
@@ -63,8 +67,10 @@ def _delivery_report(email: ParsedEmail, agent_address: str) -> str | None:
     if content_type.startswith("multipart/report"):
         kind = next((t for t in _REPORT_TYPES if t in content_type), "report")
         return f"delivery report (multipart/report; {kind})"
-    if any(a.content_type in ("message/delivery-status", "message/disposition-notification")
-           for a in email.attachments):
+    if any(
+        a.content_type in ("message/delivery-status", "message/disposition-notification")
+        for a in email.attachments
+    ):
         return "delivery report (delivery-status part)"
     if email.sender.startswith(_BOUNCE_SENDERS):
         return "bounce from a mail server (MAILER-DAEMON / postmaster)"
@@ -84,14 +90,19 @@ def _mail_loop(email: ParsedEmail, agent_address: str) -> str | None:
         return "automatic reply to our own mail (mail loop)"
     if find_tag(email.subject) is not None:
         return "automatic message about one of our summaries (mail loop)"
-    addressed = [*email.to, *email.cc, email.headers.get("delivered-to", "").strip().lower(),
-                 email.headers.get("x-original-to", "").strip().lower()]
+    addressed = [
+        *email.to,
+        *email.cc,
+        email.headers.get("delivered-to", "").strip().lower(),
+        email.headers.get("x-original-to", "").strip().lower(),
+    ]
     if any(a != agent_address and is_agent_address(a, agent_address) for a in addressed if a):
         return "automatic reply to a review address (mail loop)"
     return None
 
 
 # ---- helpers (pure, reusable) ----------------------------------------------------------------
+
 
 def is_agent_address(address: str, agent_address: str) -> bool:
     """The agent address itself or one of its plus-addresses (orders+token@domain)."""

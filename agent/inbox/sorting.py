@@ -1,6 +1,7 @@
 """Sort a stored message: ignored (our own mail, delivery reports, mail loops; a report that
 returns one of our messages is acted on first), a rep's reply, or customer mail that starts a
 thread of the order workflow."""
+
 from __future__ import annotations
 
 from typing import Literal

@@ -12,16 +12,17 @@ recipient (5xx at RCPT) is handled the same way, at once (agent.outgoing.outbox)
 
 This module decides and records (reassignment, audit); agent.outgoing.mailing sends what follows.
 """
+
 from __future__ import annotations
 
 import logging
 import re
 from dataclasses import dataclass
 
+from mailorder.agent.inbox.screening import is_our_message_id
 from mailorder.agent.outgoing.outbox import Returned
 from mailorder.agent.review.wire import find_tags_in_raw
 from mailorder.agent.workflow.context import Services
-from mailorder.agent.inbox.screening import is_our_message_id
 from mailorder.domain import ParsedEmail
 from mailorder.store import repo
 from mailorder.store.models import DraftStatus
@@ -54,10 +55,15 @@ def returned_messages(services: Services, raw: bytes) -> list[Returned]:
     with services.sessions() as session:
         rows = repo.outbox_by_message_ids(session, returned_message_ids(raw, services.agent_address))
         if not rows:
-            rows = [row for draft_id, version in find_tags_in_raw(raw)
-                    for row in repo.outbox_for_draft(session, draft_id, kind="summary", version=version)]
-        return [Returned(row.kind, row.draft_id, row.version, list(row.recipients), row.message_id)
-                for row in rows]
+            rows = [
+                row
+                for draft_id, version in find_tags_in_raw(raw)
+                for row in repo.outbox_for_draft(session, draft_id, kind="summary", version=version)
+            ]
+        return [
+            Returned(row.kind, row.draft_id, row.version, list(row.recipients), row.message_id)
+            for row in rows
+        ]
 
 
 @dataclass(frozen=True)
@@ -83,14 +89,24 @@ class TellRep:
 FollowUp = ResendSummary | TellRep
 
 
-def record_return(services: Services, message: Returned, *, reason: str, email_id: int | None,
-                  how: str) -> FollowUp | None:
+def record_return(
+    services: Services, message: Returned, *, reason: str, email_id: int | None, how: str
+) -> FollowUp | None:
     """Audit a message that came back (`how`: "bounced" later by report, "refused" at once by the
     SMTP server) and decide who takes over its purpose (a reassignment is stored here)."""
     with services.sessions.begin() as session:
-        repo.audit(session, services.clock(), "agent", f"{message.kind}_bounced", email_id=email_id,
-                   draft_id=message.draft_id, message_id=message.message_id, to=message.recipients,
-                   reason=reason, how=how)
+        repo.audit(
+            session,
+            services.clock(),
+            "agent",
+            f"{message.kind}_bounced",
+            email_id=email_id,
+            draft_id=message.draft_id,
+            message_id=message.message_id,
+            to=message.recipients,
+            reason=reason,
+            how=how,
+        )
     if message.draft_id is None:
         return None
     if message.kind == "summary":
@@ -100,28 +116,58 @@ def record_return(services: Services, message: Returned, *, reason: str, email_i
             draft = repo.get_draft(session, message.draft_id)
             if draft is None:
                 return None
-            return TellRep(draft.id, draft.version, draft.rep, draft.customer_name, draft.erp_order_id,
-                           f"The order confirmation to {', '.join(message.recipients)} bounced: {reason}")
+            return TellRep(
+                draft.id,
+                draft.version,
+                draft.rep,
+                draft.customer_name,
+                draft.erp_order_id,
+                f"The order confirmation to {', '.join(message.recipients)} bounced: {reason}",
+            )
     return None
 
 
-def _next_rep(services: Services, draft_id: int, version: int | None, bounced_to: list[str],
-              reason: str) -> ResendSummary | None:
+def _next_rep(
+    services: Services, draft_id: int, version: int | None, bounced_to: list[str], reason: str
+) -> ResendSummary | None:
     with services.sessions.begin() as session:
         draft = repo.get_draft(session, draft_id)
-        if draft is None or not DraftStatus(draft.status).is_open or draft.version != version \
-                or draft.rep not in bounced_to:
+        if (
+            draft is None
+            or not DraftStatus(draft.status).is_open
+            or draft.version != version
+            or draft.rep not in bounced_to
+        ):
             return None  # decided, superseded or already with another rep: the bounce changes nothing
         unreachable = set(bounced_to) | repo.bounced_recipients(session, draft_id, kind="summary")
         candidates = [services.settings.default_rep, *services.settings.reps]
         next_rep = next((rep for rep in candidates if rep not in unreachable), None)
         now = services.clock()
         if next_rep is None:
-            repo.audit(session, now, "agent", "summary_undeliverable", draft_id=draft_id,
-                       email_id=draft.email_id, reps=sorted(unreachable), reason=reason)
-            log.error("draft %s: the summary bounced for every rep (%s)", draft_id, ", ".join(sorted(unreachable)))
+            repo.audit(
+                session,
+                now,
+                "agent",
+                "summary_undeliverable",
+                draft_id=draft_id,
+                email_id=draft.email_id,
+                reps=sorted(unreachable),
+                reason=reason,
+            )
+            log.error(
+                "draft %s: the summary bounced for every rep (%s)", draft_id, ", ".join(sorted(unreachable))
+            )
             return None
         previous, draft.rep = draft.rep, next_rep
-        repo.audit(session, now, "agent", "reassigned", draft_id=draft_id, email_id=draft.email_id,
-                   previous=previous, rep=next_rep, why=f"summary to {', '.join(bounced_to)} bounced: {reason}")
+        repo.audit(
+            session,
+            now,
+            "agent",
+            "reassigned",
+            draft_id=draft_id,
+            email_id=draft.email_id,
+            previous=previous,
+            rep=next_rep,
+            why=f"summary to {', '.join(bounced_to)} bounced: {reason}",
+        )
     return ResendSummary(draft_id, next_rep)

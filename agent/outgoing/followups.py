@@ -4,6 +4,7 @@ Time logic is pure (working hours between two moments); the jobs take the clock 
 send through the outbox with deterministic Message-IDs (a restart never sends one twice) and
 are registered on the serve scheduler.
 """
+
 from __future__ import annotations
 
 import logging
@@ -13,10 +14,10 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, select_autoescape
 
 from mailorder.agent.outgoing import outbox
-from mailorder.agent.workflow.context import Services
-from mailorder.agent.workflow.loading import load_draft
 from mailorder.agent.outgoing.mailing import send_notice
 from mailorder.agent.review.wire import format_tag
+from mailorder.agent.workflow.context import Services
+from mailorder.agent.workflow.loading import load_draft
 from mailorder.mail import compose
 from mailorder.mail.render import RenderedMail, format_eur
 from mailorder.store import repo
@@ -27,7 +28,9 @@ log = logging.getLogger(__name__)
 WORKDAYS = range(0, 5)  # Monday..Friday
 
 
-def working_seconds_between(start: datetime, end: datetime, tz: ZoneInfo, day_start: int, day_end: int) -> float:
+def working_seconds_between(
+    start: datetime, end: datetime, tz: ZoneInfo, day_start: int, day_end: int
+) -> float:
     """Seconds of working time (Mon–Fri, day_start..day_end local) between two aware moments."""
     if end <= start:
         return 0.0
@@ -45,8 +48,11 @@ def working_seconds_between(start: datetime, end: datetime, tz: ZoneInfo, day_st
 
 
 def _summary_sent_at(session, draft: DraftRecord) -> datetime | None:
-    sent = [e.at for e in repo.audit_trail(session, draft_id=draft.id)
-            if e.action == "summary_sent" and (e.details or {}).get("version") == draft.version]
+    sent = [
+        e.at
+        for e in repo.audit_trail(session, draft_id=draft.id)
+        if e.action == "summary_sent" and (e.details or {}).get("version") == draft.version
+    ]
     return sent[-1] if sent else None
 
 
@@ -64,19 +70,37 @@ async def send_due_reminders(services: Services) -> int:
             sent_at = _summary_sent_at(session, draft)
             if sent_at is None:
                 continue
-            waited = working_seconds_between(_aware(sent_at), now, tz, settings.work_start_hour, settings.work_end_hour)
+            waited = working_seconds_between(
+                _aware(sent_at), now, tz, settings.work_start_hour, settings.work_end_hour
+            )
             if waited >= settings.reminder_hours * 3600:
                 due.append((draft, sent_at))
     for draft, sent_at in due:
-        await send_notice(services, "reminder", to=draft.rep, key=f"reminder-{draft.id}-v{draft.version}",
-                          draft_id=draft.id, version=draft.version, customer_name=draft.customer_name,
-                          reason=f"since {_aware(sent_at).astimezone(tz):%a %d %b %H:%M}",
-                          with_review_address=True)
+        await send_notice(
+            services,
+            "reminder",
+            to=draft.rep,
+            key=f"reminder-{draft.id}-v{draft.version}",
+            draft_id=draft.id,
+            version=draft.version,
+            customer_name=draft.customer_name,
+            reason=f"since {_aware(sent_at).astimezone(tz):%a %d %b %H:%M}",
+            with_review_address=True,
+        )
         with services.sessions.begin() as session:
-            if not any(e.action == "reminder_sent" and (e.details or {}).get("version") == draft.version
-                       for e in repo.audit_trail(session, draft_id=draft.id)):
-                repo.audit(session, services.clock(), "agent", "reminder_sent", draft_id=draft.id,
-                           version=draft.version, to=draft.rep)
+            if not any(
+                e.action == "reminder_sent" and (e.details or {}).get("version") == draft.version
+                for e in repo.audit_trail(session, draft_id=draft.id)
+            ):
+                repo.audit(
+                    session,
+                    services.clock(),
+                    "agent",
+                    "reminder_sent",
+                    draft_id=draft.id,
+                    version=draft.version,
+                    to=draft.rep,
+                )
     return len(due)
 
 
@@ -88,16 +112,23 @@ _DIGEST_HTML = _DIGEST.from_string(
     'border-bottom:1px solid #d0d7de"><b>{{ r.tag }}</b> {{ r.customer }} – {{ r.total }} – waiting '
     '{{ r.age }}{% if r.issues %} – <span style="color:#9a6700">{{ r.issues }} issue(s)</span>{% endif %}'
     '</td></tr>{% endfor %}<tr><td style="padding-top:8px;color:#656d76">Answer each summary email with '
-    'APPROVE, REJECT &lt;reason&gt; or edits; STATUS re-sends the review address.</td></tr></table>')
+    "APPROVE, REJECT &lt;reason&gt; or edits; STATUS re-sends the review address.</td></tr></table>"
+)
 
 
 def render_digest(rows: list[dict], day: date) -> RenderedMail:
     lines = [f"Open order drafts on {day:%a %d %b %Y}: {len(rows)}", ""]
-    lines += [f"{r['tag']}  {r['customer']}  {r['total']}  waiting {r['age']}"
-              + (f"  {r['issues']} issue(s)" if r["issues"] else "") for r in rows]
+    lines += [
+        f"{r['tag']}  {r['customer']}  {r['total']}  waiting {r['age']}"
+        + (f"  {r['issues']} issue(s)" if r["issues"] else "")
+        for r in rows
+    ]
     lines += ["", "Answer each summary email with APPROVE, REJECT <reason> or edits; STATUS re-sends it."]
-    return RenderedMail(subject=f"Your open order drafts ({len(rows)}) – {day:%d %b %Y}",
-                        text="\n".join(lines) + "\n", html=_DIGEST_HTML.render(rows=rows))
+    return RenderedMail(
+        subject=f"Your open order drafts ({len(rows)}) – {day:%d %b %Y}",
+        text="\n".join(lines) + "\n",
+        html=_DIGEST_HTML.render(rows=rows),
+    )
 
 
 async def send_digests(services: Services) -> int:
@@ -109,19 +140,32 @@ async def send_digests(services: Services) -> int:
         return 0
     per_rep: dict[str, list[dict]] = {}
     with services.sessions() as session:
-        drafts = [d for status in (DraftStatus.AWAITING_REVIEW, DraftStatus.ERP_REJECTED, DraftStatus.ERP_UNAVAILABLE)
-                  for d in repo.list_drafts(session, status, limit=10_000)]
+        drafts = [
+            d
+            for status in (DraftStatus.AWAITING_REVIEW, DraftStatus.ERP_REJECTED, DraftStatus.ERP_UNAVAILABLE)
+            for d in repo.list_drafts(session, status, limit=10_000)
+        ]
     for draft in sorted(drafts, key=lambda d: d.id):
         _, payload = load_draft(services, draft.id)
         hours = (now - _aware(draft.created_at)).total_seconds() / 3600
-        per_rep.setdefault(draft.rep, []).append({
-            "tag": format_tag(draft.id, draft.version), "customer": draft.customer_name or draft.customer_id
-            or "unknown customer", "total": format_eur(payload.total), "issues": len(payload.issues),
-            "age": f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} days"})
+        per_rep.setdefault(draft.rep, []).append(
+            {
+                "tag": format_tag(draft.id, draft.version),
+                "customer": draft.customer_name or draft.customer_id or "unknown customer",
+                "total": format_eur(payload.total),
+                "issues": len(payload.issues),
+                "age": f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} days",
+            }
+        )
     for rep, rows in per_rep.items():
         message = compose.build_message(
-            render_digest(rows, local.date()), from_addr=services.agent_address, to=[rep],
-            message_id=compose.make_message_id("digest", rep, local.date().isoformat(), domain=services.mail_domain),
-            date=now)
+            render_digest(rows, local.date()),
+            from_addr=services.agent_address,
+            to=[rep],
+            message_id=compose.make_message_id(
+                "digest", rep, local.date().isoformat(), domain=services.mail_domain
+            ),
+            date=now,
+        )
         await outbox.send(services, message, kind="digest")  # audited as digest_sent; once per rep and day
     return len(per_rep)

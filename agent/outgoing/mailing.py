@@ -1,14 +1,15 @@
 """The emails the agent sends, composed from stored state and sent through the outbox; and what
 follows when one of them comes back (agent.outgoing.bounces decides, this module sends)."""
+
 from __future__ import annotations
 
 from mailorder.agent.outgoing import bounces, outbox
 from mailorder.agent.outgoing.outbox import Returned
 from mailorder.agent.review import wire
-from mailorder.domain import Draft, ParsedEmail
-from mailorder.mail import compose, render, tokens
 from mailorder.agent.workflow.context import Services
 from mailorder.agent.workflow.loading import load_draft, parsed_email
+from mailorder.domain import Draft, ParsedEmail
+from mailorder.mail import compose, render, tokens
 from mailorder.store import repo
 
 
@@ -18,56 +19,141 @@ def review_address(services: Services, draft_id: int, version: int, rep: str) ->
     return tokens.plus_address(services.agent_address, token)
 
 
-async def send_summary(services: Services, *, email_id: int, draft_id: int, version: int, draft: Draft,
-                       original: ParsedEmail, rep: str, changes: list[str] | None = None,
-                       hints=None, key: str | None = None) -> None:
+async def send_summary(
+    services: Services,
+    *,
+    email_id: int,
+    draft_id: int,
+    version: int,
+    draft: Draft,
+    original: ParsedEmail,
+    rep: str,
+    changes: list[str] | None = None,
+    hints=None,
+    key: str | None = None,
+) -> None:
     """The review email for one version; `key` makes a second summary of the same version (to
     another rep) a message of its own."""
     reply_address = review_address(services, draft_id, version, rep)
-    rendered = render.render_summary(render.SummaryContext(
-        draft_id=draft_id, version=version, tag=wire.format_tag(draft_id, version),
-        edit_block=wire.format_block(draft_id, version, draft), draft=draft, original=original, rep=rep,
-        reply_address=reply_address, agent_address=services.agent_address, changes=changes or [],
-        customer_hints=hints or []))
+    rendered = render.render_summary(
+        render.SummaryContext(
+            draft_id=draft_id,
+            version=version,
+            tag=wire.format_tag(draft_id, version),
+            edit_block=wire.format_block(draft_id, version, draft),
+            draft=draft,
+            original=original,
+            rep=rep,
+            reply_address=reply_address,
+            agent_address=services.agent_address,
+            changes=changes or [],
+            customer_hints=hints or [],
+        )
+    )
     message = compose.build_message(
-        rendered, from_addr=services.agent_address, to=[rep], reply_to=reply_address,
-        message_id=compose.make_message_id("summary", draft_id, f"v{version}", *([key] if key else []),
-                                           domain=services.mail_domain),
-        in_reply_to=original.message_id, references=original.references, date=services.clock())
-    await outbox.send(services, message, kind="summary", draft_id=draft_id, version=version, email_id=email_id,
-                      on_returned=returned_handler(services, email_id))
+        rendered,
+        from_addr=services.agent_address,
+        to=[rep],
+        reply_to=reply_address,
+        message_id=compose.make_message_id(
+            "summary", draft_id, f"v{version}", *([key] if key else []), domain=services.mail_domain
+        ),
+        in_reply_to=original.message_id,
+        references=original.references,
+        date=services.clock(),
+    )
+    await outbox.send(
+        services,
+        message,
+        kind="summary",
+        draft_id=draft_id,
+        version=version,
+        email_id=email_id,
+        on_returned=returned_handler(services, email_id),
+    )
 
 
-async def send_confirmation(services: Services, *, email_id: int, draft_id: int, version: int, draft: Draft,
-                            original: ParsedEmail, erp_order_id: str) -> None:
-    rendered = render.render_confirmation(render.ConfirmationContext(
-        draft=draft, original=original, erp_order_id=erp_order_id, agent_address=services.agent_address))
+async def send_confirmation(
+    services: Services,
+    *,
+    email_id: int,
+    draft_id: int,
+    version: int,
+    draft: Draft,
+    original: ParsedEmail,
+    erp_order_id: str,
+) -> None:
+    rendered = render.render_confirmation(
+        render.ConfirmationContext(
+            draft=draft, original=original, erp_order_id=erp_order_id, agent_address=services.agent_address
+        )
+    )
     recipient = (original.reply_to or [original.sender])[0]
     message = compose.build_message(
-        rendered, from_addr=services.agent_address, to=[recipient],
+        rendered,
+        from_addr=services.agent_address,
+        to=[recipient],
         message_id=compose.make_message_id("confirmation", draft_id, domain=services.mail_domain),
-        in_reply_to=original.message_id, references=original.references, date=services.clock())
-    await outbox.send(services, message, kind="confirmation", draft_id=draft_id, version=version, email_id=email_id,
-                      on_returned=returned_handler(services, email_id))
+        in_reply_to=original.message_id,
+        references=original.references,
+        date=services.clock(),
+    )
+    await outbox.send(
+        services,
+        message,
+        kind="confirmation",
+        draft_id=draft_id,
+        version=version,
+        email_id=email_id,
+        on_returned=returned_handler(services, email_id),
+    )
 
 
-async def send_notice(services: Services, kind: str, *, to: str, key: str, draft_id: int, version: int,
-                      in_reply_to: ParsedEmail | None = None, with_review_address: bool = False,
-                      **fields) -> None:
+async def send_notice(
+    services: Services,
+    kind: str,
+    *,
+    to: str,
+    key: str,
+    draft_id: int,
+    version: int,
+    in_reply_to: ParsedEmail | None = None,
+    with_review_address: bool = False,
+    **fields,
+) -> None:
     """A short note to a rep (never to an unknown sender). `key` makes the Message-ID unique per cause."""
     reply_address = review_address(services, draft_id, version, to) if with_review_address else None
     if fields.get("current_version") is not None:
         fields["current_tag"] = wire.format_tag(draft_id, fields["current_version"])
-    rendered = render.render_notice(kind, render.NoticeContext(
-        draft_id=draft_id, version=version, tag=wire.format_tag(draft_id, version), rep=to,
-        reply_address=reply_address, **fields))
+    rendered = render.render_notice(
+        kind,
+        render.NoticeContext(
+            draft_id=draft_id,
+            version=version,
+            tag=wire.format_tag(draft_id, version),
+            rep=to,
+            reply_address=reply_address,
+            **fields,
+        ),
+    )
     message = compose.build_message(
-        rendered, from_addr=services.agent_address, to=[to], reply_to=reply_address,
+        rendered,
+        from_addr=services.agent_address,
+        to=[to],
+        reply_to=reply_address,
         message_id=compose.make_message_id(f"notice-{kind}", key, domain=services.mail_domain),
         in_reply_to=in_reply_to.message_id if in_reply_to else None,
-        references=in_reply_to.references if in_reply_to else (), date=services.clock())
-    await outbox.send(services, message, kind=f"notice_{kind}", draft_id=draft_id, version=version,
-                      on_returned=returned_handler(services, None))
+        references=in_reply_to.references if in_reply_to else (),
+        date=services.clock(),
+    )
+    await outbox.send(
+        services,
+        message,
+        kind=f"notice_{kind}",
+        draft_id=draft_id,
+        version=version,
+        on_returned=returned_handler(services, None),
+    )
 
 
 async def resend_summary(services: Services, draft_id: int, *, rep: str, key: str) -> None:
@@ -75,29 +161,49 @@ async def resend_summary(services: Services, draft_id: int, *, rep: str, key: st
     record, draft = load_draft(services, draft_id)
     with services.sessions() as session:
         changes = list(repo.draft_version(session, record.id, record.version).changes or [])
-    await send_summary(services, email_id=record.email_id, draft_id=record.id, version=record.version,
-                       draft=draft, original=parsed_email(services, record.email_id), rep=rep,
-                       changes=changes, key=key)
+    await send_summary(
+        services,
+        email_id=record.email_id,
+        draft_id=record.id,
+        version=record.version,
+        draft=draft,
+        original=parsed_email(services, record.email_id),
+        rep=rep,
+        changes=changes,
+        key=key,
+    )
 
 
 def returned_handler(services: Services, email_id: int | None) -> outbox.OnReturned:
     """What the outbox calls when the SMTP server refuses one of our messages for good."""
+
     async def on_returned(message: Returned, reason: str, outbox_id: int) -> None:
-        await message_returned(services, message, reason=reason, key=f"refused-{outbox_id}",
-                               email_id=email_id, how="refused")
+        await message_returned(
+            services, message, reason=reason, key=f"refused-{outbox_id}", email_id=email_id, how="refused"
+        )
+
     return on_returned
 
 
-async def message_returned(services: Services, message: Returned, *, reason: str, key: str,
-                           email_id: int | None, how: str) -> None:
+async def message_returned(
+    services: Services, message: Returned, *, reason: str, key: str, email_id: int | None, how: str
+) -> None:
     """Hand the purpose of a message that came back to a person; `key` makes the follow-up's Message-ID."""
     follow_up = bounces.record_return(services, message, reason=reason, email_id=email_id, how=how)
     if isinstance(follow_up, bounces.ResendSummary):
         await resend_summary(services, follow_up.draft_id, rep=follow_up.rep, key=key)
     elif isinstance(follow_up, bounces.TellRep):
-        await send_notice(services, "bounced", to=follow_up.rep, key=key, draft_id=follow_up.draft_id,
-                          version=follow_up.version, customer_name=follow_up.customer_name,
-                          erp_order_id=follow_up.erp_order_id, reason=follow_up.reason)
+        await send_notice(
+            services,
+            "bounced",
+            to=follow_up.rep,
+            key=key,
+            draft_id=follow_up.draft_id,
+            version=follow_up.version,
+            customer_name=follow_up.customer_name,
+            erp_order_id=follow_up.erp_order_id,
+            reason=follow_up.reason,
+        )
 
 
 async def handle_bounce(services: Services, email_id: int, raw: bytes, email: ParsedEmail) -> int:

@@ -5,6 +5,7 @@ the send and its bookkeeping is recognisable as the same message (at-least-once 
 A message the SMTP server refuses for good is handed to the caller's `on_returned` (mailing hands
 its purpose to a person) before the row is marked failed, so a crash in between repeats the hand-over
 instead of losing it."""
+
 from __future__ import annotations
 
 import logging
@@ -15,11 +16,17 @@ from email.policy import SMTP
 from email.utils import getaddresses
 
 import aiosmtplib
-from tenacity import (AsyncRetrying, RetryError, retry_if_exception, stop_after_attempt, wait_exponential,
-                      wait_random)
+from tenacity import (
+    AsyncRetrying,
+    RetryError,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
 
-from mailorder.agent.workflow.context import Services
 from mailorder.agent.crashpoints import crash_point
+from mailorder.agent.workflow.context import Services
 from mailorder.store import repo
 from mailorder.store.models import OutboxMessage, OutboxStatus
 
@@ -49,18 +56,35 @@ def _recipients(message: EmailMessage) -> list[str]:
     return [addr.lower() for _, addr in getaddresses([str(f) for f in fields]) if addr]
 
 
-async def send(services: Services, message: EmailMessage, *, kind: str, draft_id: int | None = None,
-               version: int | None = None, email_id: int | None = None,
-               on_returned: OnReturned | None = None) -> bool:
+async def send(
+    services: Services,
+    message: EmailMessage,
+    *,
+    kind: str,
+    draft_id: int | None = None,
+    version: int | None = None,
+    email_id: int | None = None,
+    on_returned: OnReturned | None = None,
+) -> bool:
     """Record and send one message; True when sent (else PENDING for a later retry, or FAILED)."""
     recipients = _recipients(message)
     del message["Bcc"]  # never transmitted
     now = services.clock()
     with services.sessions.begin() as session:
-        row = repo.enqueue_outbox(session, OutboxMessage(
-            message_id=str(message["Message-ID"]), kind=kind, draft_id=draft_id, version=version,
-            sender=services.agent_address, recipients=recipients, raw=message.as_bytes(policy=SMTP),
-            created_at=now, sent_at=None))
+        row = repo.enqueue_outbox(
+            session,
+            OutboxMessage(
+                message_id=str(message["Message-ID"]),
+                kind=kind,
+                draft_id=draft_id,
+                version=version,
+                sender=services.agent_address,
+                recipients=recipients,
+                raw=message.as_bytes(policy=SMTP),
+                created_at=now,
+                sent_at=None,
+            ),
+        )
         outbox_id, already_sent = row.id, row.status == OutboxStatus.SENT
     if already_sent:
         return True
@@ -70,14 +94,18 @@ async def send(services: Services, message: EmailMessage, *, kind: str, draft_id
 def refusal(exc: BaseException) -> str | None:
     """The server's words when it refused every recipient for good (5xx at RCPT: no such user,
     relaying denied...); retrying cannot help then. None for anything else (pure)."""
-    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients \
-            and all(500 <= r.code < 600 for r in exc.recipients):
+    if (
+        isinstance(exc, aiosmtplib.SMTPRecipientsRefused)
+        and exc.recipients
+        and all(500 <= r.code < 600 for r in exc.recipients)
+    ):
         return "; ".join(f"{r.code} {' '.join(str(r.message).split())}" for r in exc.recipients)[:300]
     return None
 
 
-async def deliver(services: Services, outbox_id: int, *, email_id: int | None = None,
-                  on_returned: OnReturned | None = None) -> bool:
+async def deliver(
+    services: Services, outbox_id: int, *, email_id: int | None = None, on_returned: OnReturned | None = None
+) -> bool:
     with services.sessions() as session:
         row = repo.get_outbox(session, outbox_id)
         if row is None or row.status != OutboxStatus.PENDING:
@@ -89,9 +117,12 @@ async def deliver(services: Services, outbox_id: int, *, email_id: int | None = 
     refused: str | None = None
     attempts = 0
     try:
-        async for attempt in AsyncRetrying(stop=stop_after_attempt(SEND_ATTEMPTS), reraise=False,
-                                           retry=retry_if_exception(lambda exc: refusal(exc) is None),
-                                           wait=wait_exponential(multiplier=0.2, max=2.0) + wait_random(0, 0.2)):
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(SEND_ATTEMPTS),
+            reraise=False,
+            retry=retry_if_exception(lambda exc: refusal(exc) is None),
+            wait=wait_exponential(multiplier=0.2, max=2.0) + wait_random(0, 0.2),
+        ):
             with attempt:
                 attempts += 1
                 await services.smtp.send(raw, sender, recipients)
@@ -108,15 +139,33 @@ async def deliver(services: Services, outbox_id: int, *, email_id: int | None = 
         row.attempts += attempts
         if error is None:
             row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None
-            repo.audit(session, now, "agent", f"{row.kind}_sent", email_id=email_id, draft_id=row.draft_id,
-                       message_id=row.message_id, to=recipients, version=row.version)
+            repo.audit(
+                session,
+                now,
+                "agent",
+                f"{row.kind}_sent",
+                email_id=email_id,
+                draft_id=row.draft_id,
+                message_id=row.message_id,
+                to=recipients,
+                version=row.version,
+            )
             return True
         row.last_error = error
         if row.attempts >= MAX_TOTAL_ATTEMPTS or refused is not None:
             row.status = OutboxStatus.FAILED
-        repo.audit(session, now, "agent", f"{row.kind}_send_failed", email_id=email_id, draft_id=row.draft_id,
-                   message_id=row.message_id, error=error, attempts=row.attempts, final=row.status == OutboxStatus.FAILED,
-                   refused=refused is not None)
+        repo.audit(
+            session,
+            now,
+            "agent",
+            f"{row.kind}_send_failed",
+            email_id=email_id,
+            draft_id=row.draft_id,
+            message_id=row.message_id,
+            error=error,
+            attempts=row.attempts,
+            final=row.status == OutboxStatus.FAILED,
+            refused=refused is not None,
+        )
     log.warning("sending %s failed after %d attempts: %s", outbox_id, attempts, error)
     return False
-

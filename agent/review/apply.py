@@ -1,11 +1,11 @@
 """Apply a rep's edit operations to a draft version: re-validate and re-price through draft_order."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mailorder.domain import EditOp
+from mailorder.domain import CustomerMatch, Draft, EditOp, Extraction, LineRequest
 from mailorder.mail.render import plain_qty
-from mailorder.domain import CustomerMatch, Draft, Extraction, LineRequest
 from mailorder.tools.toolbox import Toolbox
 from mailorder.tools.units import canonical_unit
 
@@ -23,12 +23,25 @@ def _describe(line: LineRequest) -> str:
 
 
 async def apply_edits(draft: Draft, ops: list[EditOp], toolbox: Toolbox) -> EditResult:
-    lines = [LineRequest(sku=l.sku, qty=l.qty, unit=l.unit, source_text=l.source_text, reference=l.reference,
-                         confidence=l.confidence, candidates=l.candidates) for l in draft.lines]
+    lines = [
+        LineRequest(
+            sku=ln.sku,
+            qty=ln.qty,
+            unit=ln.unit,
+            source_text=ln.source_text,
+            reference=ln.reference,
+            confidence=ln.confidence,
+            candidates=ln.candidates,
+        )
+        for ln in draft.lines
+    ]
     removed: set[int] = set()
     result = EditResult(draft=draft)
-    customer = CustomerMatch(customer=draft.customer, method="contact" if draft.customer else "none",
-                             confidence=1.0 if draft.customer else 0.0)
+    customer = CustomerMatch(
+        customer=draft.customer,
+        method="contact" if draft.customer else "none",
+        confidence=1.0 if draft.customer else 0.0,
+    )
     reference, delivery, comment = draft.reference, draft.delivery_date, draft.comment
 
     for op in ops:
@@ -59,8 +72,13 @@ async def apply_edits(draft: Draft, ops: list[EditOp], toolbox: Toolbox) -> Edit
             removed.add(op.line)
             result.changes.append(f"line {op.line} removed ({_describe(line)})")
         elif op.op == "add":
-            added = LineRequest(sku=op.sku, qty=op.qty, unit=canonical_unit(op.unit) if op.unit else None,
-                                source_text="added by the rep", confidence=1.0)
+            added = LineRequest(
+                sku=op.sku,
+                qty=op.qty,
+                unit=canonical_unit(op.unit) if op.unit else None,
+                source_text="added by the rep",
+                confidence=1.0,
+            )
             lines.append(added)
             result.changes.append(f"added: {_describe(added)}")
         elif op.op == "customer":
@@ -70,20 +88,30 @@ async def apply_edits(draft: Draft, ops: list[EditOp], toolbox: Toolbox) -> Edit
                 continue
             before = customer.customer.company_id if customer.customer else "unknown"
             customer = CustomerMatch(customer=found, method="rep", confidence=1.0)
-            result.changes.append(f"customer {before} → {found.company_id} {found.company_name or ''}".rstrip())
+            result.changes.append(
+                f"customer {before} → {found.company_id} {found.company_name or ''}".rstrip()
+            )
         elif op.op == "reference":
             result.changes.append(f"reference {reference or '-'} → {op.value}")
             reference = op.value
         elif op.op == "delivery":
-            result.changes.append(f"delivery {delivery.isoformat() if delivery else '-'} → {op.day.isoformat()}")
+            result.changes.append(
+                f"delivery {delivery.isoformat() if delivery else '-'} → {op.day.isoformat()}"
+            )
             delivery = op.day
         elif op.op == "note":
             comment = f"{comment}\n{op.value}" if comment else op.value
             result.changes.append(f"note added: {op.value}")
 
-    kept = [l for n, l in enumerate(lines, 1) if n not in removed]
-    extraction = Extraction(lines=kept, reference=reference, delivery_date=delivery, comment=comment,
-                            method=draft.extraction_method, prompt_version=draft.prompt_version)
+    kept = [ln for n, ln in enumerate(lines, 1) if n not in removed]
+    extraction = Extraction(
+        lines=kept,
+        reference=reference,
+        delivery_date=delivery,
+        comment=comment,
+        method=draft.extraction_method,
+        prompt_version=draft.prompt_version,
+    )
     result.draft = toolbox.draft_order(extraction, customer)
     return result
 

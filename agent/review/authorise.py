@@ -1,6 +1,7 @@
 """May this reply act on this draft? Sender authentication, the signed single-use token for the
 draft's current version, an open draft; an approval also needs a draft without blocking issues.
 Each check returns the reason it refuses (shown to the rep), or None."""
+
 from __future__ import annotations
 
 import re
@@ -29,12 +30,18 @@ def refusal(services: Services, match: ReplyMatch, draft: DraftRecord, email: Pa
     if _AUTH_FAILED.search(email.headers.get("authentication-results", "")):
         return "the message failed sender authentication (DKIM/SPF/DMARC)."
     if not match.token:
-        return ("the reply did not go to the review address of the summary (its Reply-To), so it cannot "
-                "be verified. Please use Reply on the latest summary.")
+        return (
+            "the reply did not go to the review address of the summary (its Reply-To), so it cannot "
+            "be verified. Please use Reply on the latest summary."
+        )
     try:
-        claims = tokens.verify_token(services.settings.secret, match.token, now=services.clock(),
-                                     max_age=timedelta(days=services.settings.token_max_age_days),
-                                     rep=email.sender)
+        claims = tokens.verify_token(
+            services.settings.secret,
+            match.token,
+            now=services.clock(),
+            max_age=timedelta(days=services.settings.token_max_age_days),
+            rep=email.sender,
+        )
     except tokens.InvalidToken as exc:
         return render.refusal_reason(exc.reason)
     if claims.draft_id != draft.id:
@@ -42,8 +49,10 @@ def refusal(services: Services, match: ReplyMatch, draft: DraftRecord, email: Pa
     if not DraftStatus(draft.status).is_open:
         return f"draft MO-{draft.id} is already {draft.status}; nothing was changed."
     if claims.version != draft.version:
-        return (f"this reply answers version v{claims.version}, but the current version is v{draft.version}. "
-                f"Please answer the summary {wire.format_tag(draft.id, draft.version)}.")
+        return (
+            f"this reply answers version v{claims.version}, but the current version is v{draft.version}. "
+            f"Please answer the summary {wire.format_tag(draft.id, draft.version)}."
+        )
     return None
 
 

@@ -3,6 +3,7 @@
 The result is only ever a proposal: the agent applies it as version n+1 and sends that version to
 the rep, who must approve it explicitly. A reply whose edits came from the model never approves.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,10 @@ class EditProposer:
 
     async def __call__(self, request: str, block: str) -> list[EditOp]:
         """Edit operations the model reads in the rep's words; [] when it cannot tell."""
-        messages = [SystemMessage(SYSTEM),
-                    HumanMessage(f"Draft:\n{block}\n\nThe rep wrote:\n<request>\n{request[:2000]}\n</request>")]
+        messages = [
+            SystemMessage(SYSTEM),
+            HumanMessage(f"Draft:\n{block}\n\nThe rep wrote:\n<request>\n{request[:2000]}\n</request>"),
+        ]
         try:
             answer = message_text(await self.model.ainvoke(messages))
             found = _JSON.search(answer)

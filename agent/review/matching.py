@@ -1,6 +1,7 @@
 """Which draft a reply answers: the token in the review plus-address first, then In-Reply-To /
 References against the summaries we sent, then the subject tag. A match says nothing about
 whether the reply may act (agent.review.authorise)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,6 +1,7 @@
 """What a reply asks for: the decision word (mail.reply_text), edit commands (mail.commands), edits
 made inside the quoted order block (agent.review.wire), and, with a model configured, the model's
 reading of free text, which is only ever a proposal (it never approves)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -27,9 +28,13 @@ class Reading:
     text: str = ""  # the rep's words that no decision or command covered
 
 
-async def read_reply(services: Services, email: ParsedEmail, draft_id: int, answered_version: int | None) -> Reading:
+async def read_reply(
+    services: Services, email: ParsedEmail, draft_id: int, answered_version: int | None
+) -> Reading:
     decision = parse_decision(email)
-    reading = Reading(kind=decision.kind, parsed_kind=decision.kind, reason=decision.reason, text=decision.text)
+    reading = Reading(
+        kind=decision.kind, parsed_kind=decision.kind, reason=decision.reason, text=decision.text
+    )
     if decision.kind == "status":
         return reading
     ops, rest = edit_ops(services, email, decision.text, draft_id, answered_version)
@@ -43,18 +48,25 @@ async def read_reply(services: Services, email: ParsedEmail, draft_id: int, answ
     return reading
 
 
-def edit_ops(services: Services, email: ParsedEmail, new_text: str, draft_id: int,
-             answered_version: int | None) -> tuple[list[EditOp], str]:
+def edit_ops(
+    services: Services, email: ParsedEmail, new_text: str, draft_id: int, answered_version: int | None
+) -> tuple[list[EditOp], str]:
     """Commands in the new text plus changes made to the quoted order block of the answered
     version, and the rest of the new text (free text no command covered)."""
     ops, rest = parse_commands(new_text or "")
     edited = wire.find_block(email.body)
-    if edited is not None and edited.draft_id == draft_id and answered_version \
-            and edited.version == answered_version:
+    if (
+        edited is not None
+        and edited.draft_id == draft_id
+        and answered_version
+        and edited.version == answered_version
+    ):
         with services.sessions() as session:
             row = repo.draft_version(session, draft_id, answered_version)
         if row is not None:
-            sent = wire.find_block(wire.format_block(draft_id, answered_version, Draft.model_validate(row.payload)))
+            sent = wire.find_block(
+                wire.format_block(draft_id, answered_version, Draft.model_validate(row.payload))
+            )
             if sent is not None:
                 ops += wire.diff_blocks(sent, edited)
     return ops, "\n".join(rest)

@@ -2,6 +2,7 @@
 (exactly once: a unique reply row), and resume the draft's thread with a typed ReviewDecision.
 Every outcome is recorded on the reply row and in the audit trail; an unknown sender is never
 answered."""
+
 from __future__ import annotations
 
 import logging
@@ -16,7 +17,7 @@ from mailorder.agent.review import authorise
 from mailorder.agent.review.matching import ReplyMatch, match_reply
 from mailorder.agent.review.reading import Reading, read_reply
 from mailorder.agent.workflow.context import Services
-from mailorder.agent.workflow.graph import thread_config
+from mailorder.agent.workflow.graph import run_thread, thread_config
 from mailorder.agent.workflow.loading import load_draft
 from mailorder.domain import ParsedEmail, ReviewDecision
 from mailorder.store import repo
@@ -36,22 +37,50 @@ class _Book:
     parsed_kind: str = "unknown"
     reason: str | None = None
 
-    def record(self, outcome: str, why: str | None = None, token_used: str | None = None,
-               payload: dict[str, Any] | None = None) -> bool:
+    def record(
+        self,
+        outcome: str,
+        why: str | None = None,
+        token_used: str | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> bool:
         now = self.services.clock()
         with self.services.sessions.begin() as session:
             repo.set_email_status(session, self.email_id, EmailStatus.REPLY)
             draft_id = self.match.draft_id if repo.get_draft(session, self.match.draft_id) else None
-            claimed = repo.claim_reply(session, ReplyRecord(
-                email_id=self.email_id, draft_id=draft_id, version=self.match.version, sender=self.email.sender,
-                decision=self.parsed_kind, reason=self.reason, outcome=outcome, token_used=token_used,
-                payload=payload, created_at=now))
-            action = "reply_received" if outcome in ("accepted", "status", "not_understood") else "reply_refused"
+            claimed = repo.claim_reply(
+                session,
+                ReplyRecord(
+                    email_id=self.email_id,
+                    draft_id=draft_id,
+                    version=self.match.version,
+                    sender=self.email.sender,
+                    decision=self.parsed_kind,
+                    reason=self.reason,
+                    outcome=outcome,
+                    token_used=token_used,
+                    payload=payload,
+                    created_at=now,
+                ),
+            )
+            action = (
+                "reply_received" if outcome in ("accepted", "status", "not_understood") else "reply_refused"
+            )
             if not claimed:
                 action, outcome = "reply_refused", "replayed"
-            repo.audit(session, now, self.email.sender, action, email_id=self.email_id, draft_id=draft_id,
-                       decision=self.parsed_kind, outcome=outcome, why=why, matched_via=self.match.via,
-                       version=self.match.version)
+            repo.audit(
+                session,
+                now,
+                self.email.sender,
+                action,
+                email_id=self.email_id,
+                draft_id=draft_id,
+                decision=self.parsed_kind,
+                outcome=outcome,
+                why=why,
+                matched_via=self.match.via,
+                version=self.match.version,
+            )
             return claimed
 
 
@@ -72,9 +101,17 @@ async def handle_reply(services: Services, graph, email_id: int, email: ParsedEm
     book.parsed_kind, book.reason = reading.parsed_kind, reading.reason
     if reading.kind == "status":
         book.record("status")
-        await _notice(services, "status", email_id, email, draft, status=str(draft.status),
-                      erp_order_id=draft.erp_order_id, customer_name=draft.customer_name,
-                      with_review_address=DraftStatus(draft.status).is_open)
+        await _notice(
+            services,
+            "status",
+            email_id,
+            email,
+            draft,
+            status=str(draft.status),
+            erp_order_id=draft.erp_order_id,
+            customer_name=draft.customer_name,
+            with_review_address=DraftStatus(draft.status).is_open,
+        )
         return "status"
     if reading.kind == "unknown":
         book.record("not_understood")
@@ -86,18 +123,28 @@ async def handle_reply(services: Services, graph, email_id: int, email: ParsedEm
         refusal = authorise.blocking_refusal(draft, load_draft(services, draft.id)[1])
     if refusal is not None:
         book.record("refused", refusal)
-        await _notice(services, "refused", email_id, email, draft, reason=refusal, current_version=draft.version)
+        await _notice(
+            services, "refused", email_id, email, draft, reason=refusal, current_version=draft.version
+        )
         return "refused"
     if not await waiting_for_review(services, graph, draft.email_id):
         log.error("draft %s thread is not waiting for a review", draft.id)
         book.record("refused", "the draft is not waiting for a decision right now")
         with services.sessions.begin() as session:
-            repo.audit(session, services.clock(), "agent", "resume_skipped", draft_id=draft.id, email_id=email_id)
+            repo.audit(
+                session, services.clock(), "agent", "resume_skipped", draft_id=draft.id, email_id=email_id
+            )
         return "not_waiting"
     payload = _decision(reading, email.sender, email_id, match.version).model_dump(mode="json")
     if not book.record("accepted", token_used=match.token, payload=payload):
-        await _notice(services, "refused", email_id, email, draft,
-                      reason="this reply's review link was already used; nothing was changed")
+        await _notice(
+            services,
+            "refused",
+            email_id,
+            email,
+            draft,
+            reason="this reply's review link was already used; nothing was changed",
+        )
         return "replayed"
     crash_point("after_reply_claim")
     await resume_with(services, graph, draft.email_id, email_id, payload)
@@ -106,21 +153,39 @@ async def handle_reply(services: Services, graph, email_id: int, email: ParsedEm
 
 def _decision(reading: Reading, rep: str, reply_email_id: int, version: int | None) -> ReviewDecision:
     kind = "reject" if reading.kind == "reject" else "approve" if reading.kind == "approve" else "edit"
-    return ReviewDecision(kind=kind, rep=rep, reply_email_id=reply_email_id, version=version,
-                          reason=reading.reason, ops=reading.ops, proposed_by=reading.proposed_by)
+    return ReviewDecision(
+        kind=kind,
+        rep=rep,
+        reply_email_id=reply_email_id,
+        version=version,
+        reason=reading.reason,
+        ops=reading.ops,
+        proposed_by=reading.proposed_by,
+    )
 
 
-async def _notice(services: Services, kind: str, email_id: int, email: ParsedEmail, draft: DraftRecord,
-                  **fields: Any) -> None:
+async def _notice(
+    services: Services, kind: str, email_id: int, email: ParsedEmail, draft: DraftRecord, **fields: Any
+) -> None:
     """A note to the rep about their reply, threaded under it."""
-    await send_notice(services, kind, to=email.sender, key=f"reply-{email_id}", draft_id=draft.id,
-                      version=draft.version, in_reply_to=email, original_subject=email.subject, **fields)
+    await send_notice(
+        services,
+        kind,
+        to=email.sender,
+        key=f"reply-{email_id}",
+        draft_id=draft.id,
+        version=draft.version,
+        in_reply_to=email,
+        original_subject=email.subject,
+        **fields,
+    )
 
 
-async def resume_with(services: Services, graph, thread_email_id: int, reply_email_id: int,
-                      payload: dict[str, Any]) -> None:
+async def resume_with(
+    services: Services, graph, thread_email_id: int, reply_email_id: int, payload: dict[str, Any]
+) -> None:
     """Resume the draft's thread with a claimed decision, then mark the reply applied."""
-    await graph.ainvoke(Command(resume=payload), thread_config(thread_email_id), context=services)
+    await run_thread(graph, services, thread_email_id, Command(resume=payload))
     with services.sessions.begin() as session:
         repo.mark_reply_applied(session, reply_email_id)
 
@@ -149,6 +214,6 @@ async def waiting_for_review(services: Services, graph, thread_email_id: int) ->
     config = thread_config(thread_email_id)
     snapshot = await graph.aget_state(config)
     if snapshot.next and not snapshot.interrupts:
-        await graph.ainvoke(None, config, context=services)  # complete the interrupted steps
+        await run_thread(graph, services, thread_email_id, None)  # complete the interrupted steps
         snapshot = await graph.aget_state(config)
     return bool(snapshot.interrupts) and "review" in (snapshot.next or ())

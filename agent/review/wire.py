@@ -11,6 +11,7 @@ The block, as the summary prints it:
 A rep edits quantities, units or SKUs, deletes a line or adds one (`+ | sku | qty | unit`), in any
 quoting style ('> ' prefixes or none); diff_blocks turns the change into edit operations.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,8 @@ import re
 from pydantic import BaseModel
 
 from mailorder.domain import Draft, EditOp
-from mailorder.mail.render import clip, plain_qty
 from mailorder.mail.commands import NUM, SKU, normalise_sku, parse_date, parse_number
+from mailorder.mail.render import clip, plain_qty
 
 # --- the subject tag -----------------------------------------------------------------------------
 
@@ -44,15 +45,27 @@ def find_tags_in_raw(raw: bytes) -> list[tuple[int, int]]:
 
 # --- the edit block ------------------------------------------------------------------------------
 
+
 def format_block(draft_id: int, version: int, draft: Draft) -> str:
     """The compact, delimited block a rep can edit in a reply."""
-    rows = [f"--- ORDER MO-{draft_id} v{version} (edit below, keep this line) ---",
-            f"customer: {draft.customer.company_id if draft.customer else '?'}",
-            f"reference: {draft.reference or ''}".rstrip(),
-            f"delivery: {draft.delivery_date.isoformat() if draft.delivery_date else ''}".rstrip()]
+    rows = [
+        f"--- ORDER MO-{draft_id} v{version} (edit below, keep this line) ---",
+        f"customer: {draft.customer.company_id if draft.customer else '?'}",
+        f"reference: {draft.reference or ''}".rstrip(),
+        f"delivery: {draft.delivery_date.isoformat() if draft.delivery_date else ''}".rstrip(),
+    ]
     for number, line in enumerate(draft.lines, start=1):
-        rows.append(" | ".join([str(number), line.sku or "?", plain_qty(line.qty), line.unit or "?",
-                                clip(line.product_name or line.source_text, 60)]))
+        rows.append(
+            " | ".join(
+                [
+                    str(number),
+                    line.sku or "?",
+                    plain_qty(line.qty),
+                    line.unit or "?",
+                    clip(line.product_name or line.source_text, 60),
+                ]
+            )
+        )
     rows.append(f"--- END ORDER MO-{draft_id} ---")
     return "\n".join(rows)
 
@@ -80,19 +93,26 @@ class EditBlock(BaseModel):
 
 def find_block(text: str) -> EditBlock | None:
     """The (possibly quoted, possibly edited) order block in a reply's full text."""
-    lines = [QUOTE_PREFIX.sub("", l).rstrip() for l in text.splitlines()]
-    start = next((i for i, l in enumerate(lines) if BLOCK_START.search(l)), None)
+    lines = [QUOTE_PREFIX.sub("", ln).rstrip() for ln in text.splitlines()]
+    start = next((i for i, ln in enumerate(lines) if BLOCK_START.search(ln)), None)
     if start is None:
         return None
     m = BLOCK_START.search(lines[start])
     block = EditBlock(draft_id=int(m.group(1)), version=int(m.group(2)))
     lines_out: dict[int, BlockLine] = {}
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if BLOCK_END.search(line):
             break
         key, sep, value = line.partition(":")
-        if sep and "|" not in line and key.strip().lower() in ("customer", "klant", "reference", "referentie", "delivery", "levering"):
-            field = {"klant": "customer", "referentie": "reference", "levering": "delivery"}.get(key.strip().lower(), key.strip().lower())
+        if (
+            sep
+            and "|" not in line
+            and key.strip().lower()
+            in ("customer", "klant", "reference", "referentie", "delivery", "levering")
+        ):
+            field = {"klant": "customer", "referentie": "reference", "levering": "delivery"}.get(
+                key.strip().lower(), key.strip().lower()
+            )
             setattr(block, field, value.strip() or None)
             continue
         cells = [c.strip() for c in line.split("|")]
@@ -100,8 +120,11 @@ def find_block(text: str) -> EditBlock | None:
             continue
         number, sku, qty = cells[0], cells[1], cells[2]
         unit = cells[3] if len(cells) > 3 else ""
-        parsed = BlockLine(sku=normalise_sku(sku) if re.fullmatch(SKU, sku) else None,
-                           qty=parse_number(qty) if re.fullmatch(NUM, qty) else None, unit=unit or None)
+        parsed = BlockLine(
+            sku=normalise_sku(sku) if re.fullmatch(SKU, sku) else None,
+            qty=parse_number(qty) if re.fullmatch(NUM, qty) else None,
+            unit=unit or None,
+        )
         if number.isdigit():
             lines_out[int(number)] = parsed
         elif number in ("", "+", "new", "nieuw"):

@@ -1,4 +1,5 @@
 """What graph nodes and the runner get handed: clients, sessions, settings and the clock."""
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable

@@ -4,22 +4,23 @@ triage → extract → draft → notify_rep → review (interrupt) → post_erp 
                               ↑             ↑   ↘ reject   │
                               └ apply_edits ┘              └─ ERP refused/unavailable: back to review
 """
+
 from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Checkpointer
 
+from mailorder.agent.workflow import routing
 from mailorder.agent.workflow.context import Services
+from mailorder.agent.workflow.nodes.apply_edits import edit_node
 from mailorder.agent.workflow.nodes.confirm import confirm_node
 from mailorder.agent.workflow.nodes.draft import draft_node
-from mailorder.agent.workflow.nodes.apply_edits import edit_node
 from mailorder.agent.workflow.nodes.extract import extract_node
 from mailorder.agent.workflow.nodes.notify import notify_node
 from mailorder.agent.workflow.nodes.post import post_node
 from mailorder.agent.workflow.nodes.reject import reject_node
 from mailorder.agent.workflow.nodes.review import review_node
 from mailorder.agent.workflow.nodes.triage import triage_node
-from mailorder.agent.workflow import routing
 from mailorder.agent.workflow.state import InputState, State
 
 
@@ -50,3 +51,13 @@ def build_graph(checkpointer: Checkpointer = None):
 
 def thread_config(email_id: int) -> dict:
     return {"configurable": {"thread_id": f"email-{email_id}"}}
+
+
+async def run_thread(graph, services: Services, email_id: int, payload: object) -> None:
+    """Run (or resume, with a Command or None) one email's thread until it ends or interrupts.
+
+    Durability "sync": every step's checkpoint is written before the next step starts. LangGraph's
+    default ("async") writes them in the background, so a crash could lose a thread's checkpoints
+    although its side effects (draft row, outbox row) are stored, and recovery would find nothing
+    to resume; with "sync" each step boundary is a durable restart point."""
+    await graph.ainvoke(payload, thread_config(email_id), context=services, durability="sync")

@@ -1,14 +1,12 @@
 """Loading stored emails and drafts in the shapes nodes need."""
+
 from __future__ import annotations
 
-from mailorder.domain import ParsedEmail
+from mailorder.agent.workflow.context import Services
+from mailorder.domain import Draft, ParsedEmail
 from mailorder.mail.parse import parse_email
 from mailorder.store import repo
 from mailorder.store.models import DraftRecord
-from mailorder.domain import Draft
-
-from mailorder.agent.workflow.context import Services
-
 
 PARSE_CACHE_SIZE = 512
 

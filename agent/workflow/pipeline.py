@@ -2,6 +2,7 @@
 
 `serve` (LangGraph nodes) and `eval` both call these, so what is measured is what runs.
 """
+
 from __future__ import annotations
 
 import logging
@@ -10,11 +11,10 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from mailorder.agent.extract.rules import extract_rules
 from mailorder.agent.extract.classify import triage
+from mailorder.agent.extract.rules import extract_rules
+from mailorder.domain import CustomerMatch, Draft, Extraction, ParsedEmail, Triage, TriageLabel
 from mailorder.mail.clean import CleanBody, clean_order_body
-from mailorder.domain import ParsedEmail
-from mailorder.domain import CustomerMatch, Draft, Extraction, Triage, TriageLabel
 from mailorder.tools.toolbox import Toolbox, serving_customer
 
 log = logging.getLogger(__name__)
@@ -35,43 +35,61 @@ def triage_email(email: ParsedEmail) -> tuple[Triage, CleanBody]:
     return triage(email, body), body
 
 
-async def extract_order(email: ParsedEmail, body: CleanBody, toolbox: Toolbox, now: datetime,
-                        llm_extractor: LlmExtractor | None = None, customer_id: str | None = None
-                        ) -> Extraction:
+async def extract_order(
+    email: ParsedEmail,
+    body: CleanBody,
+    toolbox: Toolbox,
+    now: datetime,
+    llm_extractor: LlmExtractor | None = None,
+    customer_id: str | None = None,
+) -> Extraction:
     """The model extractor when configured; on any failure the rules, with a note saying so."""
     received = email.date or now
-    if customer_id is None and getattr(toolbox, "customer_aliases", None):  # learned aliases need the customer
+    if customer_id is None and getattr(
+        toolbox, "customer_aliases", None
+    ):  # learned aliases need the customer
         match = await toolbox.customer_lookup(email.sender, body.new_text)
         customer_id = match.customer.company_id if match.customer else None
     if llm_extractor is not None:
         try:
             with serving_customer(customer_id):  # the model's catalog lookups use this customer's aliases
                 return await llm_extractor(email, body, toolbox)
-        except Exception as exc:  # the model is optional; the order still gets a draft
+        except Exception as exc:  # noqa: BLE001 - the model is optional; the order still gets a draft
             log.warning("model extraction failed for %s, using rules: %s", email.message_id, exc)
             extraction = extract_rules(email, body, toolbox, received=received, customer_id=customer_id)
-            extraction.notes.append(f"model extraction failed ({type(exc).__name__}); "
-                                    "fell back to rules")
+            extraction.notes.append(f"model extraction failed ({type(exc).__name__}); fell back to rules")
             extraction.method = "rules (model failed)"
             return extraction
     return extract_rules(email, body, toolbox, received=received, customer_id=customer_id)
 
 
-async def build_draft(email: ParsedEmail, extraction: Extraction, toolbox: Toolbox, *,
-                      customer: CustomerMatch | None = None,
-                      recent_orders: Sequence[Draft] = ()) -> Draft:
+async def build_draft(
+    email: ParsedEmail,
+    extraction: Extraction,
+    toolbox: Toolbox,
+    *,
+    customer: CustomerMatch | None = None,
+    recent_orders: Sequence[Draft] = (),
+) -> Draft:
     if customer is None:
         customer = await toolbox.customer_lookup(email.sender, email.body)
     return toolbox.draft_order(extraction, customer, recent_orders=recent_orders)
 
 
-async def analyse_email(email: ParsedEmail, toolbox: Toolbox, *, now: datetime,
-                        llm_extractor: LlmExtractor | None = None) -> Analysis:
+async def analyse_email(
+    email: ParsedEmail, toolbox: Toolbox, *, now: datetime, llm_extractor: LlmExtractor | None = None
+) -> Analysis:
     label, body = triage_email(email)
     customer = await toolbox.customer_lookup(email.sender, body.new_text)
     if label.label != TriageLabel.ORDER:
         return Analysis(triage=label, customer=customer, body=body)
-    extraction = await extract_order(email, body, toolbox, now, llm_extractor,
-                                     customer_id=customer.customer.company_id if customer.customer else None)
+    extraction = await extract_order(
+        email,
+        body,
+        toolbox,
+        now,
+        llm_extractor,
+        customer_id=customer.customer.company_id if customer.customer else None,
+    )
     draft = await build_draft(email, extraction, toolbox, customer=customer)
     return Analysis(triage=label, customer=customer, extraction=extraction, draft=draft, body=body)

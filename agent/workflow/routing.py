@@ -1,4 +1,5 @@
 """Where the order workflow goes next: pure functions of the state (agent.workflow.graph wires them)."""
+
 from __future__ import annotations
 
 from typing import Literal

@@ -1,4 +1,5 @@
 """Graph state. Input is just the stored email's id; everything else lives in the store."""
+
 from __future__ import annotations
 
 from typing import Any, TypedDict

@@ -4,6 +4,7 @@ Owns the data shapes (Document, Table, SourcedRow, SourcedLine), the reading lim
 Collector every format reader writes into (it numbers sources and enforces the row limit).
 `Document.as_order_text()` renders the result as lines an email-body extractor can read.
 """
+
 from __future__ import annotations
 
 import re
@@ -75,6 +76,7 @@ class Document:
         role order sku, description, qty, unit (price, amount, position and unknown columns are
         dropped; an empty cell becomes "-" so columns stay aligned); then the text lines outside
         tables that look like order lines (an article code, or a quantity with a unit)."""
+        from .fields import is_field_line
         from .tables import format_quantity, is_totals_text, looks_like_order_line
 
         out: list[SourcedLine] = []
@@ -91,15 +93,22 @@ class Document:
                     value = table.cell(row, role)
                     if role == "qty":
                         value = format_quantity(value)
-                    parts.append(value or "-")
+                    parts.append(value.replace("|", "/") or "-")  # a pipe inside a cell would split it
                 out.append(SourcedLine(" | ".join(parts), row.source))
         for line in self.text_lines:
-            if looks_like_order_line(line.text) and not is_totals_text(line.text):
+            text = line.text
+            if looks_like_order_line(text) and not is_totals_text(text) and not is_field_line(text):
                 out.append(line)
         return out
 
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
+MAX_LINE_CHARS = 1000  # a longer text line or cell is cut (with "…"): no order line is that long
+MAX_CELL_CHARS = 500
+
+
+def _capped(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def display_name(filename: str | None) -> str:
@@ -128,7 +137,8 @@ class Collector:
             return True
         if not self.full:
             self.full = True
-            self.issue(f"more than {self.limits.max_rows} rows; only the first {self.limits.max_rows} were read")
+            limit = self.limits.max_rows
+            self.issue(f"more than {limit} rows; only the first {limit} were read")
         return False
 
     def issue(self, text: str) -> None:
@@ -137,7 +147,7 @@ class Collector:
             self.document.issues.append(message)
 
     def add_text(self, text: str, scope: str = "", row_no: int | None = None) -> None:
-        text = " ".join(text.split()) if "\n" in text else text.strip()
+        text = _capped(" ".join(text.split()) if "\n" in text else text.strip(), MAX_LINE_CHARS)
         if not text or not self.room():
             return
         self.used += 1
@@ -157,5 +167,6 @@ class Collector:
             row_no = self._rows[scope]
         if not any(known is table for known in self.document.tables):
             self.document.tables.append(table)
+        cells = [_capped(cell, MAX_CELL_CHARS) for cell in cells]
         table.rows.append(SourcedRow(cells, self.source(scope, f"r{row_no}")))
         return True

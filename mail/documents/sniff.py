@@ -4,8 +4,11 @@ Owns magic-byte sniffing (the content decides, not the name or the declared cont
 the ZIP guard run BEFORE openpyxl or python-docx see a file (member count, declared total
 size, encrypted members), and the PDF guard that bounds how far the file's Flate streams inflate.
 """
+
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import re
 import zipfile
@@ -58,7 +61,7 @@ def is_text(data: bytes) -> bool:
 
 def is_encrypted_office(data: bytes) -> bool:
     """A password-protected .xlsx/.docx is an OLE file holding an 'EncryptedPackage' stream."""
-    return data.startswith(OLE_MAGIC) and _ENCRYPTED_PACKAGE in data[:1 << 20]
+    return data.startswith(OLE_MAGIC) and _ENCRYPTED_PACKAGE in data[: 1 << 20]
 
 
 @dataclass(frozen=True)
@@ -101,16 +104,33 @@ _CHUNK = 1 << 20
 
 def pdf_inflated_size(data: bytes, cap: int) -> int:
     """How far the PDF's compressed streams inflate, counted up to just past `cap`: pdfminer
-    inflates streams without a bound, so a small file with a Flate bomb is refused first."""
+    inflates streams without a bound, so a small file with a Flate bomb is refused first.
+    An ASCII85 or ASCIIHex layer in front of the Flate data is undone first."""
     total = 0
     for m in _STREAM.finditer(data):
         end = data.find(b"endstream", m.end())
         if end < 0:
             end = len(data)
-        total += _inflated(data[m.end():end], cap - total + 1)
+        raw = _ascii_layer(data[max(0, m.start() - 512) : m.start()], data[m.end() : end])
+        total += _inflated(raw, cap - total + 1)
         if total > cap:
             break
     return total
+
+
+def _ascii_layer(dictionary: bytes, raw: bytes) -> bytes:
+    dictionary = dictionary[dictionary.rfind(b"obj") + 1 :]
+    try:
+        if b"/ASCII85Decode" in dictionary or b"/A85" in dictionary:
+            text = re.sub(rb"\s", b"", raw)
+            text = text[2:] if text.startswith(b"<~") else text
+            return base64.a85decode(text.split(b"~>")[0], adobe=False)
+        if b"/ASCIIHexDecode" in dictionary or b"/AHx" in dictionary:
+            text = re.sub(rb"[^0-9A-Fa-f]", b"", raw.split(b">")[0])
+            return binascii.unhexlify(text + b"0" * (len(text) % 2))
+    except (ValueError, binascii.Error):
+        return b""
+    return raw
 
 
 def _inflated(raw: bytes, budget: int) -> int:
@@ -118,11 +138,11 @@ def _inflated(raw: bytes, budget: int) -> int:
     produced = 0
     pending = raw
     try:
-        while pending and produced < budget:
+        while produced < budget:
             out = inflater.decompress(pending, min(_CHUNK, budget - produced))
             produced += len(out)
             pending = inflater.unconsumed_tail
-            if inflater.eof:
+            if inflater.eof or (not out and not pending):
                 break
     except zlib.error:
         pass  # not Flate (a JPEG, plain text, or encrypted): pdfminer does not inflate it either

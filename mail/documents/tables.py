@@ -5,6 +5,7 @@ role each column plays, which rows are items and which are totals/VAT/shipping, 
 parsing with decimal comma and thousands dot. GridTables turns rows of cells from any reader
 (spreadsheet, CSV, Word table, ruled PDF table) into Tables; other rows become text lines.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,22 +15,94 @@ from .models import Collector, Table
 # --- header words -----------------------------------------------------------------------------------
 _AMOUNT = re.compile(r"bedrag|betrag|amount|totaal|total|gesamt|summe|regelwaarde|line value|extended")
 _PRICE = re.compile(r"prijs|price|preis|tarief|\brate\b|kosten per|€")
-_DESCRIPTION = re.compile(r"omschrijving|beschrijving|description|bezeichnung|beschreibung|benaming|benennung|"
-                          r"productnaam|produktname|artikeltekst|artikeltext|\bdesc\b|\bomschr\b|\bbeschr\b|\bbez\b")
-_DESCRIPTION_WORDS = {"product", "produkt", "naam", "name", "tekst", "text", "artikelnaam", "goods", "materiaal"}
-_SKU_WORDS = {"artikelnummer", "artikelnr", "artikelcode", "artnr", "sku", "productcode", "produktnummer",
-              "produktcode", "artikelnum", "materialnummer", "materiaalnummer", "matnr", "itemcode",
-              "itemnumber", "partnumber", "partno", "bestelnummer", "bestelcode", "bestelnr", "code",
-              "artikel", "art", "item", "material", "refnr", "typenummer"}
-_SKU_STEMS = {"art", "artikel", "item", "product", "produkt", "part", "material", "materiaal", "bestel",
-              "lev", "leverancier", "supplier", "vendor", "lieferant", "uw", "your", "ihre", "ihr"}
+_DESCRIPTION = re.compile(
+    r"omschrijving|beschrijving|description|bezeichnung|beschreibung|benaming|"
+    r"benennung|productnaam|produktname|artikeltekst|artikeltext|\bdesc\b|\bomschr\b|\bbeschr\b|\bbez\b"
+)
+_DESCRIPTION_WORDS = {
+    "product",
+    "produkt",
+    "naam",
+    "name",
+    "tekst",
+    "text",
+    "artikelnaam",
+    "goods",
+    "materiaal",
+}
+_SKU_WORDS = {
+    "artikelnummer",
+    "artikelnr",
+    "artikelcode",
+    "artnr",
+    "sku",
+    "productcode",
+    "produktnummer",
+    "produktcode",
+    "artikelnum",
+    "materialnummer",
+    "materiaalnummer",
+    "matnr",
+    "itemcode",
+    "itemnumber",
+    "partnumber",
+    "partno",
+    "bestelnummer",
+    "bestelcode",
+    "bestelnr",
+    "code",
+    "artikel",
+    "art",
+    "item",
+    "material",
+    "refnr",
+    "typenummer",
+}
+_SKU_STEMS = {
+    "art",
+    "artikel",
+    "item",
+    "product",
+    "produkt",
+    "part",
+    "material",
+    "materiaal",
+    "bestel",
+    "lev",
+    "leverancier",
+    "supplier",
+    "vendor",
+    "lieferant",
+    "uw",
+    "your",
+    "ihre",
+    "ihr",
+}
 _SKU_SUFFIX = {"nr", "no", "number", "nummer", "num", "code", "id", "#", "ref"}
-_QTY = re.compile(r"aantal|hoeveelheid|quantity|\bqty\b|menge|anzahl|\baant\b|\bstuks\b|\bstk\b|\bpcs\b|"
-                  r"\bqt\b|\bquant\b|\bhoev\b|\bbesteld\b|\bordered\b")
-_UNIT = re.compile(r"eenheid|einheit|\bunit\b|\buom\b|\beh\b|\beenh\b|\bme\b|\bve\b|verpakking|verpackung|"
-                   r"\bunits? of measure\b")
-_POSITION = {"pos", "positie", "position", "nr", "no", "regel", "line", "lijn", "lfd", "#", "posnr", "regelnr",
-             "lineno", "zeile"}
+_QTY = re.compile(
+    r"aantal|hoeveelheid|quantity|\bqty\b|menge|anzahl|\baant\b|\bstuks\b|\bstk\b|\bpcs\b|"
+    r"\bqt\b|\bquant\b|\bhoev\b|\bbesteld\b|\bordered\b"
+)
+_UNIT = re.compile(
+    r"eenheid|einheit|\bunit\b|\buom\b|\beh\b|\beenh\b|\bme\b|\bve\b|verpakking|verpackung|"
+    r"\bunits? of measure\b"
+)
+_POSITION = {
+    "pos",
+    "positie",
+    "position",
+    "nr",
+    "no",
+    "regel",
+    "line",
+    "lijn",
+    "lfd",
+    "#",
+    "posnr",
+    "regelnr",
+    "lineno",
+    "zeile",
+}
 _MAX_HEADER_WORDS = 4
 
 
@@ -54,7 +127,8 @@ def header_role(cell: str) -> str | None:
     if _PRICE.search(text):
         return "price"
     if joined in _SKU_WORDS or any(
-            t in _SKU_SUFFIX and i > 0 and tokens[i - 1] in _SKU_STEMS for i, t in enumerate(tokens)):
+        t in _SKU_SUFFIX and i > 0 and tokens[i - 1] in _SKU_STEMS for i, t in enumerate(tokens)
+    ):
         return "sku"
     if _DESCRIPTION.search(text) or any(t in _DESCRIPTION_WORDS for t in tokens):
         return "description"
@@ -93,7 +167,7 @@ def detect_header(cells: list[str]) -> dict[str, int] | None:
 
 def _prefer_sku(candidate: str, current: str) -> bool:
     """Two article-code columns: the supplier's code (ours) wins over the customer's own."""
-    ours = re.compile(r"lev|supplier|vendor|lieferant", re.I)
+    ours = re.compile(r"lev|supplier|vendor|lieferant", re.IGNORECASE)
     return bool(ours.search(candidate)) and not ours.search(current)
 
 
@@ -191,7 +265,8 @@ _TOTALS = re.compile(
     r"freight|delivery charge|carriage|postage|versand\w*|fracht\w*|porto|korting|rabatt|discount|"
     r"te betalen|amount due|balance due|orderkosten|handling|toeslag|surcharge|excl\.?|incl\.?|"
     r"exclusief|inclusief|zuschlag)\b",
-    re.I)
+    re.IGNORECASE,
+)
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-/_ ]{1,30}")
 
 
@@ -216,6 +291,7 @@ def is_totals_row(cells: list[str], columns: dict[str, int]) -> bool:
 def is_item_row(cells: list[str], columns: dict[str, int]) -> bool:
     """An order line: a quantity that is a number (when the table has a quantity column) and
     an article code or a description; without a quantity column, an article code."""
+
     def get(role: str) -> str:
         index = columns.get(role)
         return cells[index].strip() if index is not None and index < len(cells) else ""
@@ -231,13 +307,18 @@ def is_item_row(cells: list[str], columns: dict[str, int]) -> bool:
     return looks_like_code(sku)
 
 
-_UNIT_WORDS = (r"x|×|st|st\.|stk|stuks|stuk|pcs|pieces|pc|rol|rollen|rolls?|plaat|platen|plates?|vel|vellen|"
-               r"sheets?|doos|dozen|box|boxes|ds|riem|riemen|pak|pakken|ream|reams|pallet|pallets|mtr|meter|"
-               r"meters|m1|lm|m2|m²|stück|rolle|rollen|karton|kartons|fles|flessen|bottles?")
-_ORDER_LINE = re.compile(rf"(?<![\w.,])\d+(?:[.,]\d+)?\s*(?:{_UNIT_WORDS})(?![\w²])", re.I)
+_UNIT_WORDS = (
+    r"x|×|st|st\.|stk|stuks|stuk|pcs|pieces|pc|rol|rollen|rolls?|plaat|platen|plates?|vel|vellen|"
+    r"sheets?|doos|dozen|box|boxes|ds|riem|riemen|pak|pakken|ream|reams|pallet|pallets|mtr|meter|"
+    r"meters|m1|lm|m2|m²|stück|rolle|rollen|karton|kartons|fles|flessen|bottles?"
+)
+_ORDER_LINE = re.compile(rf"(?<![\w.,])\d+(?:[.,]\d+)?\s*(?:{_UNIT_WORDS})(?![\w²])", re.IGNORECASE)
 _CATALOG_SKU = re.compile(r"(?<![\d-])\d{2}[-. ]?\d{4}[-. ]?\d{4}(?![\d-])")
-_NOT_ORDER = re.compile(r"^(?:datum|date|tel|telefoon|phone|fax|e-?mail|www|kvk|iban|bic|btw|vat|ust|"
-                        r"bank|pagina|page|seite|postbus)\b", re.I)
+_NOT_ORDER = re.compile(
+    r"^(?:datum|date|tel|telefoon|phone|fax|e-?mail|www|kvk|iban|bic|btw|vat|ust|"
+    r"bank|pagina|page|seite|postbus)\b",
+    re.IGNORECASE,
+)
 
 
 def looks_like_order_line(text: str) -> bool:
@@ -248,7 +329,9 @@ def looks_like_order_line(text: str) -> bool:
     if _CATALOG_SKU.search(text):
         return True
     m = _ORDER_LINE.search(text)
-    return bool(m) and bool(re.search(r"[^\W\d_]{3}", text[:m.start()] + text[m.end():]))
+    if m is None:
+        return False
+    return bool(re.search(r"[^\W\d_]{3}", text[: m.start()] + text[m.end() :]))
 
 
 def clean_cell(value: object) -> str:

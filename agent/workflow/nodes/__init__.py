@@ -1,1 +1,2 @@
-"""One module per graph node. Nodes take their clients from runtime.context (agent.workflow.context.Services)."""
+"""One module per graph node. Nodes take their clients from runtime.context
+(agent.workflow.context.Services)."""

@@ -1,19 +1,20 @@
 """Draft: price and validate the extracted lines into a stored draft version 1."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 from langgraph.runtime import Runtime
 
-from mailorder.agent.workflow.context import Services
 from mailorder.agent.crashpoints import crash_point
 from mailorder.agent.logs import bind
+from mailorder.agent.workflow.context import Services
 from mailorder.agent.workflow.loading import parsed_email
 from mailorder.agent.workflow.pipeline import build_draft
 from mailorder.agent.workflow.state import State
+from mailorder.domain import Draft, Extraction
 from mailorder.store import repo
 from mailorder.store.models import EmailStatus
-from mailorder.domain import Draft, Extraction
 
 
 def pick_rep(services: Services, customer_rep: str | None) -> str:
@@ -41,20 +42,43 @@ async def draft_node(state: State, runtime: Runtime[Services]) -> dict:
     email = parsed_email(services, email_id)
     customer_match = await services.toolbox.customer_lookup(email.sender, email.body)
     recent = recent_drafts(services, customer_match.customer.company_id) if customer_match.customer else []
-    draft = await build_draft(email, Extraction.model_validate(state["extraction"]), services.toolbox,
-                              customer=customer_match, recent_orders=recent)
+    draft = await build_draft(
+        email,
+        Extraction.model_validate(state["extraction"]),
+        services.toolbox,
+        customer=customer_match,
+        recent_orders=recent,
+    )
     customer = draft.customer
     rep = pick_rep(services, customer.rep_email if customer else None)
     now = services.clock()
     with services.sessions.begin() as session:
-        record = repo.create_draft(session, now, email_id=email_id, rep=rep, payload=draft.model_dump(mode="json"),
-                                   customer_id=customer.company_id if customer else None,
-                                   customer_name=customer.company_name if customer else None)
+        record = repo.create_draft(
+            session,
+            now,
+            email_id=email_id,
+            rep=rep,
+            payload=draft.model_dump(mode="json"),
+            customer_id=customer.company_id if customer else None,
+            customer_name=customer.company_name if customer else None,
+        )
         repo.set_email_status(session, email_id, EmailStatus.DRAFTED)
-        repo.audit(session, now, "agent", "drafted", email_id=email_id, draft_id=record.id, version=1,
-                   customer=record.customer_id, lines=len(draft.lines), total=draft.total,
-                   issues=[f"{i.code}: {i.message}" for i in draft.issues], method=draft.extraction_method,
-                   prompt_version=draft.prompt_version, rep=rep)
+        repo.audit(
+            session,
+            now,
+            "agent",
+            "drafted",
+            email_id=email_id,
+            draft_id=record.id,
+            version=1,
+            customer=record.customer_id,
+            lines=len(draft.lines),
+            total=draft.total,
+            issues=[f"{i.code}: {i.message}" for i in draft.issues],
+            method=draft.extraction_method,
+            prompt_version=draft.prompt_version,
+            rep=rep,
+        )
         draft_id = record.id
     bind(draft_id=draft_id)
     crash_point("after_draft")

@@ -1,4 +1,5 @@
 """Extract: read the order lines, reference and delivery date through the tools (model or rules)."""
+
 from __future__ import annotations
 
 from langgraph.runtime import Runtime
@@ -14,9 +15,18 @@ async def extract_node(state: State, runtime: Runtime[Services]) -> dict:
     services = runtime.context
     email = parsed_email(services, state["email_id"])
     _, body = triage_email(email)
-    extraction = await extract_order(email, body, services.toolbox, now=services.clock(),
-                                     llm_extractor=services.llm_extractor)
+    extraction = await extract_order(
+        email, body, services.toolbox, now=services.clock(), llm_extractor=services.llm_extractor
+    )
     with services.sessions.begin() as session:
-        repo.audit(session, services.clock(), "agent", "extracted", email_id=state["email_id"],
-                   method=extraction.method, lines=len(extraction.lines), notes=extraction.notes)
+        repo.audit(
+            session,
+            services.clock(),
+            "agent",
+            "extracted",
+            email_id=state["email_id"],
+            method=extraction.method,
+            lines=len(extraction.lines),
+            notes=extraction.notes,
+        )
     return {"extraction": extraction.model_dump(mode="json")}

@@ -1,4 +1,5 @@
 """Close a draft the rep rejected, with the reason."""
+
 from __future__ import annotations
 
 from langgraph.runtime import Runtime
@@ -15,8 +16,18 @@ async def reject_node(state: State, runtime: Runtime[Services]) -> dict:
     now = services.clock()
     with services.sessions.begin() as session:
         draft = repo.get_draft(session, state["draft_id"])
-        repo.set_draft_status(session, now, draft, DraftStatus.REJECTED, decided_by=decision.rep,
-                              decision_note=decision.reason)
-        repo.audit(session, now, decision.rep, "rejected", email_id=state["email_id"], draft_id=draft.id,
-                   version=draft.version, reason=decision.reason, reply_email_id=decision.reply_email_id)
+        repo.set_draft_status(
+            session, now, draft, DraftStatus.REJECTED, decided_by=decision.rep, decision_note=decision.reason
+        )
+        repo.audit(
+            session,
+            now,
+            decision.rep,
+            "rejected",
+            email_id=state["email_id"],
+            draft_id=draft.id,
+            version=draft.version,
+            reason=decision.reason,
+            reply_email_id=decision.reply_email_id,
+        )
     return {"outcome": "rejected"}

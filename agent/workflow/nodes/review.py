@@ -1,5 +1,6 @@
 """Await the rep's decision. interrupt() re-runs this node from its first line on resume,
 so it holds no side effects: it only hands the decision on."""
+
 from __future__ import annotations
 
 from langgraph.types import interrupt

@@ -1,0 +1,44 @@
+"""The ERP contract from both sides: the client (tools.erp_client, mailorder.domain) and the mock
+ERP (mock_erp.contract, mock_erp.orders) keep their own models, so a drift shows up here."""
+
+import httpx
+
+from mailorder.domain import Customer, Draft, DraftLine, Product
+from mailorder.mock_erp.app import create_app
+from mailorder.mock_erp.contract import ErpCustomer, ErpProduct
+from mailorder.mock_erp.orders import OrderLineIn, OrderRequestIn
+from mailorder.tools.erp_client import ErpClient, build_order_request
+from tests.test_mock_erp import ROLL_SKU, SHEET_SKU, write_dataset
+
+
+def test_every_field_the_client_sends_is_one_the_erp_reads():
+    draft = Draft(
+        customer=Customer(company_id="COMP-001", company_name="Test BV"),
+        reference="PO-1",
+        lines=[DraftLine(sku=ROLL_SKU, qty=2, unit="rol", unit_price=125.0, product_name="Testfolie")],
+    )
+    body = build_order_request(draft)
+    request = body["orderRequest"]
+    assert set(body) == {"orderRequest"}
+    assert set(request) <= set(OrderRequestIn.model_fields)
+    assert all(set(line) <= set(OrderLineIn.model_fields) for line in request["products"])
+    parsed = OrderRequestIn.model_validate(request)
+    assert parsed.customer_id == "COMP-001" and parsed.products[0].quantity == 2
+
+
+def test_the_client_models_hold_every_field_the_erp_answers():
+    assert set(ErpProduct.model_fields) == set(Product.model_fields)
+    assert set(ErpCustomer.model_fields) == set(Customer.model_fields)
+
+
+async def test_the_client_reads_the_erps_answers(tmp_path):
+    app = create_app(write_dataset(tmp_path), "sqlite://")
+    async with ErpClient("http://erp", transport=httpx.ASGITransport(app=app)) as erp:
+        products, _version = await erp.list_products()
+        sheet = await erp.get_product(SHEET_SKU)
+        customers = await erp.list_customers()
+    assert {p.sku for p in products} >= {ROLL_SKU, SHEET_SKU}
+    roll = next(p for p in products if p.sku == ROLL_SKU)
+    assert roll.unit_option("rol").per_base == 50 and roll.base_unit == "mtr"
+    assert sheet is not None and sheet.base_unit == "plaat"
+    assert customers and all(c.company_id.startswith("COMP-") for c in customers)
