@@ -1,15 +1,17 @@
-# Two commands on a fresh machine: `make demo` and `make test`.
+# Two commands on a fresh machine: `make demo` and `make test` (`.ci/run` runs `make lint test`).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
+# the versions the tests passed with (regenerate with `make constraints` after changing dependencies)
+CONSTRAINTS = constraints.txt
 
-.PHONY: demo test install clean eval
+.PHONY: demo test lint install clean eval constraints
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[dev,postgres,test,lint]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -20,8 +22,18 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+# ruff (lint + format) and mypy; mypy finds the package `mailorder` through .lint/mailorder -> ..
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	@mkdir -p .lint && ln -sfn .. .lint/mailorder
+	$(BIN)/mypy -p mailorder
+
 eval: $(STAMP)
 	$(BIN)/mailorder eval --dataset ../shared/eval/dev --out results/dev.jsonl
 
+constraints: $(STAMP)
+	$(BIN)/pip freeze --exclude-editable | grep -v '^mailorder' > $(CONSTRAINTS)
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info .lint

@@ -18,6 +18,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import getaddresses, make_msgid
 from pathlib import Path
+from typing import cast
 
 import typer
 from rich.console import Console
@@ -86,7 +87,7 @@ class Truth:
 
     def corrections(self, block, truth: dict) -> list[str]:
         """Reply commands that turn the drafted block into the true order."""
-        want = {}
+        want: dict[str, list] = {}
         for line in truth["lines"]:
             want.setdefault(line["sku"], [0.0, line["qty"], line["unit"]])
             want[line["sku"]][0] += self.base_qty(line["sku"], line["qty"], line["unit"]) or 0
@@ -125,7 +126,7 @@ class Rep:
     ) -> None:
         self.inbox, self.smtp, self.console, self.interactive = inbox, smtp, console, interactive
         self.truth = truth
-        self.last_uid, self.uidvalidity = 0, None
+        self.last_uid, self.uidvalidity = 0, cast(int | None, None)
         self.answered = 0
 
     async def answer_new_mail(self) -> int:
@@ -154,7 +155,7 @@ class Rep:
         return replies
 
     async def _decide(self, message: EmailMessage) -> str | None:
-        text = message.get_body(("plain",)).get_content()
+        text = _plain_text(message)
         if self.interactive:
             self.console.print(Panel(text[:4000], title=str(message["Subject"]), expand=False))
             choice = await asyncio.to_thread(
@@ -185,7 +186,7 @@ class Rep:
             return "REJECT this is not an order; I will answer the customer myself."
         if truth["customer"] is None:
             return "REJECT unknown sender; I will call them to confirm the account first."
-        commands = self.truth.corrections(block, truth)
+        commands = self.truth.corrections(block, truth) if self.truth else []
         return "\n".join(commands) if commands else "APPROVE"
 
     @staticmethod
@@ -200,7 +201,7 @@ class Rep:
         reply["Message-ID"] = make_msgid(domain="example.com")
         reply["In-Reply-To"] = str(summary["Message-ID"])
         reply["References"] = str(summary["Message-ID"])
-        quoted = "\n".join("> " + line for line in summary.get_body(("plain",)).get_content().splitlines())
+        quoted = "\n".join("> " + line for line in _plain_text(summary).splitlines())
         reply.set_content(
             f"{verdict}\n\nSent from my phone\n\nOn {summary['Date']}, {summary['From']} wrote:\n{quoted}\n"
         )
@@ -359,14 +360,14 @@ def _print_outcome(console: Console, sessions, database_url: str) -> dict:
     with sessions() as session:
         for d in repo.list_drafts(session, limit=None, oldest_first=True):
             email = repo.get_email(session, d.email_id)
-            payload = repo.draft_version(session, d.id, d.version).payload
+            payload = repo.version_row(session, d.id, d.version).payload
             table.add_row(
                 f"MO-{d.id} v{d.version}",
                 d.status,
                 d.customer_id or "unknown",
                 str(len(payload.get("lines", []))),
                 d.erp_order_id or "",
-                email.subject[:48],
+                email.subject[:48] if email else "",
             )
             counts[d.status] = counts.get(d.status, 0) + 1
         labels = repo.emails_by_label(session)
@@ -381,3 +382,8 @@ def _print_outcome(console: Console, sessions, database_url: str) -> dict:
         highlight=False,
     )
     return {"drafts": counts, "emails": labels}
+
+
+def _plain_text(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    return str(body.get_content()) if body is not None else ""

@@ -46,6 +46,7 @@ NOISY_LOGGERS = (
     "aiosqlite",
 )
 
+MARK = "mailorder"  # attribute set on the handlers install() owns
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(ids)s: %(message)s"
 
 # attributes every LogRecord has; anything else on a record came from `extra=`
@@ -130,14 +131,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-class _StderrHandler(logging.StreamHandler):
+class _StderrHandler(logging.StreamHandler[IO[str]]):
     """Writes to whatever sys.stderr is at emit time (survives redirection by test runners)."""
 
     def __init__(self) -> None:
         logging.Handler.__init__(self)
 
     @property
-    def stream(self) -> IO[str]:  # type: ignore[override]
+    def stream(self) -> IO[str]:
         return sys.stderr
 
     @stream.setter
@@ -146,10 +147,10 @@ class _StderrHandler(logging.StreamHandler):
 
 
 def make_handler(*, json_lines: bool = False, stream: IO[str] | None = None) -> logging.Handler:
-    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
+    handler: logging.Handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler.addFilter(ContextFilter())
     handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(TEXT_FORMAT))
-    handler.mailorder = True  # type: ignore[attr-defined]  # marks handlers install() replaces
+    setattr(handler, MARK, True)  # marks handlers install() replaces
     return handler
 
 
@@ -163,7 +164,7 @@ def install(
     """Add one context-aware handler to the root logger (replacing one an earlier call added;
     handlers others installed, such as a test runner's, stay) and quieten chatty libraries."""
     root = logging.getLogger()
-    for old in [h for h in root.handlers if getattr(h, "mailorder", False)]:
+    for old in [h for h in root.handlers if getattr(h, MARK, False)]:
         root.removeHandler(old)
     handler = make_handler(json_lines=json_lines, stream=stream)
     root.addHandler(handler)

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
@@ -23,6 +24,11 @@ from mailorder.store.db import is_postgres, libpq_url, make_engine, make_session
 from mailorder.tools.erp_client import ErpClient
 from mailorder.tools.toolbox import Toolbox
 
+if TYPE_CHECKING:  # the model path is imported only when a model is configured
+    from mailorder.agent.extract.model import LlmSettings
+    from mailorder.agent.extract.ratelimit import LimitedExtractor
+    from mailorder.agent.review.free_text import EditProposer
+
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_S = 20.0  # how long a stop waits for the poll in progress
@@ -32,40 +38,41 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def make_llm_extractor(settings: Settings):
-    """The model path when a key is configured, else None (rules only)."""
-    if not settings.llm_enabled:
+def llm_settings(settings: Settings) -> LlmSettings | None:
+    """The model's connection settings when a key is configured, else None (rules only)."""
+    if not settings.openai_api_key:
         return None
-    from mailorder.agent.extract.model import LlmExtractor, LlmSettings
+    from mailorder.agent.extract.model import LlmSettings
+
+    return LlmSettings(
+        api_key=settings.openai_api_key,
+        base_url=settings.openai_base_url,
+        model=settings.model,
+        timeout=settings.llm_timeout,
+    )
+
+
+def make_llm_extractor(settings: Settings) -> LimitedExtractor | None:
+    """The model path when a key is configured, else None (rules only)."""
+    model = llm_settings(settings)
+    if model is None:
+        return None
+    from mailorder.agent.extract.model import LlmExtractor
     from mailorder.agent.extract.ratelimit import LimitedExtractor, RateLimiter
 
-    extractor = LlmExtractor(
-        LlmSettings(
-            api_key=settings.openai_api_key,
-            base_url=settings.openai_base_url,
-            model=settings.model,
-            timeout=settings.llm_timeout,
-        )
-    )
+    extractor = LlmExtractor(model)
     limiter = RateLimiter(concurrency=settings.llm_concurrency, rpm=settings.llm_rpm, tpm=settings.llm_tpm)
     return LimitedExtractor(extractor, limiter)
 
 
-def make_edit_proposer(settings: Settings):
+def make_edit_proposer(settings: Settings) -> EditProposer | None:
     """Free-text edits through the model when one is configured, else None (commands only)."""
-    if not settings.llm_enabled:
+    model = llm_settings(settings)
+    if model is None:
         return None
-    from mailorder.agent.extract.model import LlmSettings
     from mailorder.agent.review.free_text import EditProposer
 
-    return EditProposer(
-        LlmSettings(
-            api_key=settings.openai_api_key,
-            base_url=settings.openai_base_url,
-            model=settings.model,
-            timeout=settings.llm_timeout,
-        )
-    )
+    return EditProposer(model)
 
 
 @asynccontextmanager
@@ -150,13 +157,15 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator:
     from psycopg_pool import AsyncConnectionPool
 
     conninfo = libpq_url(settings.database_url)
-    options = dict(autocommit=True, prepare_threshold=0, row_factory=dict_row)  # what the saver expects
-    async with await AsyncConnection.connect(conninfo, **options) as conn:  # workers set up one at a time
+    # what the saver expects: autocommit, no prepared statements, rows as dicts
+    options: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+    connect = AsyncConnection.connect(conninfo, autocommit=True, prepare_threshold=0, row_factory=dict_row)
+    async with await connect as conn:  # workers set up one at a time
         await conn.execute("SELECT pg_advisory_lock(%s)", (CHECKPOINT_SETUP_LOCK,))
         await AsyncPostgresSaver(conn).setup()
         await conn.execute("SELECT pg_advisory_unlock(%s)", (CHECKPOINT_SETUP_LOCK,))
     # The saver serialises its queries on one lock; the pool replaces a connection the server dropped.
-    async with AsyncConnectionPool(
+    async with AsyncConnectionPool[AsyncConnection[dict[str, Any]]](
         conninfo,
         min_size=1,
         max_size=2,
@@ -175,6 +184,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
 
         async def poll() -> None:
             task = asyncio.current_task()
+            assert task is not None  # a scheduler job runs as a task
             in_flight.add(task)
             try:
                 await runner.poll_once()

@@ -181,13 +181,13 @@ def apply() -> None:
     if _applied:
         return
     _applied = True
-    Maildir._dump_message = _dump_message  # type: ignore[method-assign]
+    Maildir._dump_message = _dump_message  # type: ignore[method-assign, assignment]
     Message.to_maildir = classmethod(_to_maildir)  # type: ignore[assignment, method-assign]
     Message.load_content = _load_content  # type: ignore[method-assign]
     MailboxData.update_selected = _update_selected  # type: ignore[method-assign]
-    MailboxData.append = _notifying(MailboxData.append, None)  # type: ignore[method-assign]
-    MailboxData.copy = _notifying(_copy_with_content, 1)  # type: ignore[method-assign]
-    MailboxData.move = _notifying(MailboxData.move, 1)  # type: ignore[method-assign]
+    MailboxData.append = _notifying(MailboxData.append, None)  # type: ignore[method-assign, assignment]
+    MailboxData.copy = _notifying(_copy_with_content, 1)  # type: ignore[method-assign, assignment]
+    MailboxData.move = _notifying(MailboxData.move, 1)  # type: ignore[method-assign, assignment]
     FileWriteable.file_write = _same_dir_file_write  # type: ignore[method-assign]
 
 

@@ -6,6 +6,7 @@ import codecs
 import hashlib
 import logging
 import re
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email import policy
 from email.header import decode_header, make_header
@@ -21,6 +22,7 @@ from email.headerregistry import (
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import format_datetime, getaddresses, parsedate_to_datetime
+from typing import cast
 
 from mailorder.domain import Attachment, ParsedEmail
 from mailorder.mail.html import html_to_text
@@ -157,7 +159,7 @@ class _Decoded:
         self._values: dict[tuple[str, str], str | Exception] = {}
 
     def modern(self, name: str, raw_value: object) -> str:
-        key = (name, raw_value)
+        key = (name, cast(str, raw_value))
         value = self._values.get(key)
         if value is None:
             try:
@@ -273,7 +275,7 @@ def _modern_value(name: str, raw_value: object) -> str:
         value = plain(raw_value.replace("\r", "").replace("\n", "")) if plain else None
         if value is not None:
             return value
-    return str(policy.default.header_fetch_parse(name, raw_value))
+    return str(policy.default.header_fetch_parse(name, cast(str, raw_value)))  # str or a Header object
 
 
 def _unfolded(value: str) -> str:
@@ -349,7 +351,7 @@ def _plain_content_type(value: str) -> str | None:
     return f"{head}; {rendered}" if rendered else head + ";"
 
 
-def _kept_if_plain(name: str):
+def _kept_if_plain(name: str) -> Callable[[str], str | None]:
     return lambda value: value if _PLAIN[name].fullmatch(value) else None
 
 
@@ -364,7 +366,7 @@ _PLAIN_BY_KIND = (
 )
 _PLAIN_DECODERS = {
     name: next((decode for base, decode in _PLAIN_BY_KIND if issubclass(kind, base)), None)
-    for name, kind in policy.default.header_factory.registry.items()
+    for name, kind in policy.default.header_factory.registry.items()  # type: ignore[attr-defined]
 }
 
 
@@ -407,7 +409,7 @@ def _walk(message: Message, body: _Body, defects: list[str]) -> None:
             defects.append(f"part skipped: {type(exc).__name__}")
 
 
-def _iter_parts(message: Message, defects: list[str]):
+def _iter_parts(message: Message, defects: list[str]) -> Iterator[Message]:
     try:
         yield from message.walk()
     except Exception as exc:
@@ -491,6 +493,8 @@ def _decode_part(part: Message, defects: list[str]) -> str:
     if payload is None:
         raw = part.get_payload()
         payload = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+    if not isinstance(payload, bytes):
+        payload = b""
     try:
         declared = part.get_content_charset()
     except Exception:

@@ -127,14 +127,19 @@ def _drop_signatures(soup: BeautifulSoup) -> None:
     for tag in soup.find_all(True):
         if tag.decomposed:
             continue
-        classes = tag.get("class") or []
+        classes = _classes(tag)
         if "gmail_signature" in classes or str(tag.get("id") or "") in _SIGNATURE_IDS:
             tag.decompose()
 
 
+def _classes(tag: Tag) -> list[str]:
+    value = tag.get("class")
+    return value.split() if isinstance(value, str) else list(value or [])
+
+
 def _is_quote_marker(tag: Tag) -> bool:
     ident = str(tag.get("id") or "")
-    classes = tag.get("class") or []
+    classes = _classes(tag)
     if ident.startswith(
         (
             "divRplyFwdMsg",
@@ -166,7 +171,7 @@ def _is_quote_marker(tag: Tag) -> bool:
 
 def _is_container(tag: Tag) -> bool:
     """Quote markers that wrap the whole quote (so text after them is the rep's again)."""
-    classes = tag.get("class") or []
+    classes = _classes(tag)
     return tag.name == "blockquote" or any(
         c in ("gmail_quote", "gmail_quote_container", "yahoo_quoted") for c in classes
     )

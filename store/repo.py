@@ -77,6 +77,11 @@ def count_audit(session: Session, *, email_id: int, action: str) -> int:
     )
 
 
+def _rowcount(result: Any) -> int:
+    """Rows an UPDATE matched (CursorResult.rowcount; Session.execute is typed as a plain Result)."""
+    return int(result.rowcount)
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -224,7 +229,7 @@ def claim_email(
     result = session.execute(
         statement.values(claimed_by=worker, claimed_at=now).execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return _rowcount(result) == 1
 
 
 def renew_claims(session: Session, email_ids: list[int], worker: str, now: datetime) -> int:
@@ -237,7 +242,7 @@ def renew_claims(session: Session, email_ids: list[int], worker: str, now: datet
         .values(claimed_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return _rowcount(result)
 
 
 def release_email(session: Session, email_id: int, worker: str) -> None:
@@ -282,6 +287,14 @@ def email_claim(session: Session, email_id: int) -> str | None:
 
 def get_draft(session: Session, draft_id: int | None) -> DraftRecord | None:
     return session.get(DraftRecord, draft_id) if draft_id is not None else None
+
+
+def draft_record(session: Session, draft_id: int) -> DraftRecord:
+    """A draft that must exist (its id came from the store); LookupError otherwise."""
+    record = session.get(DraftRecord, draft_id)
+    if record is None:
+        raise LookupError(f"draft {draft_id} is not stored")
+    return record
 
 
 def open_thread_email_ids(session: Session) -> list[int]:
@@ -344,6 +357,14 @@ def add_version(
     )
     session.add(version)
     return version
+
+
+def version_row(session: Session, draft_id: int, version: int) -> DraftVersion:
+    """A stored version that must exist; LookupError otherwise."""
+    row = draft_version(session, draft_id, version)
+    if row is None:
+        raise LookupError(f"draft {draft_id} has no version {version}")
+    return row
 
 
 def draft_version(session: Session, draft_id: int, version: int) -> DraftVersion | None:
@@ -451,6 +472,14 @@ def enqueue_outbox(session: Session, message: OutboxMessage) -> OutboxMessage:
     return message
 
 
+def outbox_row(session: Session, outbox_id: int) -> OutboxMessage:
+    """An outbox row that must exist; LookupError otherwise."""
+    row = session.get(OutboxMessage, outbox_id)
+    if row is None:
+        raise LookupError(f"outbox message {outbox_id} is not stored")
+    return row
+
+
 def pending_outbox(session: Session, limit: int = 100) -> list[OutboxMessage]:
     return list(
         session.scalars(
@@ -520,6 +549,14 @@ def start_erp_submission(
         updated_at=now,
     )
     session.add(row)
+    return row
+
+
+def submission(session: Session, key: str) -> ErpSubmission:
+    """The submission of an idempotency key, which must have been started; LookupError otherwise."""
+    row = erp_submission(session, key)
+    if row is None:
+        raise LookupError(f"no ERP submission {key}")
     return row
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import logging
 from datetime import UTC
@@ -47,6 +48,21 @@ def _logging(verbose: bool, json_lines: bool = False) -> None:
     install(level=logging.DEBUG if verbose else logging.INFO, json_lines=json_lines)
 
 
+def _require_dev_extra(command: str) -> None:
+    """The dev servers (mail server, mock ERP) are an extra; say which one when it is missing."""
+    missing = [
+        name for name in ("aiosmtpd", "pymap", "fastapi", "uvicorn") if importlib.util.find_spec(name) is None
+    ]
+    if missing:
+        console.print(
+            f"`mailorder {command}` needs the dev extra ({', '.join(missing)} missing): "
+            "pip install 'mailorder[dev]'",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(2)
+
+
 def _settings(config: Optional[Path]) -> Settings:
     return Settings.load(config_file=config)
 
@@ -88,6 +104,7 @@ def erp(
     ),
 ) -> None:
     """Run the mock ERP (FastAPI)."""
+    _require_dev_extra("erp")
     from mailorder.mock_erp.faults import Faults
     from mailorder.mock_erp.server import run_erp
 
@@ -112,6 +129,7 @@ def mailserver(
     ),
 ) -> None:
     """Run the embedded dev mail server (IMAP + SMTP on loopback)."""
+    _require_dev_extra("mailserver")
     from mailorder.mail.devserver import run_mailserver
 
     _logging(False)
@@ -136,6 +154,7 @@ def evaluate(
     learn: bool = typer.Option(False, help="Replay with the ground truth as the rep's corrections."),
 ) -> None:
     """Backtest the extraction pipeline on a dataset and print accuracy, latency and tokens."""
+    _require_dev_extra("eval")  # the backtest answers catalog and customers from an in-process mock ERP
     from mailorder.agent.evaluation.harness import format_report, run_eval
     from mailorder.agent.service import make_llm_extractor
 
@@ -165,6 +184,7 @@ def demo(
     limit: int = typer.Option(0, help="Only load the first N sample emails (0 = all)."),
 ) -> None:
     """Start mail server, ERP and agent on free ports, load the sample emails, play the loop."""
+    _require_dev_extra("demo")
     from mailorder.agent.demo import run_demo
 
     _logging(False)
@@ -249,7 +269,7 @@ def orders_show(
             console.print(f"no draft MO-{draft_id}")
             raise typer.Exit(1)
         email = repo.get_email(session, record.email_id)
-        version = repo.draft_version(session, record.id, record.version)
+        version = repo.version_row(session, record.id, record.version)
         trail = repo.audit_trail(session, email_id=record.email_id, draft_id=record.id)
         if as_json:
             console.print_json(
@@ -276,7 +296,8 @@ def orders_show(
             f"[bold]MO-{record.id} v{record.version}[/] {record.status}  "
             f"customer {record.customer_id or 'unknown'}  rep {record.rep}  ERP {record.erp_order_id or '-'}"
         )
-        console.print(f"email #{email.id} from {email.sender}: {email.subject}")
+        if email is not None:
+            console.print(f"email #{email.id} from {email.sender}: {email.subject}")
         lines = Table("#", "SKU", "qty", "unit", "name", "unit price", "total", "conf")
         for n, line in enumerate(version.payload.get("lines", []), 1):
             qty = line.get("qty")

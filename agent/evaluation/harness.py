@@ -18,7 +18,14 @@ import httpx
 from pydantic import BaseModel, Field
 
 from mailorder.agent.evaluation.dataset import record_to_message
-from mailorder.agent.evaluation.scoring import Truth, TruthEmail, load_truth, score
+from mailorder.agent.evaluation.scoring import (
+    Truth,
+    TruthEmail,
+    load_truth,
+    missed_lines,
+    phenomenon_recall,
+    score,
+)
 from mailorder.agent.workflow.pipeline import Analysis, LlmExtractor, analyse_email
 from mailorder.domain import TriageLabel
 from mailorder.mail.parse import parse_email
@@ -40,6 +47,7 @@ METRIC_ROWS = [
     ("line recall", "line_recall"),
     ("line F1", "line_f1"),
     ("SKU-only recall", "sku_recall"),
+    ("top-3 SKU recall", "top3_sku_recall"),
     ("perfect-order rate", "perfect_order_rate"),
     ("safe automation", "safe_automation_rate"),
     ("unsafe automation", "unsafe_automation_rate"),
@@ -59,6 +67,8 @@ class EvalReport(BaseModel):
     report_files: list[str] = Field(default_factory=list)
     learning: dict = Field(default_factory=dict)  # --learn: line F1 on later emails without/with
     tokens: dict = Field(default_factory=dict)  # model path: prompt tokens per email
+    phenomena: dict = Field(default_factory=dict)  # --details: per `phenomenon` tag of truth lines
+    missed: list[dict] = Field(default_factory=list)  # --details: true lines not matched
 
 
 def email_to_mime(record: dict) -> bytes:
@@ -96,7 +106,13 @@ def prediction(email_id: str, analysis: Analysis) -> dict:
     if is_order and draft is not None:
         record.update(
             lines=[
-                {"sku": ln.sku, "qty": ln.qty, "unit": ln.unit, "reference": ln.reference}
+                {
+                    "sku": ln.sku,
+                    "qty": ln.qty,
+                    "unit": ln.unit,
+                    "reference": ln.reference,
+                    "alternatives": [c.sku for c in ln.candidates if c.sku != ln.sku][:3],
+                }
                 for ln in draft.lines
             ],
             reference=draft.reference,
@@ -200,7 +216,8 @@ async def run_eval(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines_out) + "\n", encoding="utf-8")
-    metrics = score(truth, {p["email_id"]: p for p in predictions})
+    by_id = {p["email_id"]: p for p in predictions}
+    metrics = score(truth, by_id)
     per_email = metrics.pop("per_email")
     report = EvalReport(
         dataset=str(dataset_dir),
@@ -212,6 +229,8 @@ async def run_eval(
         latency_ms=_latency(latencies),
         learning=learning,
         tokens=_tokens(predictions),
+        phenomena=phenomenon_recall(truth, by_id) if details else {},
+        missed=missed_lines(truth, by_id) if details else [],
     )
     if results_dir is not None:
         report.report_files = write_report(report, results_dir)
@@ -267,6 +286,17 @@ def format_report(report: EvalReport) -> str:
             f"{100 * ln['later_line_f1_with']:.1f}% with learning ({ln['later_emails']} emails)",
             f"{'line F1 with learning':<24} {100 * ln['line_f1_with']:6.1f}%",
         ]
+    if report.phenomena:
+        rows += ["", f"{'phenomenon':<20} {'lines':>5} {'recall':>7} {'SKU':>7} {'top-3':>7}"]
+        for name, r in report.phenomena.items():
+            rows.append(
+                f"{name:<20} {r['lines']:>5} {100 * r['recall']:6.1f}% {100 * r['sku_recall']:6.1f}% "
+                f"{100 * r['top3_recall']:6.1f}%"
+            )
+    if report.missed:
+        rows += ["", "missed truth lines (email, sku, phenomenon, how)"]
+        for m in report.missed:
+            rows.append(f"{m['email_id']:<37} {m['sku']:<13} {m['phenomenon']:<18} {m['how']}")
     if report.per_email:
         rows += ["", "email_id                              order  cust  tp/pred/truth  perfect  auto  ok"]
         for r in report.per_email:

@@ -22,6 +22,7 @@ class TruthEmail:
     lines: dict[str, float]  # sku -> base qty
     company_id: str | None
     known: bool
+    phenomena: dict[str, str] = field(default_factory=dict)  # sku -> the line's `phenomenon` tag
 
 
 @dataclass
@@ -60,6 +61,7 @@ def load_truth(dataset_dir: Path) -> Truth:
             lines=merge_lines(raw_lines, catalog) or {},
             company_id=contacts.get(contact_id) if known else None,
             known=known,
+            phenomena={ln["sku"]: str(ln["phenomenon"]) for ln in raw_lines if ln.get("phenomenon")},
         )
     return truth
 
@@ -106,12 +108,65 @@ def _ratio(num: float, den: float) -> float:
     return num / den if den else 0.0
 
 
+def offered_skus(lines: list[dict], per_line: int = 2) -> set[str]:
+    """SKUs a rep is offered: every predicted line's SKU and its first `per_line` alternatives."""
+    offered: set[str] = set()
+    for line in lines:
+        if isinstance(line.get("sku"), str) and line["sku"].strip():
+            offered.add(line["sku"].strip())
+        alternatives = line.get("alternatives")
+        if isinstance(alternatives, list):
+            offered |= {a.strip() for a in alternatives[:per_line] if isinstance(a, str) and a.strip()}
+    return offered
+
+
+def phenomenon_recall(truth: Truth, preds: dict[str, dict]) -> dict[str, dict[str, float]]:
+    """Per `phenomenon` tag of the truth lines: lines, line recall, SKU-only and top-3 recall."""
+    counts: dict[str, list[int]] = {}
+    for eid, t in truth.emails.items():
+        if not t.is_order or not t.phenomena:
+            continue
+        p = preds.get(eid) or {}
+        lines = (p.get("lines") or []) if p.get("is_order") else []
+        merged = merge_lines(lines, truth.catalog) or {}
+        predicted = {str(ln.get("sku")).strip() for ln in lines if ln.get("sku")}
+        offered = offered_skus(lines)
+        for sku, qty in t.lines.items():
+            row = counts.setdefault(t.phenomena.get(sku, "-"), [0, 0, 0, 0])
+            row[0] += 1
+            row[1] += int(sku in merged and _equal(merged[sku], qty))
+            row[2] += int(sku in predicted)
+            row[3] += int(sku in offered)
+    return {
+        name: {"lines": n, "recall": _ratio(ok, n), "sku_recall": _ratio(sku, n), "top3_recall": _ratio(top, n)}
+        for name, (n, ok, sku, top) in sorted(counts.items())
+    }
+
+
+def missed_lines(truth: Truth, preds: dict[str, dict]) -> list[dict]:
+    """True lines not matched (SKU and base quantity), with their phenomenon, per email."""
+    missed = []
+    for eid, t in truth.emails.items():
+        if not t.is_order:
+            continue
+        p = preds.get(eid) or {}
+        lines = (p.get("lines") or []) if p.get("is_order") else []
+        merged = merge_lines(lines, truth.catalog) or {}
+        offered = offered_skus(lines)
+        for sku, qty in t.lines.items():
+            if sku in merged and _equal(merged[sku], qty):
+                continue
+            how = "wrong quantity" if sku in merged else "offered as alternative" if sku in offered else "missed"
+            missed.append({"email_id": eid, "sku": sku, "phenomenon": t.phenomena.get(sku, "-"), "how": how})
+    return missed
+
+
 def score(truth: Truth, preds: dict[str, dict]) -> dict:
     """All README metrics; `per_email` holds one row per email."""
     n = len(truth.emails)
     n_orders = sum(1 for t in truth.emails.values() if t.is_order)
     triage_ok = tp = fp = fn = customer_ok = 0
-    line_tp = line_pred = line_truth = sku_tp = perfect = safe = unsafe = review = ceiling = 0
+    line_tp = line_pred = line_truth = sku_tp = top3_tp = perfect = safe = unsafe = review = ceiling = 0
     rows = []
     for eid, t in truth.emails.items():
         p = preds.get(eid)
@@ -121,7 +176,10 @@ def score(truth: Truth, preds: dict[str, dict]) -> dict:
         tp += int(bool(pred_order) and t.is_order)
         fp += int(bool(pred_order) and not t.is_order)
         fn += int(not pred_order and t.is_order)
-        pred_lines = merge_lines(p.get("lines") or [], truth.catalog) if p and pred_order else {}
+        raw_lines = (p.get("lines") or []) if p and pred_order else []
+        pred_lines = merge_lines(raw_lines, truth.catalog) if raw_lines else {}
+        pred_skus = {str(ln.get("sku")).strip() for ln in raw_lines if ln.get("sku")}
+        offered = offered_skus(raw_lines)
         matched = sum(1 for sku, q in pred_lines.items() if sku in t.lines and _equal(q, t.lines[sku]))
         cust_ok = False
         if t.is_order:
@@ -132,7 +190,8 @@ def score(truth: Truth, preds: dict[str, dict]) -> dict:
             line_tp += matched
             line_pred += len(pred_lines)
             line_truth += len(t.lines)
-            sku_tp += sum(1 for sku in t.lines if sku in pred_lines)
+            sku_tp += sum(1 for sku in t.lines if sku in pred_skus)
+            top3_tp += sum(1 for sku in t.lines if sku in offered)
         else:
             line_pred += len(pred_lines)
         is_perfect = bool(t.is_order and pred_order and matched == len(t.lines) == len(pred_lines))
@@ -172,6 +231,7 @@ def score(truth: Truth, preds: dict[str, dict]) -> dict:
         "line_pred": line_pred,
         "line_truth": line_truth,
         "sku_recall": _ratio(sku_tp, line_truth),
+        "top3_sku_recall": _ratio(top3_tp, line_truth),
         "perfect_order_rate": _ratio(perfect, n_orders),
         "safe_automation_rate": _ratio(safe, n_orders),
         "unsafe_automation_rate": _ratio(unsafe, n),

@@ -28,7 +28,7 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemM
 from langchain_core.tools import BaseTool, StructuredTool
 from langchain_openai import ChatOpenAI
 from langgraph.errors import GraphRecursionError
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.prebuilt import ToolNode
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -313,7 +313,7 @@ def route_after_agent(state: RunState) -> Literal["tools", "check"]:
 
 
 def route_after_check(state: RunState) -> Literal["agent", "__end__"]:
-    return END if state.get("order") or state.get("failure") else "agent"
+    return "__end__" if state.get("order") or state.get("failure") else "agent"
 
 
 def build_graph(model: ChatOpenAI, tools: Sequence[BaseTool], settings: LlmSettings):

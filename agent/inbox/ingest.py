@@ -47,7 +47,8 @@ async def ingest_batch(services: Services, inbox: ImapInbox, report: PollReport)
                 new=result.uidvalidity,
             )
     report.fetched += len(result.messages)
-    seen, failed = [], []
+    seen: list[int] = []
+    failed: list[int] = []
     for message in result.messages:
         outcome = store_message(services, message, mailbox, result.uidvalidity)
         setattr(report, outcome, getattr(report, outcome) + 1)

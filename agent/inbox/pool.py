@@ -22,8 +22,9 @@ from mailorder.agent.logs import log_context
 from mailorder.agent.review.matching import match_reply
 from mailorder.agent.review.replies import handle_reply
 from mailorder.agent.workflow.context import Services
-from mailorder.agent.workflow.graph import run_thread, thread_config
+from mailorder.agent.workflow.graph import OrderGraph, run_thread, thread_config
 from mailorder.agent.workflow.loading import parsed_email
+from mailorder.agent.workflow.state import InputState
 from mailorder.mail.imap import ImapInbox
 from mailorder.store import repo
 
@@ -41,7 +42,9 @@ class Feed:
 
 
 class Pool:
-    def __init__(self, services: Services, graph, inbox: ImapInbox, claims: Claims, concurrency: int) -> None:
+    def __init__(
+        self, services: Services, graph: OrderGraph, inbox: ImapInbox, claims: Claims, concurrency: int
+    ) -> None:
         self.services, self.graph, self.inbox, self.claims = services, graph, inbox, claims
         self.concurrency = concurrency
         self._limit = asyncio.Semaphore(concurrency)
@@ -66,7 +69,8 @@ class Pool:
                         email_id, self.guarded(email_id, self._run_claimed_thread, report)
                     )
                 )
-                task.add_done_callback(lambda done: (slots.release(), running.discard(done)))
+                task.add_done_callback(running.discard)
+                task.add_done_callback(lambda _done: slots.release())
                 running.add(task)
             if threads:
                 continue
@@ -133,7 +137,7 @@ class Pool:
             return  # waiting for a rep
         if not snapshot.next and snapshot.values:
             return  # finished already
-        payload = None if snapshot.next else {"email_id": email_id}
+        payload = None if snapshot.next else InputState(email_id=email_id)
         await run_thread(self.graph, self.services, email_id, payload)
 
     async def _handle_claimed_reply(self, email_id: int) -> None:

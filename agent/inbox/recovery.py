@@ -9,13 +9,13 @@ import logging
 from mailorder.agent.inbox.claims import Claims
 from mailorder.agent.review.replies import resume_claimed_replies
 from mailorder.agent.workflow.context import Services
-from mailorder.agent.workflow.graph import run_thread, thread_config
+from mailorder.agent.workflow.graph import OrderGraph, run_thread, thread_config
 from mailorder.store import repo
 
 log = logging.getLogger(__name__)
 
 
-async def recover(services: Services, graph, claims: Claims) -> int:
+async def recover(services: Services, graph: OrderGraph, claims: Claims) -> int:
     """Resume interrupted threads and claimed-but-unapplied replies; returns how many."""
     async with claims.heartbeat():
         return await _recover_threads(services, graph, claims) + await _recover_replies(
@@ -23,7 +23,7 @@ async def recover(services: Services, graph, claims: Claims) -> int:
         )
 
 
-async def _recover_threads(services: Services, graph, claims: Claims) -> int:
+async def _recover_threads(services: Services, graph: OrderGraph, claims: Claims) -> int:
     with services.sessions() as session:
         email_ids = repo.open_thread_email_ids(session)
     resumed = 0
@@ -54,7 +54,7 @@ async def _recover_threads(services: Services, graph, claims: Claims) -> int:
     return resumed
 
 
-async def _recover_replies(services: Services, graph, claims: Claims) -> int:
+async def _recover_replies(services: Services, graph: OrderGraph, claims: Claims) -> int:
     """Claimed-but-unapplied replies, resumed only while no live worker holds their threads."""
     with services.sessions() as session:
         thread_ids = repo.threads_with_unapplied_replies(session)

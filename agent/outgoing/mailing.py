@@ -111,7 +111,7 @@ async def send_confirmation(
 
 async def send_notice(
     services: Services,
-    kind: str,
+    kind: render.NoticeKind,
     *,
     to: str,
     key: str,
@@ -160,7 +160,7 @@ async def resend_summary(services: Services, draft_id: int, *, rep: str, key: st
     """The current version's summary again, to `rep` (e.g. after the first rep's copy bounced)."""
     record, draft = load_draft(services, draft_id)
     with services.sessions() as session:
-        changes = list(repo.draft_version(session, record.id, record.version).changes or [])
+        changes = list(repo.version_row(session, record.id, record.version).changes or [])
     await send_summary(
         services,
         email_id=record.email_id,

@@ -135,7 +135,7 @@ async def deliver(
         await on_returned(Returned(kind, draft_id, version, recipients, message_id), refused, outbox_id)
     now = services.clock()
     with services.sessions.begin() as session:
-        row = repo.get_outbox(session, outbox_id)
+        row = repo.outbox_row(session, outbox_id)
         row.attempts += attempts
         if error is None:
             row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None

@@ -45,44 +45,15 @@ async def apply_edits(draft: Draft, ops: list[EditOp], toolbox: Toolbox) -> Edit
     reference, delivery, comment = draft.reference, draft.delivery_date, draft.comment
 
     for op in ops:
-        if op.line is not None and not 1 <= op.line <= len(lines):
-            result.errors.append(f"line {op.line} does not exist (the draft has {len(lines)} lines)")
-            continue
-        line = lines[op.line - 1] if op.line else None
-        if op.op == "qty":
-            before = _describe(line)
-            line.qty = op.qty
-            if op.unit:
-                line.unit = canonical_unit(op.unit) or op.unit
-            _confirmed(line)
-            result.changes.append(f"line {op.line}: qty {before} → {_describe(line)}")
-        elif op.op == "unit":
-            before = line.unit
-            line.unit = canonical_unit(op.unit) or op.unit
-            _confirmed(line)
-            result.changes.append(f"line {op.line}: unit {before or '?'} → {line.unit}")
-            result.corrections.append((line.source_text, line.sku or "", line.unit))
-        elif op.op == "sku":
-            before = line.sku
-            line.sku = op.sku
-            _confirmed(line)
-            result.changes.append(f"line {op.line}: SKU {before or '?'} → {op.sku}")
-            result.corrections.append((line.source_text, op.sku, line.unit))
-        elif op.op == "remove":
-            removed.add(op.line)
-            result.changes.append(f"line {op.line} removed ({_describe(line)})")
+        if op.op in _LINE_OPS:
+            if op.line is None or not 1 <= op.line <= len(lines):
+                result.errors.append(f"line {op.line} does not exist (the draft has {len(lines)} lines)")
+                continue
+            error = _apply_to_line(op, op.line, lines[op.line - 1], result, removed)
         elif op.op == "add":
-            added = LineRequest(
-                sku=op.sku,
-                qty=op.qty,
-                unit=canonical_unit(op.unit) if op.unit else None,
-                source_text="added by the rep",
-                confidence=1.0,
-            )
-            lines.append(added)
-            result.changes.append(f"added: {_describe(added)}")
+            error = _add_line(op, lines, result)
         elif op.op == "customer":
-            found = await toolbox.erp.get_customer(op.value)
+            found = await toolbox.erp.get_customer(op.value) if op.value else None
             if found is None:
                 result.errors.append(f"customer {op.value} is not in the ERP")
                 continue
@@ -91,17 +62,24 @@ async def apply_edits(draft: Draft, ops: list[EditOp], toolbox: Toolbox) -> Edit
             result.changes.append(
                 f"customer {before} → {found.company_id} {found.company_name or ''}".rstrip()
             )
+            error = None
         elif op.op == "reference":
             result.changes.append(f"reference {reference or '-'} → {op.value}")
-            reference = op.value
+            reference, error = op.value, None
         elif op.op == "delivery":
-            result.changes.append(
-                f"delivery {delivery.isoformat() if delivery else '-'} → {op.day.isoformat()}"
-            )
-            delivery = op.day
-        elif op.op == "note":
+            if op.day is None:
+                error = "delivery needs a date (YYYY-MM-DD)"
+            else:
+                result.changes.append(
+                    f"delivery {delivery.isoformat() if delivery else '-'} → {op.day.isoformat()}"
+                )
+                delivery, error = op.day, None
+        else:  # note
             comment = f"{comment}\n{op.value}" if comment else op.value
             result.changes.append(f"note added: {op.value}")
+            error = None
+        if error:
+            result.errors.append(error)
 
     kept = [ln for n, ln in enumerate(lines, 1) if n not in removed]
     extraction = Extraction(
@@ -114,6 +92,59 @@ async def apply_edits(draft: Draft, ops: list[EditOp], toolbox: Toolbox) -> Edit
     )
     result.draft = toolbox.draft_order(extraction, customer)
     return result
+
+
+_LINE_OPS = ("qty", "unit", "sku", "remove")
+
+
+def _apply_to_line(
+    op: EditOp, number: int, line: LineRequest, result: EditResult, removed: set[int]
+) -> str | None:
+    """Apply one line operation in place; the reason it cannot be applied, or None."""
+    if op.op == "qty":
+        if op.qty is None:
+            return f"line {number}: no quantity given"
+        before = _describe(line)
+        line.qty = op.qty
+        if op.unit:
+            line.unit = canonical_unit(op.unit) or op.unit
+        _confirmed(line)
+        result.changes.append(f"line {number}: qty {before} → {_describe(line)}")
+    elif op.op == "unit":
+        if not op.unit:
+            return f"line {number}: no unit given"
+        unit_before = line.unit
+        line.unit = canonical_unit(op.unit) or op.unit
+        _confirmed(line)
+        result.changes.append(f"line {number}: unit {unit_before or '?'} → {line.unit}")
+        result.corrections.append((line.source_text, line.sku or "", line.unit))
+    elif op.op == "sku":
+        if not op.sku:
+            return f"line {number}: no SKU given"
+        sku_before = line.sku
+        line.sku = op.sku
+        _confirmed(line)
+        result.changes.append(f"line {number}: SKU {sku_before or '?'} → {op.sku}")
+        result.corrections.append((line.source_text, op.sku, line.unit))
+    else:  # remove
+        removed.add(number)
+        result.changes.append(f"line {number} removed ({_describe(line)})")
+    return None
+
+
+def _add_line(op: EditOp, lines: list[LineRequest], result: EditResult) -> str | None:
+    if not op.sku or op.qty is None:
+        return "add needs a SKU and a quantity"
+    added = LineRequest(
+        sku=op.sku,
+        qty=op.qty,
+        unit=canonical_unit(op.unit) if op.unit else None,
+        source_text="added by the rep",
+        confidence=1.0,
+    )
+    lines.append(added)
+    result.changes.append(f"added: {_describe(added)}")
+    return None
 
 
 def _confirmed(line: LineRequest) -> None:

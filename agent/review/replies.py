@@ -17,9 +17,10 @@ from mailorder.agent.review import authorise
 from mailorder.agent.review.matching import ReplyMatch, match_reply
 from mailorder.agent.review.reading import Reading, read_reply
 from mailorder.agent.workflow.context import Services
-from mailorder.agent.workflow.graph import run_thread, thread_config
+from mailorder.agent.workflow.graph import OrderGraph, run_thread, thread_config
 from mailorder.agent.workflow.loading import load_draft
 from mailorder.domain import ParsedEmail, ReviewDecision
+from mailorder.mail.render import NoticeKind
 from mailorder.store import repo
 from mailorder.store.models import DraftRecord, DraftStatus, EmailStatus, ReplyRecord
 
@@ -84,7 +85,7 @@ class _Book:
             return claimed
 
 
-async def handle_reply(services: Services, graph, email_id: int, email: ParsedEmail) -> str:
+async def handle_reply(services: Services, graph: OrderGraph, email_id: int, email: ParsedEmail) -> str:
     """Decide what a reply does; returns the outcome recorded on its reply row."""
     match = match_reply(services, email)
     book = _Book(services, email_id, email, match)
@@ -165,7 +166,7 @@ def _decision(reading: Reading, rep: str, reply_email_id: int, version: int | No
 
 
 async def _notice(
-    services: Services, kind: str, email_id: int, email: ParsedEmail, draft: DraftRecord, **fields: Any
+    services: Services, kind: NoticeKind, email_id: int, email: ParsedEmail, draft: DraftRecord, **fields: Any
 ) -> None:
     """A note to the rep about their reply, threaded under it."""
     await send_notice(
@@ -182,7 +183,7 @@ async def _notice(
 
 
 async def resume_with(
-    services: Services, graph, thread_email_id: int, reply_email_id: int, payload: dict[str, Any]
+    services: Services, graph: OrderGraph, thread_email_id: int, reply_email_id: int, payload: dict[str, Any]
 ) -> None:
     """Resume the draft's thread with a claimed decision, then mark the reply applied."""
     await run_thread(graph, services, thread_email_id, Command(resume=payload))
@@ -190,7 +191,7 @@ async def resume_with(
         repo.mark_reply_applied(session, reply_email_id)
 
 
-async def resume_claimed_replies(services: Services, graph) -> int:
+async def resume_claimed_replies(services: Services, graph: OrderGraph) -> int:
     """After a crash between claiming a reply and resuming its thread: resume it now."""
     with services.sessions() as session:
         pending = [(r.email_id, r.draft_id, r.payload) for r in repo.unapplied_replies(session)]
@@ -209,7 +210,7 @@ async def resume_claimed_replies(services: Services, graph) -> int:
     return resumed
 
 
-async def waiting_for_review(services: Services, graph, thread_email_id: int) -> bool:
+async def waiting_for_review(services: Services, graph: OrderGraph, thread_email_id: int) -> bool:
     """True when the thread sleeps in review; a thread a crash stopped on its way there is finished first."""
     config = thread_config(thread_email_id)
     snapshot = await graph.aget_state(config)

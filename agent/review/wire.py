@@ -98,6 +98,7 @@ def find_block(text: str) -> EditBlock | None:
     if start is None:
         return None
     m = BLOCK_START.search(lines[start])
+    assert m is not None  # the line was found by this pattern
     block = EditBlock(draft_id=int(m.group(1)), version=int(m.group(2)))
     lines_out: dict[int, BlockLine] = {}
     for line in lines[start + 1 :]:

@@ -7,8 +7,12 @@ triage → extract → draft → notify_rep → review (interrupt) → post_erp 
 
 from __future__ import annotations
 
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import Checkpointer
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Checkpointer, Command
 
 from mailorder.agent.workflow import routing
 from mailorder.agent.workflow.context import Services
@@ -23,8 +27,10 @@ from mailorder.agent.workflow.nodes.review import review_node
 from mailorder.agent.workflow.nodes.triage import triage_node
 from mailorder.agent.workflow.state import InputState, State
 
+OrderGraph = CompiledStateGraph[State, Services, InputState, State]
 
-def build_graph(checkpointer: Checkpointer = None):
+
+def build_graph(checkpointer: Checkpointer = None) -> OrderGraph:
     graph = StateGraph(State, context_schema=Services, input_schema=InputState)
     graph.add_node("triage", triage_node)
     graph.add_node("extract", extract_node)
@@ -49,11 +55,13 @@ def build_graph(checkpointer: Checkpointer = None):
     return graph.compile(checkpointer=checkpointer)
 
 
-def thread_config(email_id: int) -> dict:
+def thread_config(email_id: int) -> RunnableConfig:
     return {"configurable": {"thread_id": f"email-{email_id}"}}
 
 
-async def run_thread(graph, services: Services, email_id: int, payload: object) -> None:
+async def run_thread(
+    graph: OrderGraph, services: Services, email_id: int, payload: InputState | Command[Any] | None
+) -> None:
     """Run (or resume, with a Command or None) one email's thread until it ends or interrupts.
 
     Durability "sync": every step's checkpoint is written before the next step starts. LangGraph's

@@ -34,5 +34,5 @@ def load_draft(services: Services, draft_id: int, version: int | None = None) ->
         record = repo.get_draft(session, draft_id)
         if record is None:
             raise LookupError(f"draft {draft_id} is not stored")
-        row = repo.draft_version(session, draft_id, version or record.version)
+        row = repo.version_row(session, draft_id, version or record.version)
         return record, Draft.model_validate(row.payload)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from langgraph.graph import END
-
 from mailorder.agent.workflow.state import State, decision_of
 
 
 def after_triage(state: State) -> Literal["extract", "__end__"]:
-    return "extract" if state.get("triage") == "order" else END
+    return "extract" if state.get("triage") == "order" else "__end__"
 
 
 def after_review(state: State) -> Literal["post_erp", "reject", "apply_edits"]:

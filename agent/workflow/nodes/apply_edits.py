@@ -38,7 +38,7 @@ async def edit_node(state: State, runtime: Runtime[Services]) -> dict:
             return {"outcome": "no_changes"}
         now = services.clock()
         with services.sessions.begin() as session:
-            current = repo.get_draft(session, record.id)
+            current = repo.draft_record(session, record.id)
             changes = result.changes + [f"not applied: {e}" for e in result.errors]
             if decision.proposed_by:
                 changes = [f"proposed by the AI model from your words: {c}" for c in changes]

@@ -15,6 +15,7 @@ from mailorder.store.models import DraftStatus
 async def confirm_node(state: State, runtime: Runtime[Services]) -> dict:
     services = runtime.context
     record, draft = load_draft(services, state["draft_id"])
+    assert record.erp_order_id is not None  # confirm runs only after a successful post
     original = parsed_email(services, state["email_id"])
     await send_confirmation(
         services,
@@ -27,7 +28,7 @@ async def confirm_node(state: State, runtime: Runtime[Services]) -> dict:
     )
     now = services.clock()
     with services.sessions.begin() as session:
-        repo.set_draft_status(session, now, repo.get_draft(session, record.id), DraftStatus.CONFIRMED)
+        repo.set_draft_status(session, now, repo.draft_record(session, record.id), DraftStatus.CONFIRMED)
         repo.audit(
             session,
             now,

@@ -16,7 +16,7 @@ async def notify_node(state: State, runtime: Runtime[Services]) -> dict:
     record, draft = load_draft(services, state["draft_id"])
     original = parsed_email(services, state["email_id"])
     with services.sessions() as session:
-        changes = list(repo.draft_version(session, record.id, record.version).changes or [])
+        changes = list(repo.version_row(session, record.id, record.version).changes or [])
     await send_summary(
         services,
         email_id=state["email_id"],

@@ -16,6 +16,7 @@ from mailorder.agent.outgoing.mailing import send_notice
 from mailorder.agent.workflow.context import Services
 from mailorder.agent.workflow.loading import load_draft
 from mailorder.agent.workflow.state import State, decision_of
+from mailorder.mail.render import NoticeKind
 from mailorder.store import repo
 from mailorder.store.models import DraftRecord, DraftStatus
 from mailorder.tools.erp_client import ErpRejected, ErpUnavailable, build_order_request
@@ -49,7 +50,7 @@ async def post_node(state: State, runtime: Runtime[Services]) -> dict:
             session, now, draft_id=record.id, version=record.version, key=key, request=request
         )
         repo.set_draft_status(
-            session, now, repo.get_draft(session, record.id), DraftStatus.APPROVED, decided_by=decision.rep
+            session, now, repo.draft_record(session, record.id), DraftStatus.APPROVED, decided_by=decision.rep
         )
         repo.audit(
             session,
@@ -91,7 +92,7 @@ async def post_node(state: State, runtime: Runtime[Services]) -> dict:
     crash_point("after_erp_post")
     now = services.clock()
     with services.sessions.begin() as session:
-        submission = repo.erp_submission(session, key)
+        submission = repo.submission(session, key)
         submission.status, submission.order_id, submission.response, submission.updated_at = (
             "ok",
             result.order_id,
@@ -99,7 +100,11 @@ async def post_node(state: State, runtime: Runtime[Services]) -> dict:
             now,
         )
         repo.set_draft_status(
-            session, now, repo.get_draft(session, record.id), DraftStatus.POSTED, erp_order_id=result.order_id
+            session,
+            now,
+            repo.draft_record(session, record.id),
+            DraftStatus.POSTED,
+            erp_order_id=result.order_id,
         )
         repo.audit(
             session,
@@ -127,9 +132,9 @@ async def _failed(
 ) -> dict:
     now = services.clock()
     with services.sessions.begin() as session:
-        submission = repo.erp_submission(session, key)
+        submission = repo.submission(session, key)
         submission.status, submission.response, submission.updated_at = outcome, details, now
-        repo.set_draft_status(session, now, repo.get_draft(session, record.id), status)
+        repo.set_draft_status(session, now, repo.draft_record(session, record.id), status)
         repo.audit(
             session,
             now,
@@ -141,7 +146,7 @@ async def _failed(
             **details,
         )
     log.warning("ERP post of draft %s failed: %s %s", record.id, outcome, details)
-    kind = "erp_error" if status == DraftStatus.ERP_REJECTED else "erp_unavailable"
+    kind: NoticeKind = "erp_error" if status == DraftStatus.ERP_REJECTED else "erp_unavailable"
     await send_notice(
         services,
         kind,

@@ -15,7 +15,7 @@ async def reject_node(state: State, runtime: Runtime[Services]) -> dict:
     decision = decision_of(state)
     now = services.clock()
     with services.sessions.begin() as session:
-        draft = repo.get_draft(session, state["draft_id"])
+        draft = repo.draft_record(session, state["draft_id"])
         repo.set_draft_status(
             session, now, draft, DraftStatus.REJECTED, decided_by=decision.rep, decision_note=decision.reason
         )
