@@ -29,7 +29,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from mailorder.domain import ParsedEmail
 from mailorder.mail.commands import parse_command
+from mailorder.mail.reply_text import reply_new_text
 
 DecisionKind = Literal["approve", "reject", "status", "hold", "unknown"]
 FormKind = Literal["approve", "reject", "status", "hold"]
@@ -1031,3 +1033,8 @@ def _tidy(lines: Iterable[str]) -> str:
     while result and not result[-1]:
         result.pop()
     return "\n".join(result)
+
+
+def read_decision(email: ParsedEmail) -> Decision:
+    """The decision of a reply: the rep's own words (quotes and signatures cut), then its subject."""
+    return decide(reply_new_text(email), email.subject)

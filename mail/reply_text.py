@@ -1,4 +1,4 @@
-"""What a rep wrote in a reply, and what it decides. Pure functions.
+"""What a rep wrote in a reply: only the rep's own words. Pure functions.
 
 reply_new_text() keeps only the rep's own words: the HTML is cut at the mail client's quote
 container (Outlook divRplyFwdMsg / border-top header block, Gmail gmail_quote, Apple
@@ -6,31 +6,18 @@ blockquote type=cite, …); plain text is cut at attribution lines ("On … wrot
 Outlook header blocks (From:/Sent: or Van:/Verzonden:), separators and "> " quotes.
 Bottom-posted replies keep the unquoted text below the quote. Mobile signatures are dropped.
 
-parse_decision() reads the first meaningful line of that text (or an Outlook voting subject).
+What those words decide is mail.decisions' job.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Literal
 
 from bs4 import BeautifulSoup
 from bs4.element import Tag
 
 from mailorder.domain import ParsedEmail
 from mailorder.mail.html import render_node
-
-DecisionKind = Literal["approve", "reject", "status", "unknown"]
-
-
-@dataclass(frozen=True)
-class Decision:
-    kind: DecisionKind
-    reason: str | None = None
-    text: str = ""  # the new text not consumed by the command (for edit commands later)
-    source: str = field(default="body")  # "body" | "subject" | "none"
-
 
 # ---- patterns --------------------------------------------------------------------------------
 
@@ -59,33 +46,6 @@ _MOBILE_SIGNATURE = re.compile(
     re.I,
 )
 _SIGNATURE_DELIMITER = re.compile(r"^(--|-- |__)\s*$")
-_CLOSING = re.compile(
-    r"^\s*(met vriendelijke groet(en)?|vriendelijke groet(en)?|hartelijke groet(en)?|groet(en|jes)?|"
-    r"gr\.?|m\.?v\.?g\.?|vr\.?\s?gr\.?|kind regards|best regards|warm regards|regards|best|"
-    r"cheers|thanks|thank you|bedankt|dank je( wel)?|alvast bedankt)"
-    r"\s*([,.!]+\s*([\w.'-]+(\s+[\w.'-]+){0,2})?)?\s*$",
-    re.I,
-)
-_SALUTATION = re.compile(
-    r"^\s*(hi|hello|hey|hoi|hallo|beste|dear|goedemorgen|goedemiddag|goedenavond|"
-    r"good morning|good afternoon|morning)\b[^.!?:]{0,30}[,!]?\s*$",
-    re.I,
-)
-
-_LEAD = r"^[\s*_\"'`>]*"
-_APPROVE = re.compile(_LEAD + r"(approved?|goedgekeurd|goedkeuren|akkoord)\b(?P<rest>.*)$", re.I)
-_REJECT = re.compile(
-    _LEAD + r"(reject(ed)?|afgewezen|afkeuren|afgekeurd|afwijzen)\b"
-    r"(?P<rest>.*)$",
-    re.I,
-)
-_STATUS = re.compile(_LEAD + r"status\b(?P<rest>.*)$", re.I)
-_REASON_PREFIX = re.compile(r"^[\s*_.:,;!\-–—]*((reason|reden)\s*[:=\-–]\s*)?", re.I)
-_REPLY_PREFIX = re.compile(r"^\s*((re|aw|antw|sv|fw|fwd|wg|doorst)\s*:\s*)+", re.I)
-_VOTE_APPROVE = re.compile(r"^(approved?|goedkeuren|goedgekeurd|akkoord)\s*(:|\[mo-)", re.I)
-_VOTE_REJECT = re.compile(r"^(reject(ed)?|afwijzen|afkeuren|afgewezen|afgekeurd)\s*(:|\[mo-)", re.I)
-
-
 # ---- new text -------------------------------------------------------------------------------
 
 
@@ -261,95 +221,3 @@ def _tidy(lines: list[str]) -> str:
     while result and not result[-1]:
         result.pop()
     return "\n".join(result)
-
-
-# ---- decision --------------------------------------------------------------------------------
-
-
-def parse_decision(email: ParsedEmail) -> Decision:
-    """APPROVE / REJECT <reason> / STATUS from the rep's new text, else an Outlook voting subject."""
-    new_text = reply_new_text(email)
-    lines = new_text.split("\n")
-    first = _first_meaningful(lines)
-    if first is not None:
-        decision = _decide_line(lines, first)
-        if decision is not None:
-            return decision
-    return _decide_subject(email.subject, new_text) or Decision("unknown", None, new_text, "none")
-
-
-def _first_meaningful(lines: list[str]) -> int | None:
-    for index, line in enumerate(lines):
-        if line.strip() and not _SALUTATION.match(line):
-            return index
-    return None
-
-
-def _decide_line(lines: list[str], index: int) -> Decision | None:
-    line, after = lines[index], lines[index + 1 :]
-    if match := _APPROVE.match(line):
-        rest = match.group("rest").strip()
-        if rest.startswith("?") or re.match(r"^(not|niet)\b", rest, re.I):
-            return None
-        return Decision("approve", None, _tidy([_strip_punctuation(rest), *after]), "body")
-    if match := _REJECT.match(line):
-        if match.group("rest").strip().startswith("?"):
-            return None
-        first = _REASON_PREFIX.sub("", match.group("rest"), count=1).strip()
-        reason_lines = _until_closing([first, *after])
-        reason = _REASON_PREFIX.sub("", _tidy(reason_lines), count=1).strip() or None
-        return Decision("reject", reason, _tidy(after[len(reason_lines) - 1 :]), "body")
-    if match := _STATUS.match(line):
-        return Decision("status", None, _tidy([_strip_punctuation(match.group("rest")), *after]), "body")
-    return None
-
-
-def _decide_subject(subject: str, new_text: str) -> Decision | None:
-    bare = _REPLY_PREFIX.sub("", subject or "").strip()
-    if _VOTE_APPROVE.match(bare):
-        return Decision("approve", None, new_text, "subject")
-    if _VOTE_REJECT.match(bare):
-        reason = _tidy(_until_closing(new_text.split("\n"))).strip() or None
-        return Decision("reject", reason, "", "subject")
-    return None
-
-
-def _until_closing(lines: list[str]) -> list[str]:
-    """Lines up to a closing phrase, a "-- " delimiter, or a paragraph that looks like a signature."""
-    for index, line in enumerate(lines):
-        if not index:
-            continue
-        if _CLOSING.match(line) or _SIGNATURE_DELIMITER.match(line):
-            return lines[:index]
-        if not line.strip() and _looks_like_signature(_paragraph(lines, index + 1)):
-            return lines[:index]
-    return lines
-
-
-_CONTACT_DETAIL = re.compile(
-    r"(\+?\d[\d ()./-]{7,}\d|@|www\.|https?://|\b(tel|mob|mobiel|phone|t|m|e)\s*[:.|])", re.I
-)
-
-
-def _paragraph(lines: list[str], start: int) -> list[str]:
-    while start < len(lines) and not lines[start].strip():
-        start += 1
-    end = start
-    while end < len(lines) and lines[end].strip():
-        end += 1
-    return lines[start:end]
-
-
-def _looks_like_signature(paragraph: list[str]) -> bool:
-    """A name line (≤ 4 words, no sentence punctuation) or a block with contact details."""
-    if not paragraph:
-        return False
-    first = paragraph[0].strip()
-    name_like = len(first.split()) <= 4 and not re.search(r"[.!?:;,]$", first) and first[:1].isupper()
-    return name_like or any(_CONTACT_DETAIL.search(line) for line in paragraph)
-
-
-def _strip_punctuation(text: str) -> str:
-    """Rest of a command line without punctuation or our own subject tag ("[MO-12 v1]")."""
-    text = text.strip().lstrip("*_.:,;!-–— ")
-    return re.sub(r"^\[MO-\d+\s+v\d+\]", "", text, flags=re.I).strip().lstrip("*_.:,;!-–— ").strip()

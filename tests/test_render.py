@@ -26,7 +26,7 @@ from mailorder.mail.render import (
     render_summary,
     reply_subject,
 )
-from mailorder.mail.reply_text import parse_decision
+from mailorder.mail.decisions import read_decision as parse_decision
 
 ORIGINAL = ParsedEmail(
     message_id="<orig@customer.nl>",

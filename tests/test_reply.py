@@ -9,7 +9,9 @@ import pytest
 
 from mailorder.domain import ParsedEmail
 from mailorder.mail.parse import parse_email
-from mailorder.mail.reply_text import Decision, parse_decision, reply_new_text
+from mailorder.mail.decisions import Decision
+from mailorder.mail.decisions import read_decision as parse_decision
+from mailorder.mail.reply_text import reply_new_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "replies"
 EXPECTED: dict[str, dict] = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
@@ -187,4 +189,5 @@ def test_html_signature_blocks_are_dropped():
 
 
 def test_subject_tag_after_command_is_not_text():
-    assert parse_decision(_plain("APPROVE [MO-12 v1]\nline 1 qty 2")).text == "line 1 qty 2"
+    tagged = _plain("APPROVE [MO-12 v1]\nline 1 qty 2", subject="RE: [MO-12 v1] x")
+    assert parse_decision(tagged).text == "line 1 qty 2"

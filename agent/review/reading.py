@@ -1,4 +1,4 @@
-"""What a reply asks for: the decision word (mail.reply_text), edit commands (mail.commands), edits
+"""What a reply asks for: the decision (mail.decisions), edit commands (mail.commands), edits
 made inside the quoted order block (agent.review.wire), and, with a model configured, the model's
 reading of free text, which is only ever a proposal (it never approves)."""
 
@@ -12,10 +12,10 @@ from mailorder.agent.workflow.context import Services
 from mailorder.agent.workflow.loading import load_draft
 from mailorder.domain import Draft, EditOp, ParsedEmail
 from mailorder.mail.commands import parse_commands
-from mailorder.mail.reply_text import parse_decision
+from mailorder.mail.decisions import read_decision
 from mailorder.store import repo
 
-ReadingKind = Literal["approve", "reject", "edit", "status", "unknown"]
+ReadingKind = Literal["approve", "reject", "edit", "status", "hold", "unknown"]
 
 
 @dataclass
@@ -26,16 +26,21 @@ class Reading:
     ops: list[EditOp] = field(default_factory=list)
     proposed_by: str | None = None  # "model" when the ops are the model's reading of free text
     text: str = ""  # the rep's words that no decision or command covered
+    refusal: str | None = None  # why an approval word was not taken as an approval
 
 
 async def read_reply(
     services: Services, email: ParsedEmail, draft_id: int, answered_version: int | None
 ) -> Reading:
-    decision = parse_decision(email)
+    decision = read_decision(email)
     reading = Reading(
-        kind=decision.kind, parsed_kind=decision.kind, reason=decision.reason, text=decision.text
+        kind=decision.kind,
+        parsed_kind=decision.kind,
+        reason=decision.reason,
+        text=decision.text,
+        refusal=decision.refusal,
     )
-    if decision.kind == "status":
+    if decision.kind in ("status", "hold"):
         return reading
     ops, rest = edit_ops(services, email, decision.text, draft_id, answered_version)
     if not ops and rest and decision.kind in ("unknown", "approve") and services.edit_proposer is not None:

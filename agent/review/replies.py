@@ -65,7 +65,9 @@ class _Book:
                 ),
             )
             action = (
-                "reply_received" if outcome in ("accepted", "status", "not_understood") else "reply_refused"
+                "reply_received"
+                if outcome in ("accepted", "status", "held", "not_understood")
+                else "reply_refused"
             )
             if not claimed:
                 action, outcome = "reply_refused", "replayed"
@@ -114,9 +116,31 @@ async def handle_reply(services: Services, graph: OrderGraph, email_id: int, ema
             with_review_address=DraftStatus(draft.status).is_open,
         )
         return "status"
+    if reading.kind == "hold":
+        book.record("held", reading.reason)
+        await _notice(
+            services,
+            "status",
+            email_id,
+            email,
+            draft,
+            status=f"on hold ({draft.status})",
+            reason="Nothing is posted until you reply APPROVE.",
+            customer_name=draft.customer_name,
+            with_review_address=DraftStatus(draft.status).is_open,
+        )
+        return "held"
     if reading.kind == "unknown":
-        book.record("not_understood")
-        await _notice(services, "not_understood", email_id, email, draft, received_text=reading.text[:500])
+        book.record("not_understood", reading.refusal)
+        await _notice(
+            services,
+            "not_understood",
+            email_id,
+            email,
+            draft,
+            received_text=reading.text[:500],
+            reason=reading.refusal or "",
+        )
         return "not_understood"
 
     refusal = authorise.refusal(services, match, draft, email)
