@@ -12,6 +12,7 @@ import pytest
 from mailorder.agent.review.wire import format_block, format_tag
 from mailorder.domain import Candidate, Customer, Draft, DraftLine, Issue, IssueCode, ParsedEmail, TriageLabel
 from mailorder.mail.compose import build_message, make_message_id, thread_references
+from mailorder.mail.decisions import read_decision as parse_decision
 from mailorder.mail.parse import parse_email
 from mailorder.mail.render import (
     ConfirmationContext,
@@ -26,7 +27,6 @@ from mailorder.mail.render import (
     render_summary,
     reply_subject,
 )
-from mailorder.mail.decisions import read_decision as parse_decision
 
 ORIGINAL = ParsedEmail(
     message_id="<orig@customer.nl>",

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from mailorder.domain import ParsedEmail
-from mailorder.mail.parse import parse_email
 from mailorder.mail.decisions import Decision
 from mailorder.mail.decisions import read_decision as parse_decision
+from mailorder.mail.parse import parse_email
 from mailorder.mail.reply_text import reply_new_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "replies"
