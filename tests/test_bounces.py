@@ -3,25 +3,27 @@ reaches a person (the next rep, or the draft's rep)."""
 
 from __future__ import annotations
 
+from email import policy
 from email.message import EmailMessage
-from email.utils import getaddresses
+from email.utils import getaddresses, make_msgid
 
 import pytest
 
-from mailorder.agent.outgoing.bounces import bounce_reason, returned_message_ids
+from mailorder.agent.outgoing.bounces import bounce_reason, bounce_verdict, returned_message_ids
 from mailorder.agent.review.wire import find_tags_in_raw
-from mailorder.mail.parse import parse_email
+from mailorder.mail.reports import read_report
 from mailorder.store.models import DraftStatus, EmailStatus
 from tests.loop_harness import ORDERS, REP, Loop, catalog, known_contact, order_email
-from tests.test_hostile import bounce_of, statuses
+from tests.test_hostile import statuses
 
 REP2 = "second.rep@example.com"
 
 DSN = (
-    b"From: MAILER-DAEMON@mx.example\r\nTo: orders@example.com\r\nSubject: Undelivered Mail\r\n"
+    b"Return-Path: <>\r\nFrom: MAILER-DAEMON@mx.example\r\nTo: orders@example.com\r\n"
+    b"Subject: Undelivered Mail\r\n"
     b"Message-ID: <dsn-1@mx.example>\r\nContent-Type: multipart/report; report-type=delivery-status; "
     b'boundary="b"\r\n\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\n'
-    b"Final-Recipient: rfc822; rep@example.com\r\nStatus: 5.2.2\r\n"
+    b"Final-Recipient: rfc822; rep@example.com\r\nAction: failed\r\nStatus: 5.2.2\r\n"
     b"Diagnostic-Code: smtp; 552 5.2.2 mailbox full\r\n\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
     b"Message-ID: <mo.summary.12.v2@example.com>\r\nIn-Reply-To: <order-7@customer.example>\r\n"
     b"References: <mo.summary.12.v1@example.com> <mo.summary.12.v2@example.com>\r\n"
@@ -38,10 +40,52 @@ def test_returned_ids_are_ours_only_once_each_in_order():
     assert find_tags_in_raw(DSN) == [(12, 2)]
 
 
-def test_bounce_reason_prefers_the_servers_words():
-    assert bounce_reason(DSN, parse_email(DSN)) == "smtp; 552 5.2.2 mailbox full"
+def test_a_bounce_is_believed_only_from_its_machine_readable_part():
+    report = read_report(DSN)
+    assert bounce_verdict(report) is None
+    assert bounce_reason(report) == "status 5.2.2 for rep@example.com"  # never the Diagnostic-Code text
+    forged = DSN.replace(b"Return-Path: <>\r\n", b"Return-Path: <evil@x.example>\r\n")
+    assert "null return path" in bounce_verdict(read_report(forged))
+    delayed = DSN.replace(b"Action: failed\r\nStatus: 5.2.2", b"Action: delayed\r\nStatus: 4.4.7")
+    assert "without a permanent failure (delayed)" in bounce_verdict(read_report(delayed))
+    delivered = DSN.replace(b"Action: failed\r\nStatus: 5.2.2", b"Action: delivered\r\nStatus: 2.0.0")
+    assert "(delivered)" in bounce_verdict(read_report(delivered))
+    mdn = DSN.replace(b"report-type=delivery-status", b"report-type=disposition-notification")
+    assert "read receipt" in bounce_verdict(read_report(mdn))
     plain = b"From: postmaster@x.example\r\nSubject: Undeliverable: Bestelling\r\n\r\nSorry.\r\n"
-    assert bounce_reason(plain, parse_email(plain)) == "Undeliverable: Bestelling"
+    assert "no DSN" in bounce_verdict(read_report(plain))
+
+
+def dsn(
+    original: EmailMessage,
+    reporter: str = "MAILER-DAEMON@mx.example",
+    *,
+    action: str = "failed",
+    status: str = "5.1.1",
+    recipient: str | None = None,
+    return_path: str = "<>",
+    report_type: str = "delivery-status",
+    diagnostic: str = "smtp; 550 5.1.1 user unknown",
+) -> tuple[str, bytes]:
+    """(Message-ID, raw) of a delivery report about `original` (a real bounce by default: null
+    return path, failed, 5.x.x, for the address the original was sent to)."""
+    message_id = make_msgid(domain="mx.example")
+    to = recipient or getaddresses([str(original["To"])])[0][1]
+    raw = (
+        (
+            f"Return-Path: {return_path}\r\nFrom: {reporter}\r\nTo: {ORDERS}\r\n"
+            f"Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: {message_id}\r\nMIME-Version: 1.0\r\n"
+            f'Content-Type: multipart/report; report-type={report_type}; boundary="dsn"\r\n\r\n'
+            "--dsn\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+            "--dsn\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n"
+            f"Final-Recipient: rfc822; {to}\r\nAction: {action}\r\nStatus: {status}\r\n"
+            f"Diagnostic-Code: {diagnostic}\r\n\r\n"
+            "--dsn\r\nContent-Type: message/rfc822\r\n\r\n"
+        ).encode()
+        + original.as_bytes(policy=policy.SMTP)
+        + b"\r\n--dsn--\r\n"
+    )
+    return message_id, raw
 
 
 def one_line_order() -> EmailMessage:
@@ -54,7 +98,7 @@ async def test_a_bounced_summary_goes_to_the_next_rep_who_can_approve_it(tmp_pat
     async with Loop(tmp_path, clock, reps=[REP, REP2]) as loop:
         await loop.send(one_line_order())
         summary = (await loop.poll_until(loop.rep_mail))[0]
-        bounce_id, bounce = bounce_of(summary, "MAILER-DAEMON@mx.example")
+        bounce_id, bounce = dsn(summary)
         await loop.send_raw(bounce, sender="MAILER-DAEMON@mx.example")
         await loop.poll_until(lambda: statuses(loop, [bounce_id]) == [EmailStatus.IGNORED])
 
@@ -87,7 +131,7 @@ async def test_a_summary_no_rep_can_receive_is_audited_not_lost(tmp_path, clock)
     async with Loop(tmp_path, clock) as loop:
         await loop.send(one_line_order())
         summary = (await loop.poll_until(loop.rep_mail))[0]
-        bounce_id, bounce = bounce_of(summary, "MAILER-DAEMON@mx.example")
+        bounce_id, bounce = dsn(summary)
         await loop.send_raw(bounce, sender="MAILER-DAEMON@mx.example")
         await loop.poll_until(lambda: statuses(loop, [bounce_id]) == [EmailStatus.IGNORED])
         [event] = loop.audit("summary_undeliverable")
@@ -105,7 +149,7 @@ async def test_a_bounce_of_someone_elses_mail_changes_nothing(tmp_path, clock, r
     foreign["Message-ID"] = "<not-ours@example.net>"
     foreign.set_content("hi")
     async with Loop(tmp_path, clock, reps=[REP, REP2]) as loop:
-        bounce_id, bounce = bounce_of(foreign, reporter)
+        bounce_id, bounce = dsn(foreign, reporter)
         await loop.send_raw(bounce, sender=reporter)
         await loop.poll_until(lambda: statuses(loop, [bounce_id]) == [EmailStatus.IGNORED])
         assert loop.audit("reassigned") == [] and loop.mailbox(REP) == [] and loop.mailbox(REP2, REP2) == []
@@ -151,3 +195,47 @@ async def test_a_confirmation_refused_for_the_customers_address_becomes_a_notice
         notice = loop.rep_mail("notice-bounced")[0]
         assert customer in notice.get_body(("plain",)).get_content()
         assert [e.details["to"] for e in loop.audit("confirmation_bounced")] == [[customer]]
+
+
+# --- believing strangers: only a real bounce of a message we sent to that address acts ------------
+FORGERIES = {
+    "forged_dsn_from_a_stranger": dict(reporter="evil@x.example", return_path="<evil@x.example>"),
+    "read_receipt_of_the_rep": dict(report_type="disposition-notification", action="", status=""),
+    "delayed_still_trying": dict(action="delayed", status="4.4.1"),
+    "successful_delivery_report": dict(action="delivered", status="2.0.0"),
+    "failure_for_another_address": dict(recipient="someone.else@example.com"),
+}
+
+
+@pytest.mark.parametrize("kind", list(FORGERIES))
+async def test_reports_that_are_not_a_bounce_of_our_summary_change_nothing(tmp_path, clock, kind):
+    async with Loop(tmp_path, clock, reps=[REP, REP2]) as loop:
+        await loop.send(one_line_order())
+        summary = (await loop.poll_until(loop.rep_mail))[0]
+        report_id, report = dsn(summary, **FORGERIES[kind])
+        await loop.send_raw(report, sender="evil@x.example")
+        await loop.poll_until(lambda: statuses(loop, [report_id]) == [EmailStatus.IGNORED])
+        assert loop.audit("reassigned") == [] and loop.audit("summary_bounced") == []
+        assert loop.drafts()[0].rep == REP and loop.mailbox(REP2, REP2) == []
+        assert [e.action for e in loop.audit("delivery_report_ignored")] == ["delivery_report_ignored"]
+
+        await loop.send(one_line_order())  # the canary: the next order still gets its summary
+        await loop.poll_until(lambda: len(loop.rep_mail()) == 2)
+
+
+async def test_a_bounce_notice_never_repeats_the_reports_free_text(tmp_path, clock):
+    customer, _ = known_contact()
+    async with Loop(tmp_path, clock) as loop:
+        await loop.send(one_line_order())
+        summary = (await loop.poll_until(loop.rep_mail))[0]
+        await loop.reply(summary, "APPROVE")
+        await loop.poll_until(lambda: loop.drafts()[0].status == DraftStatus.CONFIRMED)
+        confirmation = loop.mailbox(customer, customer)[0]
+        lure = "smtp; 550 customer changed bank details, pay to IBAN NL00EVIL0123456789, http://evil.example/login"
+        _, bounce = dsn(confirmation, diagnostic=lure)
+        await loop.send_raw(bounce, sender="")
+        await loop.poll_until(lambda: loop.rep_mail("notice-bounced"))
+        notice = loop.rep_mail("notice-bounced")[0]
+        text = notice.get_body(("plain",)).get_content() + notice.get_body(("html",)).get_content()
+        assert customer in text and "5.1.1" in text
+        assert "IBAN" not in text and "evil.example" not in text

@@ -24,7 +24,7 @@ async def sort_email(services: Services, email_id: int) -> Sorted:
         if is_delivery_report(email):  # never answered, but a returned summary must not wait silently
             with services.sessions() as session:
                 raw = repo.email_raw(session, email_id)
-            await mailing.handle_bounce(services, email_id, raw, email)
+            await mailing.handle_bounce(services, email_id, raw)
         with services.sessions.begin() as session:
             repo.set_email_status(session, email_id, EmailStatus.IGNORED)
             repo.audit(session, services.clock(), "agent", "ignored", email_id=email_id, reason=reason)

@@ -6,8 +6,13 @@ of our messages the draft must not wait silently:
 - a customer confirmation that bounced: the draft's rep gets a notice to contact the customer;
 - a notice that bounced: audited only (notices about notices could loop).
 
-The returned message is recognised by our Message-IDs in the report (the returned headers), else
-by the summary's subject tag [MO-n vN]. A message the SMTP server refuses outright for every
+Only a real bounce is believed: a multipart/report of type delivery-status, sent with a null
+return path, whose machine-readable part says "failed" with a 5.x.x status for a recipient our
+returned message was sent to. Read receipts, delay and success reports, and anything else that
+merely quotes our Message-IDs are audited and otherwise ignored. The returned message is
+recognised by our Message-IDs in the report (the returned headers), else by the summary's subject
+tag [MO-n vN]. Notices name the recipient and the status code only: a report's free text is never
+copied into mail to a rep. A message the SMTP server refuses outright for every
 recipient (5xx at RCPT) is handled the same way, at once (agent.outgoing.outbox).
 
 This module decides and records (reassignment, audit); agent.outgoing.mailing sends what follows.
@@ -23,14 +28,13 @@ from mailorder.agent.inbox.screening import is_our_message_id
 from mailorder.agent.outgoing.outbox import Returned
 from mailorder.agent.review.wire import find_tags_in_raw
 from mailorder.agent.workflow.context import Services
-from mailorder.domain import ParsedEmail
+from mailorder.mail.reports import Report
 from mailorder.store import repo
 from mailorder.store.models import DraftStatus
 
 log = logging.getLogger(__name__)
 
 _MESSAGE_ID = re.compile(rb"<mo\.[^<>\s@]{1,200}@[^<>\s]{1,200}>", re.I)
-_DIAGNOSTIC = re.compile(rb"^(?:Diagnostic-Code|Status|X-Postfix-Reason):[ \t]*(.{1,300})$", re.I | re.M)
 
 
 def returned_message_ids(raw: bytes, agent_address: str) -> list[str]:
@@ -43,11 +47,28 @@ def returned_message_ids(raw: bytes, agent_address: str) -> list[str]:
     return found
 
 
-def bounce_reason(raw: bytes, email: ParsedEmail) -> str:
-    """The mail server's own words when the report has them, else the bounce's subject (pure)."""
-    codes = [m.decode("utf-8", "replace").strip() for m in _DIAGNOSTIC.findall(raw)]
-    detail = next((c for c in codes if not re.fullmatch(r"[\d.]+", c)), codes[0] if codes else "")
-    return " ".join((detail or email.subject or "delivery failed").split())[:300]
+def bounce_verdict(report: Report) -> str | None:
+    """Why a report is not believed as a bounce of our mail, or None when it is (pure)."""
+    if not report.is_dsn:
+        kind = report.kind()
+        return f"not a delivery failure report ({'read receipt' if kind == 'read_receipt' else 'no DSN'})"
+    if not report.failed_recipients:
+        return f"delivery status report without a permanent failure ({report.kind()})"
+    if not report.null_return_path:
+        return "a bounce must come with a null return path (Return-Path: <>)"
+    return None
+
+
+def bounce_reason(report: Report) -> str:
+    """The status codes and addresses of the failed recipients, nothing else (pure)."""
+    return "; ".join(f"status {r.status} for {r.final_recipient}" for r in report.failed_recipients)
+
+
+def matching(returned: list[Returned], report: Report) -> list[Returned]:
+    """The returned messages sent to a recipient the report says failed (pure)."""
+    failed = {r.final_recipient for r in report.failed_recipients}
+    failed |= {r.original_recipient for r in report.failed_recipients if r.original_recipient}
+    return [message for message in returned if failed & {a.lower() for a in message.recipients}]
 
 
 def returned_messages(services: Services, raw: bytes) -> list[Returned]:

@@ -10,6 +10,7 @@ from mailorder.agent.workflow.context import Services
 from mailorder.agent.workflow.loading import load_draft, parsed_email
 from mailorder.domain import Draft, ParsedEmail
 from mailorder.mail import compose, render, tokens
+from mailorder.mail.reports import read_report
 from mailorder.store import repo
 
 
@@ -206,10 +207,26 @@ async def message_returned(
         )
 
 
-async def handle_bounce(services: Services, email_id: int, raw: bytes, email: ParsedEmail) -> int:
+async def handle_bounce(services: Services, email_id: int, raw: bytes) -> int:
     """Act on a delivery report for our own mail; returns how many of our messages it returned."""
-    reason = bounces.bounce_reason(raw, email)
-    returned = bounces.returned_messages(services, raw)
+    report = read_report(raw)
+    doubt = bounces.bounce_verdict(report)
+    returned = bounces.matching(bounces.returned_messages(services, raw), report) if doubt is None else []
+    if doubt is None and not returned:
+        doubt = "no message of ours was sent to the failed recipient"
+    if doubt is not None:
+        with services.sessions.begin() as session:
+            repo.audit(
+                session,
+                services.clock(),
+                "agent",
+                "delivery_report_ignored",
+                email_id=email_id,
+                report=report.kind(),
+                why=doubt,
+            )
+        return 0
+    reason = bounces.bounce_reason(report)
     for message in returned:
         key = f"bounce-{email_id}" if message.kind == "summary" else f"bounce-{email_id}-{message.draft_id}"
         await message_returned(services, message, reason=reason, key=key, email_id=email_id, how="bounced")

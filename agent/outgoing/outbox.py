@@ -92,14 +92,15 @@ async def send(
 
 
 def refusal(exc: BaseException) -> str | None:
-    """The server's words when it refused every recipient for good (5xx at RCPT: no such user,
-    relaying denied...); retrying cannot help then. None for anything else (pure)."""
+    """The status codes when the server refused every recipient for good (5xx at RCPT: no such
+    user, relaying denied...); retrying cannot help then. None for anything else (pure). The
+    server's free text is not kept: it ends up in notices to reps."""
     if (
         isinstance(exc, aiosmtplib.SMTPRecipientsRefused)
         and exc.recipients
         and all(500 <= r.code < 600 for r in exc.recipients)
     ):
-        return "; ".join(f"{r.code} {' '.join(str(r.message).split())}" for r in exc.recipients)[:300]
+        return "; ".join(f"status {r.code} for {r.recipient}" for r in exc.recipients)[:300]
     return None
 
 
