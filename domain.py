@@ -91,6 +91,7 @@ class Candidate(BaseModel):
     base_unit: str
     units: list[str] = Field(default_factory=list)
     learned_unit: str | None = None  # the unit a rep taught for this customer's wording
+    note: str = ""  # how it differs from the chosen product ("same series, 1560 instead of 2030 mm")
 
 
 class LineRequest(BaseModel):
@@ -103,6 +104,11 @@ class LineRequest(BaseModel):
     reference: str | None = None
     confidence: float = 1.0  # the extractor's own confidence in the SKU match
     candidates: list[Candidate] = Field(default_factory=list)  # alternatives when ambiguous
+    stated_price: float | None = None  # a unit price the customer wrote (never used for pricing)
+    stated_price_unit: str | None = None  # the unit that price is per ("mtr", "each", None = line unit)
+    note: str | None = None  # how the line was read, when not literally ("from order X of ...")
+    position: int | None = None  # the item number the email gives the line ("1.", "Pos 3")
+    unknown_code: str | None = None  # an article code written in the email that the catalog lacks
 
 
 class IssueCode(StrEnum):
@@ -118,6 +124,9 @@ class IssueCode(StrEnum):
     DUPLICATE_ORDER = "duplicate_order"
     EXTRACTION_FALLBACK = "extraction_fallback"
     LOW_CONFIDENCE = "low_confidence"
+    PRICE_MISMATCH = "price_mismatch"  # the customer states a price other than the catalog's
+    CODE_NOT_IN_CATALOG = "code_not_in_catalog"  # a written article code the catalog lacks
+    REPLY_TO_DIFFERS = "reply_to_differs"  # answers would go to another address than the sender
 
 
 class Issue(BaseModel):
@@ -138,7 +147,10 @@ class DraftLine(BaseModel):
     confidence: float = 0.0
     source_text: str = ""
     reference: str | None = None
-    candidates: list[Candidate] = Field(default_factory=list)
+    candidates: list[Candidate] = Field(default_factory=list)  # next-best products, best first
+    stated_price: float | None = None  # the customer's own unit price, when the email gives one
+    stated_price_unit: str | None = None
+    note: str | None = None  # how the line was read ("same as order X of 2025-09-12")
 
 
 class Draft(BaseModel):

@@ -74,6 +74,14 @@ async def send_summary(
     )
 
 
+def confirmation_address(draft: Draft, original: ParsedEmail) -> str:
+    """The customer's contact address from the master data (the sender when it matched a contact),
+    never a Reply-To a stranger could have set."""
+    if draft.customer is not None and draft.customer.contact_email:
+        return draft.customer.contact_email.lower()
+    return original.sender
+
+
 async def send_confirmation(
     services: Services,
     *,
@@ -89,7 +97,7 @@ async def send_confirmation(
             draft=draft, original=original, erp_order_id=erp_order_id, agent_address=services.agent_address
         )
     )
-    recipient = (original.reply_to or [original.sender])[0]
+    recipient = confirmation_address(draft, original)
     message = compose.build_message(
         rendered,
         from_addr=services.agent_address,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from mailorder.agent.outgoing.mailing import send_confirmation
+from mailorder.agent.outgoing.mailing import confirmation_address, send_confirmation
 from mailorder.agent.workflow.context import Services
 from mailorder.agent.workflow.loading import load_draft, parsed_email
 from mailorder.agent.workflow.state import State
@@ -37,6 +37,6 @@ async def confirm_node(state: State, runtime: Runtime[Services]) -> dict:
             email_id=state["email_id"],
             draft_id=record.id,
             erp_order_id=record.erp_order_id,
-            to=(original.reply_to or [original.sender])[0],
+            to=confirmation_address(draft, original),
         )
     return {"outcome": "confirmed"}

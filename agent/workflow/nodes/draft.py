@@ -8,11 +8,12 @@ from langgraph.runtime import Runtime
 
 from mailorder.agent.crashpoints import crash_point
 from mailorder.agent.logs import bind
+from mailorder.agent.outgoing.mailing import confirmation_address
 from mailorder.agent.workflow.context import Services
 from mailorder.agent.workflow.loading import parsed_email
 from mailorder.agent.workflow.pipeline import build_draft
 from mailorder.agent.workflow.state import State
-from mailorder.domain import Draft, Extraction
+from mailorder.domain import Draft, Extraction, Issue, IssueCode, ParsedEmail
 from mailorder.store import repo
 from mailorder.store.models import EmailStatus
 
@@ -32,6 +33,25 @@ def recent_drafts(services: Services, company_id: str, days: int = 14, limit: in
     return [Draft.model_validate_json(p) for p in payloads]
 
 
+def reply_to_warnings(email: ParsedEmail, draft: Draft) -> list[Issue]:
+    """A Reply-To that differs from the sender is shown to the rep: answers would go elsewhere, and
+    the confirmation goes to the customer's contact address, not there (pure)."""
+    others = [address for address in email.reply_to if address and address != email.sender]
+    if not others:
+        return []
+    goes_to = confirmation_address(draft, email)
+    return [
+        Issue(
+            code=IssueCode.REPLY_TO_DIFFERS,
+            message=(
+                f"Reply-To {', '.join(others)} differs from the sender {email.sender}; "
+                f"the confirmation will go to {goes_to}"
+            ),
+            blocking=False,
+        )
+    ]
+
+
 async def draft_node(state: State, runtime: Runtime[Services]) -> dict:
     services = runtime.context
     email_id = state["email_id"]
@@ -49,6 +69,7 @@ async def draft_node(state: State, runtime: Runtime[Services]) -> dict:
         customer=customer_match,
         recent_orders=recent,
     )
+    draft.issues.extend(reply_to_warnings(email, draft))
     customer = draft.customer
     rep = pick_rep(services, customer.rep_email if customer else None)
     now = services.clock()
