@@ -21,7 +21,15 @@ from mailorder.domain import Customer, Draft, DraftLine, ParsedEmail, TriageLabe
 TEMPLATES = Path(__file__).parent / "templates"
 UNKNOWN_CUSTOMER = "Unknown customer"
 NoticeKind = Literal[
-    "not_understood", "refused", "erp_error", "erp_unavailable", "status", "posted", "reminder", "bounced"
+    "not_understood",
+    "refused",
+    "erp_error",
+    "erp_unavailable",
+    "status",
+    "posted",
+    "reminder",
+    "bounced",
+    "quiet",
 ]
 
 
@@ -273,6 +281,7 @@ _NOTICE_TITLES: dict[str, str] = {
     "posted": "Order posted",
     "reminder": "Reminder: waiting for your decision",
     "bounced": "Customer confirmation bounced",
+    "quiet": "Too many replies: pausing answers",
 }
 
 

@@ -480,6 +480,18 @@ def outbox_row(session: Session, outbox_id: int) -> OutboxMessage:
     return row
 
 
+def recent_notices(session: Session, draft_id: int, recipient: str, *, since: datetime) -> int:
+    """Notices about a draft sent (or queued) to one address since a moment."""
+    rows = session.scalars(
+        select(OutboxMessage.recipients).where(
+            OutboxMessage.draft_id == draft_id,
+            OutboxMessage.kind.like("notice_%"),
+            OutboxMessage.created_at >= since,
+        )
+    )
+    return sum(recipient in (recipients or []) for recipients in rows)
+
+
 def pending_outbox(session: Session, limit: int = 100) -> list[OutboxMessage]:
     return list(
         session.scalars(

@@ -1,6 +1,7 @@
 """Which draft a reply answers: the token in the review plus-address first, then In-Reply-To /
-References against the summaries we sent, then the subject tag. A match says nothing about
-whether the reply may act (agent.review.authorise)."""
+References against the summaries we sent, then the subject tag. When the token and the thread
+name different drafts the match says so (`thread_draft_id`): such a reply changes nothing.
+A match says nothing about whether the reply may act (agent.review.authorise)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,11 @@ class ReplyMatch:
     version: int | None
     token: str | None
     via: MatchedVia
+    thread_draft_id: int | None = None  # the draft the thread points to, when it is not the token's
+
+    @property
+    def disagrees(self) -> bool:
+        return self.thread_draft_id is not None
 
 
 NO_MATCH = ReplyMatch(None, None, None, "none")
@@ -29,9 +35,17 @@ NO_MATCH = ReplyMatch(None, None, None, "none")
 
 def match_reply(services: Services, email: ParsedEmail) -> ReplyMatch:
     token = tokens.token_from_email(email, services.agent_address)
+    thread = _thread_match(services, email)
     if token:
         named = _peek(token)
-        return ReplyMatch(named[0] if named else None, named[1] if named else None, token, "token")
+        draft_id = named[0] if named else None
+        other = thread.draft_id if thread.draft_id not in (None, draft_id) else None
+        return ReplyMatch(draft_id, named[1] if named else None, token, "token", thread_draft_id=other)
+    return thread
+
+
+def _thread_match(services: Services, email: ParsedEmail) -> ReplyMatch:
+    """The draft the thread points to: the summary it answers, else the subject tag."""
     refs = [r for r in [email.in_reply_to, *email.references] if r]
     with services.sessions() as session:
         for row in repo.outbox_by_message_ids(session, refs):

@@ -5,8 +5,10 @@ answered."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from langgraph.types import Command
@@ -99,6 +101,14 @@ async def handle_reply(services: Services, graph: OrderGraph, email_id: int, ema
     if draft is None:
         book.record("refused", "no draft matches this reply")
         return "refused"
+    if match.disagrees:
+        why = (
+            f"the review address belongs to MO-{draft.id}, but the reply answers MO-{match.thread_draft_id}; "
+            f"nothing was changed. Please reply to the summary of the draft you mean."
+        )
+        book.record("refused", why)
+        await _notice(services, "refused", email_id, email, draft, reason=why)
+        return "refused"
 
     reading = await read_reply(services, email, draft.id, match.version)
     book.parsed_kind, book.reason = reading.parsed_kind, reading.reason
@@ -149,7 +159,14 @@ async def handle_reply(services: Services, graph: OrderGraph, email_id: int, ema
     if refusal is not None:
         book.record("refused", refusal)
         await _notice(
-            services, "refused", email_id, email, draft, reason=refusal, current_version=draft.version
+            services,
+            "refused",
+            email_id,
+            email,
+            draft,
+            reason=refusal,
+            current_version=draft.version,
+            key=_once_key("refused", draft, refusal),  # 50 duplicates of one reply: one notice
         )
         return "refused"
     if not await waiting_for_review(services, graph, draft.email_id):
@@ -169,6 +186,7 @@ async def handle_reply(services: Services, graph: OrderGraph, email_id: int, ema
             email,
             draft,
             reason="this reply's review link was already used; nothing was changed",
+            key=f"replayed-{draft.id}-{match.token}",
         )
         return "replayed"
     crash_point("after_reply_claim")
@@ -189,15 +207,59 @@ def _decision(reading: Reading, rep: str, reply_email_id: int, version: int | No
     )
 
 
+NOTICES_PER_HOUR = 3  # answers to one rep about one draft before we stop answering for an hour
+
+
+def _once_key(kind: str, draft: DraftRecord, reason: str) -> str:
+    """A notice key that is the same for every reply refused for the same reason on the same version
+    (the outbox sends one message per key)."""
+    digest = hashlib.sha256(reason.encode()).hexdigest()[:12]
+    return f"{kind}-{draft.id}-v{draft.version}-{digest}"
+
+
 async def _notice(
-    services: Services, kind: NoticeKind, email_id: int, email: ParsedEmail, draft: DraftRecord, **fields: Any
+    services: Services,
+    kind: NoticeKind,
+    email_id: int,
+    email: ParsedEmail,
+    draft: DraftRecord,
+    *,
+    key: str | None = None,
+    **fields: Any,
 ) -> None:
-    """A note to the rep about their reply, threaded under it."""
+    """A note to the rep about their reply, threaded under it; at most NOTICES_PER_HOUR per rep and
+    draft, then one "pausing answers" note, so an auto-responder cannot keep a conversation going."""
+    now = services.clock()
+    with services.sessions() as session:
+        recent = repo.recent_notices(session, draft.id, email.sender, since=now - timedelta(hours=1))
+    if recent >= NOTICES_PER_HOUR:
+        with services.sessions.begin() as session:
+            repo.audit(
+                session,
+                now,
+                "agent",
+                "notice_suppressed",
+                email_id=email_id,
+                draft_id=draft.id,
+                kind=kind,
+                to=email.sender,
+            )
+        await send_notice(
+            services,
+            "quiet",
+            to=email.sender,
+            key=f"quiet-{draft.id}-{email.sender}-{now:%Y%m%d%H}",
+            draft_id=draft.id,
+            version=draft.version,
+            in_reply_to=email,
+            original_subject=email.subject,
+        )
+        return
     await send_notice(
         services,
         kind,
         to=email.sender,
-        key=f"reply-{email_id}",
+        key=key or f"reply-{email_id}",
         draft_id=draft.id,
         version=draft.version,
         in_reply_to=email,
