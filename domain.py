@@ -136,6 +136,10 @@ class Issue(BaseModel):
     blocking: bool = True  # blocking issues prevent approval/posting
 
 
+MAX_ALTERNATIVES = 3  # lettered choices a line offers the rep
+PICK_LETTERS = "abc"
+
+
 class DraftLine(BaseModel):
     sku: str | None
     product_name: str = ""
@@ -151,6 +155,11 @@ class DraftLine(BaseModel):
     stated_price: float | None = None  # the customer's own unit price, when the email gives one
     stated_price_unit: str | None = None
     note: str | None = None  # how the line was read ("same as order X of 2025-09-12")
+
+    def alternatives(self, limit: int = MAX_ALTERNATIVES) -> list[Candidate]:
+        """The next-best products a rep can pick by letter (1a, 1b, ...): the candidates other
+        than the line's own product, best first."""
+        return [c for c in self.candidates if c.sku != self.sku][:limit]
 
 
 class Draft(BaseModel):
@@ -204,7 +213,7 @@ class Extraction(BaseModel):
 
 # --- the rep's review ------------------------------------------------------------------------------
 
-Op = Literal["qty", "unit", "sku", "remove", "add", "customer", "reference", "delivery", "note"]
+Op = Literal["qty", "unit", "sku", "pick", "remove", "add", "customer", "reference", "delivery", "note"]
 
 
 class EditOp(BaseModel):
@@ -213,7 +222,7 @@ class EditOp(BaseModel):
     qty: float | None = None
     unit: str | None = None
     sku: str | None = None
-    value: str | None = None  # customer id, reference, note text
+    value: str | None = None  # customer id, reference, note text; a pick's letter ("b")
     day: date | None = None
 
 

@@ -4,6 +4,7 @@ Commands, English and Dutch, one per line:
   line 2 qty 5 | regel 2 aantal 5 | 2: 5 rol | line 2 unit rol | sku 1 06-0104-0323
   remove 3 | verwijder 3 | add 2 rol 06-0105-0008 | toevoegen 06-0105-0008 2 rol
   customer COMP-004 | klant COMP-004 | ref PO-123 | delivery 2025-06-03 | levering 3-6-2025 | note ...
+  1b | line 1 b | regel 1 b | 1b 3a   (pick the lettered alternative the summary offers for a line)
 
 The edited order block (the other way to edit) is a wire format of the review: agent/review/wire.py.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from mailorder.domain import EditOp
+from mailorder.domain import PICK_LETTERS, EditOp
 
 SKU = r"\d{2}-?\d{4}-?\d{4}"
 NUM = r"\d+(?:[.,]\d+)?"
@@ -79,8 +80,23 @@ def parse_date(text: str) -> date | None:
         return None
 
 
+_PICK = re.compile(rf"(?:(?:line|regel|r|l)\s*)?(\d{{1,3}})\s*([{PICK_LETTERS}])", re.I)
+_PICKS_LINE = re.compile(rf"^\s*{_PICK.pattern}(?:\s*[,;/ ]\s*{_PICK.pattern})*\s*[.!]?\s*$", re.I)
+
+
+def parse_picks(line: str) -> list[EditOp]:
+    """ "1b", "line 1 b", "regel 1 b", "1b 3a": picks of lettered alternatives ([] when the line is
+    anything else)."""
+    if not _PICKS_LINE.match(line):
+        return []
+    return [EditOp(op="pick", line=int(n), value=letter.lower()) for n, letter in _PICK.findall(line)]
+
+
 def parse_command(line: str) -> EditOp | None:
     line = line.strip().strip("*").strip()
+    picks = parse_picks(line)
+    if len(picks) == 1:
+        return picks[0]
     for pattern, kind in _PATTERNS:
         m = pattern.match(line)
         if not m:
@@ -117,6 +133,12 @@ def parse_commands(text: str) -> tuple[list[EditOp], list[str]]:
         line = raw.strip()
         if not line:
             continue
-        op = parse_command(line)
-        (ops.append(op) if op else rest.append(line))
+        picks = parse_picks(line)  # several picks may share a line: "1b 3a"
+        op = parse_command(line) if not picks else None
+        if picks:
+            ops.extend(picks)
+        elif op is not None:
+            ops.append(op)
+        else:
+            rest.append(line)
     return ops, rest

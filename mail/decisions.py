@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from mailorder.domain import ParsedEmail
-from mailorder.mail.commands import parse_command
+from mailorder.mail.commands import parse_command, parse_picks
 from mailorder.mail.reply_text import reply_new_text
 
 DecisionKind = Literal["approve", "reject", "status", "hold", "unknown"]
@@ -718,7 +718,7 @@ def _command_line(raw: str, tokens: Sequence[Token]) -> bool:
         first.kind == "number" or first.norm == "#" or (first.kind == "word" and first.norm in _COMMAND_WORDS)
     ):
         return False
-    return parse_command(raw) is not None
+    return bool(parse_picks(raw)) or parse_command(raw) is not None
 
 
 # ---- refusals ----------------------------------------------------------------------------------

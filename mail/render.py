@@ -9,14 +9,14 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 from pydantic import BaseModel, Field
 
-from mailorder.domain import Customer, Draft, DraftLine, ParsedEmail, TriageLabel
+from mailorder.domain import PICK_LETTERS, Candidate, Customer, Draft, DraftLine, ParsedEmail, TriageLabel
 
 TEMPLATES = Path(__file__).parent / "templates"
 UNKNOWN_CUSTOMER = "Unknown customer"
@@ -172,14 +172,24 @@ def render_summary(ctx: SummaryContext) -> RenderedMail:
     )
 
 
-def _line_view(number: int, line: DraftLine) -> dict:
+def _line_view(number: int, line: DraftLine) -> dict[str, Any]:
     return {
         "n": number,
         "line": line,
         "identified": bool(line.sku),
         "level": confidence_level(line.confidence),
         "percent": round(line.confidence * 100),
+        "choices": [
+            {"pick": f"{number}{PICK_LETTERS[i]}", "sku": c.sku, "name": c.name, "why": _why(c)}
+            for i, c in enumerate(line.alternatives())
+        ],
     }
+
+
+def _why(candidate: Candidate) -> str:
+    """Why a candidate fits, in a few words (the extractor's note, else its first reason)."""
+    note = getattr(candidate, "note", "") or ""
+    return clip(note or (candidate.reasons[0] if candidate.reasons else ""), 80)
 
 
 # ---- confirmation -------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from mailorder.mail.devserver import DevMailServer
 from mailorder.mail.imap import ImapInbox
 from mailorder.mail.smtp import SmtpSender
 from mailorder.mock_erp.server import ErpServer
+from mailorder.store import repo
 from mailorder.store.models import AuditEvent, DraftRecord, EmailRecord, OutboxMessage
 from tests.conftest import ROOT, free_port
 
@@ -179,6 +180,12 @@ class Loop:
     def drafts(self) -> list[DraftRecord]:
         with self.sessions() as s:
             return list(s.query(DraftRecord).order_by(DraftRecord.id))
+
+    def payload(self, draft_index: int = 0) -> dict:
+        """The current version of a draft, as stored (JSON)."""
+        draft = self.drafts()[draft_index]
+        with self.sessions() as s:
+            return repo.version_row(s, draft.id, draft.version).payload
 
     def emails(self) -> list[EmailRecord]:
         with self.sessions() as s:

@@ -103,3 +103,33 @@ async def test_a_corrected_sku_is_learned_for_that_customer_only(tmp_path, clock
         assert loop.runner.services.toolbox.customer_aliases.get(company)
         other = {k for k in loop.runner.services.toolbox.customer_aliases if k != company}
         assert not other  # nobody else learned anything
+
+
+async def test_a_wrong_product_costs_the_rep_one_word(tmp_path, clock):
+    """The issue's black-box check: an order without the sheet size offers lettered FOREX 10 mm
+    choices in both parts of the summary; `1b` makes v2 with that product, learned for the
+    customer; APPROVE posts it."""
+    sender, _ = known_contact()
+    async with Loop(tmp_path, clock) as loop:
+        await loop.send(order_email(sender, "Bestelling platen", "Graag 3 platen Forex Classic wit 10 mm\n"))
+        v1 = (await loop.poll_until(loop.rep_mail))[0]
+        plain = v1.get_body(("plain",)).get_content()
+        html = v1.get_body(("html",)).get_content()
+        draft = loop.payload()
+        choices = draft["lines"][0]["candidates"]
+        offered = [c for c in choices if c["sku"] != draft["lines"][0]["sku"]]
+        assert len(offered) >= 2 and all("10 mm" in c["name"] for c in offered[:2])
+        for letter, choice in zip("ab", offered[:2], strict=True):
+            assert f"1{letter}  {choice['sku']}" in plain
+            assert f">1{letter}</b>" in html and choice["sku"] in html
+
+        await loop.reply(v1, "1b")
+        v2 = (await loop.poll_until(lambda: [m for m in loop.rep_mail() if " v2]" in str(m["Subject"])]))[0]
+        assert loop.payload()["lines"][0]["sku"] == offered[1]["sku"]
+        assert "SKU" in v2.get_body(("plain",)).get_content()  # the change log names the change
+        assert [e.details["sku"] for e in loop.audit("alias_learned")] == [offered[1]["sku"]]
+
+        await loop.reply(v2, "APPROVE")
+        await loop.poll_until(lambda: loop.drafts()[0].status == DraftStatus.CONFIRMED)
+        [order] = loop.erp_orders()
+        assert [(ln["sku"], ln["quantity"]) for ln in order["products"]] == [(offered[1]["sku"], 3)]

@@ -38,3 +38,29 @@ def test_prose_is_not_a_command():
     assert [o.op for o in ops] == ["qty", "remove"]
     assert rest == ["APPROVE", "thanks, looks good"]
     assert parse_command("delivery whenever you can") is None
+
+
+@pytest.mark.parametrize(
+    "text, picks",
+    [
+        ("1b", [(1, "b")]),
+        ("line 1 b", [(1, "b")]),
+        ("regel 1 b", [(1, "b")]),
+        ("1b 3a", [(1, "b"), (3, "a")]),
+        ("1B, 2c.", [(1, "b"), (2, "c")]),
+        ("1d", []),  # three choices at most
+        ("1 b rol", []),
+        ("12", []),
+    ],
+)
+def test_picks_of_lettered_alternatives(text, picks):
+    ops, rest = parse_commands(text)
+    assert [(op.line, op.value) for op in ops if op.op == "pick"] == picks
+    assert rest == ([] if picks else [text])
+
+
+def test_a_pick_with_an_approval_approves_after_the_pick():
+    from mailorder.mail.decisions import decide
+
+    decision = decide("APPROVE\n1b 3a\n\nThanks", "RE: [MO-4 v1] x")
+    assert decision.kind == "approve" and decision.text == "1b 3a"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mailorder.domain import CustomerMatch, Draft, EditOp, Extraction, LineRequest
+from mailorder.domain import PICK_LETTERS, Candidate, CustomerMatch, Draft, EditOp, Extraction, LineRequest
 from mailorder.mail.render import plain_qty
 from mailorder.tools.toolbox import Toolbox
 from mailorder.tools.units import canonical_unit
@@ -36,6 +36,7 @@ async def apply_edits(draft: Draft, ops: list[EditOp], toolbox: Toolbox) -> Edit
         for ln in draft.lines
     ]
     removed: set[int] = set()
+    choices = [ln.alternatives() for ln in draft.lines]  # the lettered choices the summary offered
     result = EditResult(draft=draft)
     customer = CustomerMatch(
         customer=draft.customer,
@@ -49,7 +50,8 @@ async def apply_edits(draft: Draft, ops: list[EditOp], toolbox: Toolbox) -> Edit
             if op.line is None or not 1 <= op.line <= len(lines):
                 result.errors.append(f"line {op.line} does not exist (the draft has {len(lines)} lines)")
                 continue
-            error = _apply_to_line(op, op.line, lines[op.line - 1], result, removed)
+            offered = choices[op.line - 1] if op.line <= len(choices) else []
+            error = _apply_to_line(op, op.line, lines[op.line - 1], result, removed, offered)
         elif op.op == "add":
             error = _add_line(op, lines, result)
         elif op.op == "customer":
@@ -94,11 +96,16 @@ async def apply_edits(draft: Draft, ops: list[EditOp], toolbox: Toolbox) -> Edit
     return result
 
 
-_LINE_OPS = ("qty", "unit", "sku", "remove")
+_LINE_OPS = ("qty", "unit", "sku", "pick", "remove")
 
 
 def _apply_to_line(
-    op: EditOp, number: int, line: LineRequest, result: EditResult, removed: set[int]
+    op: EditOp,
+    number: int,
+    line: LineRequest,
+    result: EditResult,
+    removed: set[int],
+    offered: list[Candidate],
 ) -> str | None:
     """Apply one line operation in place; the reason it cannot be applied, or None."""
     if op.op == "qty":
@@ -118,7 +125,13 @@ def _apply_to_line(
         _confirmed(line)
         result.changes.append(f"line {number}: unit {unit_before or '?'} → {line.unit}")
         result.corrections.append((line.source_text, line.sku or "", line.unit))
-    elif op.op == "sku":
+    elif op.op in ("sku", "pick"):
+        if op.op == "pick":
+            index = PICK_LETTERS.find((op.value or "?").lower())
+            if not 0 <= index < len(offered):
+                listed = ", ".join(f"{number}{PICK_LETTERS[i]}" for i in range(len(offered))) or "none"
+                return f"line {number}: there is no choice {number}{op.value} (offered: {listed})"
+            op = op.model_copy(update={"sku": offered[index].sku})
         if not op.sku:
             return f"line {number}: no SKU given"
         sku_before = line.sku
