@@ -6,7 +6,7 @@ STAMP   = $(VENV)/.installed
 # the versions the tests passed with (regenerate with `make constraints` after changing dependencies)
 CONSTRAINTS = constraints.txt
 
-.PHONY: demo test lint install clean eval constraints
+.PHONY: demo test lint install clean eval constraints messages
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ lint: $(STAMP)
 
 eval: $(STAMP)
 	$(BIN)/mailorder eval --dataset ../shared/eval/dev --out results/dev.jsonl
+
+# the mail catalogs: extract the template's messages, then write nl/de from mail/locale/translations.py
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F mail/locale/babel.cfg -k N_ -k _ -k tr:2 --no-location --sort-output \
+		--omit-header -o mail/locale/mailorder.pot .
+	$(BIN)/python mail/locale/translations.py
 
 constraints: $(STAMP)
 	$(BIN)/pip freeze --exclude-editable | grep -v '^mailorder' > $(CONSTRAINTS)

@@ -1,13 +1,15 @@
-"""Render everything the agent sends (rep summary, customer confirmation, rep notices).
+"""Render everything the agent sends (rep summary, customer confirmation, rep notices, digest).
 
 View models in, RenderedMail(subject, text, html) out; Jinja2 templates in mail/templates
-(HTML autoescaped; table layout with inline styles so Outlook and Gmail render it alike).
+(HTML autoescaped; table layout with inline styles so Outlook and Gmail render it alike), in the
+reader's language through gettext catalogs and Babel's number and date formats (mail.i18n).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
@@ -17,9 +19,24 @@ from markupsafe import Markup, escape
 from pydantic import BaseModel, Field
 
 from mailorder.domain import PICK_LETTERS, Candidate, Customer, Draft, DraftLine, ParsedEmail, TriageLabel
+from mailorder.mail import i18n
+from mailorder.mail.i18n import Language
 
 TEMPLATES = Path(__file__).parent / "templates"
 UNKNOWN_CUSTOMER = "Unknown customer"
+# the decision words a rep's summary shows, per language (every language's words work for everyone)
+DECISION_WORDS: dict[str, tuple[str, str]] = {
+    "en": ("APPROVE", "REJECT"),
+    "nl": ("AKKOORD", "AFGEWEZEN"),
+    "de": ("GENEHMIGT", "ABGELEHNT"),
+}
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogs; it is translated where it is shown."""
+    return message
+
+
 NoticeKind = Literal[
     "not_understood",
     "refused",
@@ -52,6 +69,7 @@ class SummaryContext(BaseModel):
     changes: list[str] = Field(default_factory=list)  # what changed since the previous version
     triage: TriageLabel | None = None
     customer_hints: list[Customer] = Field(default_factory=list)  # shown when customer unknown
+    language: Language = "en"  # the rep's
 
 
 class ConfirmationContext(BaseModel):
@@ -60,7 +78,7 @@ class ConfirmationContext(BaseModel):
     original: ParsedEmail
     agent_address: str
     company_signature: str = "Order desk"
-    language: Literal["nl", "en"] | None = None  # None = guess from the original email
+    language: Language | None = None  # None = the language the customer wrote in
 
 
 class NoticeContext(BaseModel):
@@ -78,35 +96,39 @@ class NoticeContext(BaseModel):
     erp_order_id: str | None = None
     status: str = ""  # e.g. "waiting for approval", "posted", "rejected"
     attempts: int | None = None  # erp_unavailable: how many tries were made
+    language: Language = "en"  # the rep's
 
 
-_ENV = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=select_autoescape(["html"]),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+@cache
+def _env(lang: str) -> Environment:
+    """The templates in one language: its gettext catalog and its number and date formats."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(
+        eur=lambda amount: i18n.money(amount, lang),
+        qty=lambda value: i18n.number(value, lang),
+        day=lambda value: i18n.day(value, lang),
+        plain_qty=plain_qty,
+        nl2br=nl2br,
+    )
+    env.globals.update(lang=lang)
+    return env
 
 
-# ---- formatting helpers (also registered as template filters) ----------------------------------
+def tr(lang: str, message: str) -> str:
+    """A message in one language (extracted for the catalogs as tr(lang, "..."))."""
+    return i18n.translations(lang).gettext(message)
 
 
-def format_eur(amount: float | None) -> str:
-    """€ 1.234,56 (European grouping, always 2 decimals)."""
-    value = amount or 0.0
-    sign = "-" if value < 0 else ""
-    whole, cents = f"{abs(value):,.2f}".split(".")
-    return f"{sign}€ {whole.replace(',', '.')},{cents}"
-
-
-def format_qty(qty: float | None) -> str:
-    """3 → "3", 2.5 → "2,5", None → "?"."""
-    if qty is None:
-        return "?"
-    text = f"{qty:.4f}".rstrip("0").rstrip(".")
-    return text.replace(".", ",")
+# ---- formatting helpers ---------------------------------------------------------------------------
 
 
 def plain_qty(qty: float | None) -> str:
@@ -114,14 +136,6 @@ def plain_qty(qty: float | None) -> str:
     if qty is None:
         return "?"
     return f"{qty:.4f}".rstrip("0").rstrip(".")
-
-
-def format_date(value: date | datetime | None) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M %Z").strip()
-    return value.isoformat()
 
 
 def confidence_level(confidence: float) -> str:
@@ -138,37 +152,36 @@ def mailto(address: str, subject: str, body: str) -> str:
     return f"mailto:{address}?subject={quote(subject)}&body={quote(body)}"
 
 
-_ENV.filters.update(
-    eur=format_eur, qty=format_qty, plain_qty=plain_qty, day=format_date, level=confidence_level, nl2br=nl2br
-)
-
-
 # ---- summary ------------------------------------------------------------------------------------
 
 
 def summary_subject(ctx: SummaryContext) -> str:
-    customer = _customer_label(ctx.draft.customer)
-    subject = clip(ctx.original.subject, 150) or "(no subject)"
+    customer = _customer_label(ctx.draft.customer, ctx.language)
+    subject = clip(ctx.original.subject, 150) or tr(ctx.language, "(no subject)")
     return f"{ctx.tag} {customer} – {subject}"
 
 
 def render_summary(ctx: SummaryContext) -> RenderedMail:
-    tag = ctx.tag
+    tag, lang = ctx.tag, ctx.language
+    approve, reject = DECISION_WORDS.get(lang, DECISION_WORDS["en"])
     view = {
         "c": ctx,
         "tag": tag,
-        "customer_label": _customer_label(ctx.draft.customer),
+        "customer_label": _customer_label(ctx.draft.customer, lang),
         "lines": [_line_view(i, line) for i, line in enumerate(ctx.draft.lines, start=1)],
         "issues": sorted(ctx.draft.issues, key=lambda issue: not issue.blocking),
-        "approve_link": mailto(ctx.reply_address, f"APPROVE {tag}", "APPROVE"),
-        "reject_link": mailto(ctx.reply_address, f"REJECT {tag}", "REJECT reason: "),
+        "approve_word": approve,
+        "reject_word": reject,
+        "approve_link": mailto(ctx.reply_address, f"{approve} {tag}", approve),
+        "reject_link": mailto(ctx.reply_address, f"{reject} {tag}", f"{reject} {tr(lang, 'reason')}: "),
         "original_body": _original_body(ctx.original),
         "edit_block": ctx.edit_block,
     }
+    env = _env(lang)
     return RenderedMail(
         subject=summary_subject(ctx),
-        text=_ENV.get_template("summary.txt").render(**view),
-        html=_ENV.get_template("summary.html").render(**view),
+        text=env.get_template("summary.txt").render(**view),
+        html=env.get_template("summary.html").render(**view),
     )
 
 
@@ -183,6 +196,7 @@ def _line_view(number: int, line: DraftLine) -> dict[str, Any]:
             {"pick": f"{number}{PICK_LETTERS[i]}", "sku": c.sku, "name": c.name, "why": _why(c)}
             for i, c in enumerate(line.alternatives())
         ],
+        "picks": " / ".join(f"{number}{PICK_LETTERS[i]}" for i in range(len(line.alternatives()))),
     }
 
 
@@ -196,102 +210,69 @@ def _why(candidate: Candidate) -> str:
 
 
 def render_confirmation(ctx: ConfirmationContext) -> RenderedMail:
-    language = ctx.language or guess_language(ctx.original)
-    view = {"c": ctx, "nl": language == "nl", "lines": ctx.draft.lines}
+    lang = ctx.language or i18n.guess_language(f"{ctx.original.subject}\n{ctx.original.body}")
+    view = {"c": ctx, "lines": ctx.draft.lines}
+    env = _env(lang)
     return RenderedMail(
-        subject=reply_subject(ctx.original.subject),
-        text=_ENV.get_template("confirmation.txt").render(**view),
-        html=_ENV.get_template("confirmation.html").render(**view),
+        subject=reply_subject(ctx.original.subject, tr(lang, "your order")),
+        text=env.get_template("confirmation.txt").render(**view),
+        html=env.get_template("confirmation.html").render(**view),
     )
 
 
-def reply_subject(subject: str) -> str:
+def reply_subject(subject: str, fallback: str = "your order") -> str:
     """ "Re: <subject>" without stacking prefixes (keeps Gmail threading)."""
     subject = subject.strip()
     if re.match(r"^(re|aw|antw|sv)\s*:", subject, re.I):
         return subject
-    return f"Re: {subject}" if subject else "Re: your order"
+    return f"Re: {subject or fallback}"
 
 
-_DUTCH_WORDS = {
-    "de",
-    "het",
-    "een",
-    "en",
-    "van",
-    "graag",
-    "bestelling",
-    "bestellen",
-    "met",
-    "vriendelijke",
-    "groet",
-    "groeten",
-    "wij",
-    "ons",
-    "willen",
-    "voor",
-    "levering",
-    "alvast",
-    "bedankt",
-    "dank",
-    "stuks",
-    "rollen",
-    "zijn",
-    "ik",
-    "je",
-    "u",
-    "op",
-    "te",
-    "niet",
-    "wil",
-    "hierbij",
-    "goedemorgen",
-    "goedemiddag",
-    "beste",
-}
-_ENGLISH_WORDS = {
-    "the",
-    "and",
-    "please",
-    "order",
-    "of",
-    "we",
-    "would",
-    "like",
-    "for",
-    "to",
-    "regards",
-    "thanks",
-    "thank",
-    "you",
-    "kind",
-    "best",
-    "our",
-    "with",
-    "is",
-}
+# ---- digest -------------------------------------------------------------------------------------
 
 
-def guess_language(email: ParsedEmail) -> Literal["nl", "en"]:
-    """Dutch when the email reads Dutch (stop-word count), else English."""
-    words = re.findall(r"[a-zà-ÿ]+", f"{email.subject}\n{email.body}"[:5000].lower())
-    dutch = sum(word in _DUTCH_WORDS for word in words)
-    english = sum(word in _ENGLISH_WORDS for word in words)
-    return "nl" if dutch > english else "en"
+class DigestRow(BaseModel):
+    tag: str
+    customer: str | None
+    total: float
+    issues: int
+    hours_waiting: float
+
+
+class DigestContext(BaseModel):
+    rows: list[DigestRow]
+    day: date
+    language: Language = "en"
+
+
+def render_digest(ctx: DigestContext) -> RenderedMail:
+    """A rep's morning list of open drafts."""
+    env = _env(ctx.language)
+    approve, reject = DECISION_WORDS.get(ctx.language, DECISION_WORDS["en"])
+    view = {"c": ctx, "rows": ctx.rows, "approve_word": approve, "reject_word": reject}
+    subject = tr(ctx.language, "Your open order drafts (%(n)s) – %(day)s") % {
+        "n": len(ctx.rows),
+        "day": i18n.day(ctx.day, ctx.language),
+    }
+    return RenderedMail(
+        subject=subject,
+        text=env.get_template("digest.txt").render(**view),
+        html=env.get_template("digest.html").render(**view),
+    )
 
 
 # ---- notices ------------------------------------------------------------------------------------
 
 _NOTICE_TITLES: dict[str, str] = {
-    "not_understood": "Reply not understood",
-    "refused": "Reply refused",
-    "erp_error": "ERP rejected the order",
-    "erp_unavailable": "ERP unavailable",
-    "status": "Status",
-    "posted": "Order posted",
-    "reminder": "Reminder: waiting for your decision",
-    "bounced": "Customer confirmation bounced",
-    "quiet": "Too many replies: pausing answers",
+    "not_understood": N_("Reply not understood"),
+    "refused": N_("Reply refused"),
+    "erp_error": N_("ERP rejected the order"),
+    "erp_unavailable": N_("ERP unavailable"),
+    "status": N_("Status"),
+    "posted": N_("Order posted"),
+    "reminder": N_("Reminder: waiting for your decision"),
+    "bounced": N_("Customer confirmation bounced"),
+    "quiet": N_("Too many replies: pausing answers"),
 }
 
 
@@ -314,25 +295,35 @@ def refusal_reason(code: str) -> str:
 def render_notice(kind: NoticeKind, ctx: NoticeContext) -> RenderedMail:
     if kind not in _NOTICE_TITLES:
         raise ValueError(f"unknown notice kind {kind!r}")
-    tag = ctx.tag
-    title = _NOTICE_TITLES[kind]
+    tag, lang = ctx.tag, ctx.language
+    title = tr(lang, _NOTICE_TITLES[kind])
     if kind == "posted" and ctx.erp_order_id:
         title = f"{title}: {ctx.erp_order_id}"
-    view = {"kind": kind, "c": ctx, "tag": tag, "title": title, "current_tag": ctx.current_tag}
+    approve, reject = DECISION_WORDS.get(lang, DECISION_WORDS["en"])
+    view = {
+        "kind": kind,
+        "c": ctx,
+        "tag": tag,
+        "title": title,
+        "current_tag": ctx.current_tag,
+        "approve_word": approve,
+        "reject_word": reject,
+    }
     subject = f"{tag} {title}" + (f" – {ctx.original_subject}" if ctx.original_subject else "")
+    env = _env(lang)
     return RenderedMail(
         subject=subject,
-        text=_ENV.get_template("notice.txt").render(**view),
-        html=_ENV.get_template("notice.html").render(**view),
+        text=env.get_template("notice.txt").render(**view),
+        html=env.get_template("notice.html").render(**view),
     )
 
 
 # ---- shared -------------------------------------------------------------------------------------
 
 
-def _customer_label(customer: Customer | None) -> str:
+def _customer_label(customer: Customer | None, lang: str) -> str:
     if customer is None:
-        return UNKNOWN_CUSTOMER
+        return tr(lang, UNKNOWN_CUSTOMER)
     return customer.company_name or customer.company_id
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from mailorder.agent.review.wire import format_block, format_tag
 from mailorder.domain import Candidate, Customer, Draft, DraftLine, Issue, IssueCode, ParsedEmail, TriageLabel
+from mailorder.mail import i18n
 from mailorder.mail.compose import build_message, make_message_id, thread_references
 from mailorder.mail.decisions import read_decision as parse_decision
 from mailorder.mail.parse import parse_email
@@ -19,9 +20,6 @@ from mailorder.mail.render import (
     NoticeContext,
     RenderedMail,
     SummaryContext,
-    format_eur,
-    format_qty,
-    guess_language,
     render_confirmation,
     render_notice,
     render_summary,
@@ -115,10 +113,15 @@ def _notice(draft_id: int, version: int, **kw) -> NoticeContext:
 
 
 def test_formatting_helpers():
-    assert format_eur(1234.5) == "€ 1.234,50" and format_eur(0) == "€ 0,00"
-    assert format_eur(-3.456) == "-€ 3,46"
-    assert format_qty(3) == "3" and format_qty(2.5) == "2,5" and format_qty(None) == "?"
+    assert i18n.money(1234.5, "nl") == "€\xa01.234,50" and i18n.money(1234.5, "en") == "€1,234.50"
+    assert i18n.money(1234.5, "de") == "1.234,50\xa0€" and i18n.money(None, "nl") == "€\xa00,00"
+    assert i18n.number(3, "nl") == "3" and i18n.number(2.5, "nl") == "2,5" and i18n.number(2.5, "en") == "2.5"
+    assert i18n.number(1500, "nl") == "1500" and i18n.number(None, "en") == "?"
+    assert (
+        i18n.day(date(2025, 6, 3), "nl") == "3 jun 2025" and i18n.day(date(2025, 6, 3), "en") == "3 Jun 2025"
+    )
     assert reply_subject("Bestelling") == "Re: Bestelling" and reply_subject("RE: x") == "RE: x"
+    assert i18n.language("NL-be") == "nl" and i18n.language("fr", default="de") == "de"
 
 
 def test_summary_subject_and_content():
@@ -128,9 +131,9 @@ def test_summary_subject_and_content():
         for needle in (
             "COMP-004",
             "PO-123",
-            "2025-06-03",
+            "3 Jun 2025",
             "06-0104-0221",
-            "€ 1.234,50",
+            "€1,234.50",
             "gpt-4.1-mini",
             "extract-v3",
             "11-0001-0001",
@@ -201,11 +204,11 @@ def test_confirmation_language_and_content():
     mail = render_confirmation(ctx)
     assert mail.subject == "Re: Bestelling 2 juni"
     assert "SO-778" in mail.text and "Bedankt" in mail.text and "PO-123" in mail.text
-    assert "06-0104-0221" in mail.html and "€ 1.234,50" in mail.html
+    assert "06-0104-0221" in mail.html and "€\xa01.234,50" in mail.html
     english = ORIGINAL.model_copy(
         update={"subject": "Order", "text": "Hello, please send us 2 rolls. Thanks and kind regards"}
     )
-    assert guess_language(english) == "en"
+    assert i18n.guess_language(english.subject + english.text) == "en"
     mail_en = render_confirmation(ctx.model_copy(update={"original": english}))
     assert "Thank you for your order" in mail_en.text and "SO-778" in mail_en.html
 
@@ -315,3 +318,46 @@ def test_unquoted_summary_in_unknown_client_is_not_a_decision():
     for body in (mail.text, html_to_text(mail.html)):
         reply = ParsedEmail(message_id="<r@x>", subject="RE: " + mail.subject, text="\n\n" + body)
         assert parse_decision(reply).kind == "unknown"
+
+
+def test_a_dutch_rep_reads_a_dutch_summary_with_dutch_commands():
+    mail = render_summary(_summary_ctx(language="nl"))
+    for part in (mail.text, mail.html):
+        assert "AKKOORD" in part and "AFGEWEZEN" in part and "regel 2 aantal 5" in part
+        assert "€\xa01.234,50" in part and "3 jun 2025" in part
+        assert "APPROVE" not in part and "Total (excl. VAT)" not in part
+    assert "Ordervoorstel ter controle" in mail.html and "ZO ANTWOORD JE" in mail.text
+    assert "mailto:orders+tok@example.com?subject=AKKOORD" in mail.html
+    assert (
+        "--- ORDER MO-12 v1" in mail.text and "--- ORDER MO-12 v1" in mail.html
+    )  # the block stays machine-readable
+
+
+def test_every_catalog_entry_is_translated_and_keeps_its_placeholders():
+    import re
+
+    from babel.messages.pofile import read_po
+
+    for lang in ("nl", "de"):
+        path = i18n.LOCALE_DIR / lang / "LC_MESSAGES" / "mailorder.po"
+        with path.open("rb") as po:
+            catalog = read_po(po)
+        for message in catalog:
+            if not message.id:
+                continue
+            assert message.string, f"{lang}: {message.id!r} has no translation"
+            assert set(re.findall(r"%\(\w+\)s", str(message.id))) == set(
+                re.findall(r"%\(\w+\)s", str(message.string))
+            ), f"{lang}: placeholders differ in {message.id!r}"
+
+
+def test_confirmations_follow_the_customers_language():
+    ctx = ConfirmationContext(erp_order_id="SO-9", draft=_draft(), original=ORIGINAL, agent_address="o@x")
+    german = ORIGINAL.model_copy(
+        update={
+            "subject": "Bestellung",
+            "text": "Hallo, wir bestellen bitte folgende Rollen. Mit freundlichen Grüßen",
+        }
+    )
+    mail = render_confirmation(ctx.model_copy(update={"original": german}))
+    assert "Vielen Dank für Ihre Bestellung" in mail.text and "1.234,50\xa0€" in mail.text

@@ -8,18 +8,15 @@ are registered on the serve scheduler.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, select_autoescape
-
 from mailorder.agent.outgoing import outbox
-from mailorder.agent.outgoing.mailing import send_notice
+from mailorder.agent.outgoing.mailing import rep_language, send_notice
 from mailorder.agent.review.wire import format_tag
 from mailorder.agent.workflow.context import Services
 from mailorder.agent.workflow.loading import load_draft
-from mailorder.mail import compose
-from mailorder.mail.render import RenderedMail, format_eur
+from mailorder.mail import compose, render
 from mailorder.store import repo
 from mailorder.store.models import DraftRecord, DraftStatus
 
@@ -104,33 +101,6 @@ async def send_due_reminders(services: Services) -> int:
     return len(due)
 
 
-_DIGEST = Environment(autoescape=select_autoescape(default=True))
-_DIGEST_HTML = _DIGEST.from_string(
-    '<table role="presentation" cellpadding="0" cellspacing="0" style="font-family:Segoe UI,Arial,sans-serif;'
-    'font-size:14px;max-width:680px"><tr><td style="font-size:16px;font-weight:bold;padding-bottom:8px">'
-    'Open order drafts: {{ rows|length }}</td></tr>{% for r in rows %}<tr><td style="padding:4px 0;'
-    'border-bottom:1px solid #d0d7de"><b>{{ r.tag }}</b> {{ r.customer }} – {{ r.total }} – waiting '
-    '{{ r.age }}{% if r.issues %} – <span style="color:#9a6700">{{ r.issues }} issue(s)</span>{% endif %}'
-    '</td></tr>{% endfor %}<tr><td style="padding-top:8px;color:#656d76">Answer each summary email with '
-    "APPROVE, REJECT &lt;reason&gt; or edits; STATUS re-sends the review address.</td></tr></table>"
-)
-
-
-def render_digest(rows: list[dict], day: date) -> RenderedMail:
-    lines = [f"Open order drafts on {day:%a %d %b %Y}: {len(rows)}", ""]
-    lines += [
-        f"{r['tag']}  {r['customer']}  {r['total']}  waiting {r['age']}"
-        + (f"  {r['issues']} issue(s)" if r["issues"] else "")
-        for r in rows
-    ]
-    lines += ["", "Answer each summary email with APPROVE, REJECT <reason> or edits; STATUS re-sends it."]
-    return RenderedMail(
-        subject=f"Your open order drafts ({len(rows)}) – {day:%d %b %Y}",
-        text="\n".join(lines) + "\n",
-        html=_DIGEST_HTML.render(rows=rows),
-    )
-
-
 async def send_digests(services: Services) -> int:
     """Each rep with open drafts gets one digest per working day, from the digest hour on."""
     settings = services.settings
@@ -138,7 +108,7 @@ async def send_digests(services: Services) -> int:
     local = now.astimezone(tz)
     if local.weekday() not in WORKDAYS or local.hour < settings.digest_hour:
         return 0
-    per_rep: dict[str, list[dict]] = {}
+    per_rep: dict[str, list[render.DigestRow]] = {}
     with services.sessions() as session:
         drafts = [
             d
@@ -149,17 +119,19 @@ async def send_digests(services: Services) -> int:
         _, payload = load_draft(services, draft.id)
         hours = (now - _aware(draft.created_at)).total_seconds() / 3600
         per_rep.setdefault(draft.rep, []).append(
-            {
-                "tag": format_tag(draft.id, draft.version),
-                "customer": draft.customer_name or draft.customer_id or "unknown customer",
-                "total": format_eur(payload.total),
-                "issues": len(payload.issues),
-                "age": f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} days",
-            }
+            render.DigestRow(
+                tag=format_tag(draft.id, draft.version),
+                customer=draft.customer_name or draft.customer_id,
+                total=payload.total,
+                issues=len(payload.issues),
+                hours_waiting=hours,
+            )
         )
     for rep, rows in per_rep.items():
         message = compose.build_message(
-            render_digest(rows, local.date()),
+            render.render_digest(
+                render.DigestContext(rows=rows, day=local.date(), language=rep_language(settings, rep))
+            ),
             from_addr=services.agent_address,
             to=[rep],
             message_id=compose.make_message_id(

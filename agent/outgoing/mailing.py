@@ -3,15 +3,23 @@ follows when one of them comes back (agent.outgoing.bounces decides, this module
 
 from __future__ import annotations
 
+from mailorder.agent.config import Settings
 from mailorder.agent.outgoing import bounces, outbox
 from mailorder.agent.outgoing.outbox import Returned
 from mailorder.agent.review import wire
 from mailorder.agent.workflow.context import Services
 from mailorder.agent.workflow.loading import load_draft, parsed_email
 from mailorder.domain import Draft, ParsedEmail
-from mailorder.mail import compose, render, tokens
+from mailorder.mail import compose, i18n, render, tokens
+from mailorder.mail.i18n import Language
 from mailorder.mail.reports import read_report
 from mailorder.store import repo
+
+
+def rep_language(settings: Settings, rep: str) -> Language:
+    """The language a rep reads: MAILORDER_REPS rep@example.com:nl, else MAILORDER_LANGUAGE."""
+    default = i18n.language(getattr(settings, "language", None))
+    return i18n.language(getattr(settings, "rep_languages", {}).get(rep.lower()), default=default)
 
 
 def review_address(services: Services, draft_id: int, version: int, rep: str) -> str:
@@ -49,6 +57,7 @@ async def send_summary(
             agent_address=services.agent_address,
             changes=changes or [],
             customer_hints=hints or [],
+            language=rep_language(services.settings, rep),
         )
     )
     message = compose.build_message(
@@ -141,6 +150,7 @@ async def send_notice(
             version=version,
             tag=wire.format_tag(draft_id, version),
             rep=to,
+            language=rep_language(services.settings, to),
             reply_address=reply_address,
             **fields,
         ),
