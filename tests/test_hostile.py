@@ -275,16 +275,19 @@ def rule_forward(sender: str, to: str, summary: EmailMessage) -> EmailMessage:
 
 
 def bounce_of(original: EmailMessage, reporter: str) -> tuple[str, bytes]:
-    """(Message-ID, raw) of a delivery status notification returning `original`."""
+    """(Message-ID, raw) of a delivery status notification returning `original`: a real bounce
+    (null return path, failed 5.1.1 for the address the original went to)."""
     message_id = make_msgid(domain="mx.example")
+    to = getaddresses([str(original["To"])])[0][1]
     raw = (
         (
-            f"From: {reporter}\r\nTo: {ORDERS}\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+            f"Return-Path: <>\r\nFrom: {reporter}\r\nTo: {ORDERS}\r\n"
+            "Subject: Undelivered Mail Returned to Sender\r\n"
             f"Message-ID: {message_id}\r\nMIME-Version: 1.0\r\n"
             'Content-Type: multipart/report; report-type=delivery-status; boundary="dsn"\r\n\r\n'
             "--dsn\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
             "--dsn\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n"
-            "Final-Recipient: rfc822; x@y\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+            f"Final-Recipient: rfc822; {to}\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
             "--dsn\r\nContent-Type: message/rfc822\r\n\r\n"
         ).encode()
         + original.as_bytes(policy=policy.SMTP)

@@ -232,7 +232,7 @@ def test_fuzzed_reply_fixtures_never_raise():
     """Truncations and byte flips of real-client messages (seeded, so deterministic)."""
     import random
 
-    from mailorder.mail.reply_text import parse_decision
+    from mailorder.mail.decisions import read_decision as parse_decision
 
     rng = random.Random(1234)
     fixtures = sorted((Path(__file__).parent / "fixtures" / "replies").glob("*.eml"))
