@@ -74,7 +74,8 @@ def dsn(
     raw = (
         (
             f"Return-Path: {return_path}\r\nFrom: {reporter}\r\nTo: {ORDERS}\r\n"
-            f"Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: {message_id}\r\nMIME-Version: 1.0\r\n"
+            f"Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: {message_id}\r\n"
+            "MIME-Version: 1.0\r\n"
             f'Content-Type: multipart/report; report-type={report_type}; boundary="dsn"\r\n\r\n'
             "--dsn\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
             "--dsn\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n"

@@ -84,7 +84,7 @@ def out_of_office(to: str, answering: EmailMessage) -> EmailMessage:
     return message
 
 
-async def test_an_auto_responder_without_auto_headers_is_answered_three_times_then_left_alone(tmp_path, clock):
+async def test_an_auto_responder_without_auto_headers_is_answered_three_times_then_quiet(tmp_path, clock):
     async with Loop(tmp_path, clock) as loop:
         summary = await first_summary(loop)
         address = getaddresses([str(summary["Reply-To"])])[0][1]
@@ -115,7 +115,9 @@ async def test_fifty_duplicate_approvals_post_once_and_get_at_most_one_notice(tm
             duplicate["Message-ID"] = make_msgid(domain="example.com")
             duplicate.set_content(reply.get_content())
             await loop.send(duplicate, sender=REP)
-        await loop.poll_until(lambda: len(loop.audit("reply_refused")) + len(loop.audit("reply_received")) >= 50)
+        await loop.poll_until(
+            lambda: len(loop.audit("reply_refused")) + len(loop.audit("reply_received")) >= 50
+        )
         assert len(loop.erp_orders()) == 1
         assert loop.drafts()[0].status == DraftStatus.CONFIRMED
         assert len(loop.rep_notices()) <= 1

@@ -138,7 +138,12 @@ def phenomenon_recall(truth: Truth, preds: dict[str, dict]) -> dict[str, dict[st
             row[2] += int(sku in predicted)
             row[3] += int(sku in offered)
     return {
-        name: {"lines": n, "recall": _ratio(ok, n), "sku_recall": _ratio(sku, n), "top3_recall": _ratio(top, n)}
+        name: {
+            "lines": n,
+            "recall": _ratio(ok, n),
+            "sku_recall": _ratio(sku, n),
+            "top3_recall": _ratio(top, n),
+        }
         for name, (n, ok, sku, top) in sorted(counts.items())
     }
 
@@ -156,7 +161,9 @@ def missed_lines(truth: Truth, preds: dict[str, dict]) -> list[dict]:
         for sku, qty in t.lines.items():
             if sku in merged and _equal(merged[sku], qty):
                 continue
-            how = "wrong quantity" if sku in merged else "offered as alternative" if sku in offered else "missed"
+            how = (
+                "wrong quantity" if sku in merged else "offered as alternative" if sku in offered else "missed"
+            )
             missed.append({"email_id": eid, "sku": sku, "phenomenon": t.phenomena.get(sku, "-"), "how": how})
     return missed
 
