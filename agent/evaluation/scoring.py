@@ -161,9 +161,10 @@ def missed_lines(truth: Truth, preds: dict[str, dict]) -> list[dict]:
         for sku, qty in t.lines.items():
             if sku in merged and _equal(merged[sku], qty):
                 continue
-            how = (
-                "wrong quantity" if sku in merged else "offered as alternative" if sku in offered else "missed"
-            )
+            if sku in merged:
+                how = "wrong quantity"
+            else:
+                how = "offered as alternative" if sku in offered else "missed"
             missed.append({"email_id": eid, "sku": sku, "phenomenon": t.phenomena.get(sku, "-"), "how": how})
     return missed
 
