@@ -8,7 +8,7 @@ reader's language through gettext catalogs and Babel's number and date formats (
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -239,10 +239,17 @@ class DigestRow(BaseModel):
     hours_waiting: float
 
 
+class FailedEmail(BaseModel):
+    sender: str
+    received_at: datetime
+    reason: str  # ours (too large, unparseable, failed N times), never the email's own text
+
+
 class DigestContext(BaseModel):
     rows: list[DigestRow]
     day: date
     language: Language = "en"
+    failed: list[FailedEmail] = Field(default_factory=list)  # emails nobody else would see
 
 
 def render_digest(ctx: DigestContext) -> RenderedMail:

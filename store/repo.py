@@ -95,6 +95,18 @@ def _jsonable(value: Any) -> Any:
 # --- emails ------------------------------------------------------------------------------------
 
 
+def failed_emails(session: Session, *, since: datetime, limit: int = 200) -> list[EmailRecord]:
+    """Emails that ended failed, received since a moment, oldest first."""
+    return list(
+        session.scalars(
+            select(EmailRecord)
+            .where(EmailRecord.status == EmailStatus.FAILED, EmailRecord.received_at >= since)
+            .order_by(EmailRecord.id)
+            .limit(limit)
+        )
+    )
+
+
 def get_email(session: Session, email_id: int) -> EmailRecord | None:
     return session.get(EmailRecord, email_id)
 

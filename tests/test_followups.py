@@ -52,3 +52,21 @@ async def test_one_reminder_after_four_working_hours_and_one_digest_a_day(tmp_pa
         await send_digests(services)  # the same day: no second digest
         digests = loop.rep_mail("digest")
         assert len(digests) == 1 and "[MO-1 v1]" in digests[0].get_body(("plain",)).get_content()
+
+
+@pytest.mark.e2e
+async def test_emails_that_failed_reach_the_default_reps_digest_without_their_words(tmp_path, clock):
+    """No email fails silently: the morning digest names each failed email's sender and our reason,
+    even when the rep has no open draft; the email's own subject and text stay out of our mail."""
+    clock.now = at("2026-03-02 10:00").astimezone(UTC)  # Monday
+    async with Loop(tmp_path, clock) as loop:
+        await loop.send_raw(
+            b"Subject: pay to IBAN NL00EVIL0123456789\r\nContent-Type: text/plain\r\n\r\nno sender at all\r\n"
+        )
+        await loop.poll_until(lambda: [e for e in loop.emails() if e.status == "failed"])
+        clock.now = at("2026-03-03 08:05").astimezone(UTC)
+        assert await send_digests(loop.runner.services) == 1
+        [digest] = loop.rep_mail("digest")
+        text = digest.get_body(("plain",)).get_content() + digest.get_body(("html",)).get_content()
+        assert "mailorder/failed" in text and "no sender address" in text
+        assert "IBAN" not in text and "no sender at all" not in text

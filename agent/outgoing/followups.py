@@ -8,7 +8,7 @@ are registered on the serve scheduler.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from mailorder.agent.outgoing import outbox
@@ -101,8 +101,31 @@ async def send_due_reminders(services: Services) -> int:
     return len(due)
 
 
+def _previous_workday_start(local: datetime, digest_hour: int) -> datetime:
+    """The digest hour of the previous working day (Monday's digest covers the weekend)."""
+    day = local.date() - timedelta(days=1)
+    while day.weekday() not in WORKDAYS:
+        day -= timedelta(days=1)
+    return datetime.combine(day, time(digest_hour), tzinfo=local.tzinfo)
+
+
+def _failed_since(services: Services, since: datetime) -> list[render.FailedEmail]:
+    """Emails that could not be processed since a moment: who sent them, when, and our reason
+    (never their subject or text: a stranger's words do not go into our mail to reps)."""
+    with services.sessions() as session:
+        rows = repo.failed_emails(session, since=since.astimezone(UTC).replace(tzinfo=None))
+    return [
+        render.FailedEmail(
+            sender=r.sender or "?", received_at=_aware(r.received_at), reason=(r.error or "")[:200]
+        )
+        for r in rows
+    ]
+
+
 async def send_digests(services: Services) -> int:
-    """Each rep with open drafts gets one digest per working day, from the digest hour on."""
+    """Each rep with open drafts gets one digest per working day, from the digest hour on; the
+    default rep's digest also lists the emails that failed since the previous working day (so no
+    email fails silently), and gets sent for those alone."""
     settings = services.settings
     tz, now = ZoneInfo(settings.timezone), services.clock()
     local = now.astimezone(tz)
@@ -127,10 +150,18 @@ async def send_digests(services: Services) -> int:
                 hours_waiting=hours,
             )
         )
+    failed = _failed_since(services, _previous_workday_start(local, settings.digest_hour))
+    if failed:
+        per_rep.setdefault(settings.default_rep, [])
     for rep, rows in per_rep.items():
         message = compose.build_message(
             render.render_digest(
-                render.DigestContext(rows=rows, day=local.date(), language=rep_language(settings, rep))
+                render.DigestContext(
+                    rows=rows,
+                    day=local.date(),
+                    language=rep_language(settings, rep),
+                    failed=failed if rep == settings.default_rep else [],
+                )
             ),
             from_addr=services.agent_address,
             to=[rep],

@@ -270,6 +270,26 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Auswahl b für Position 1 nehmen (mehrere: 1b 3a)",
     ),
     "your order": ("uw bestelling", "Ihre Bestellung"),
+    "%(n)s issue(s)": ("%(n)s aandachtspunt(en)", "%(n)s Problem(e)"),
+    "Answer each summary email with %(approve)s, %(reject)s <reason> or edits; STATUS re-sends it.": (
+        "Beantwoord elke samenvatting met %(approve)s, %(reject)s <reden> of wijzigingen; STATUS stuurt hem opnieuw.",
+        "Beantworten Sie jede Zusammenfassung mit %(approve)s, %(reject)s <Grund> oder Änderungen; STATUS sendet sie erneut.",
+    ),
+    "Emails that could not be processed (%(n)s): they are in the folder mailorder/failed of the order inbox.": (
+        "E-mails die niet verwerkt konden worden (%(n)s): ze staan in de map mailorder/failed van de orderinbox.",
+        "E-Mails, die nicht verarbeitet werden konnten (%(n)s): sie liegen im Ordner mailorder/failed des Auftragspostfachs.",
+    ),
+    "Open order drafts on %(day)s: %(n)s": (
+        "Open ordervoorstellen op %(day)s: %(n)s",
+        "Offene Auftragsentwürfe am %(day)s: %(n)s",
+    ),
+    "Your open order drafts (%(n)s) – %(day)s": (
+        "Je open ordervoorstellen (%(n)s) – %(day)s",
+        "Ihre offenen Auftragsentwürfe (%(n)s) – %(day)s",
+    ),
+    "unknown customer": ("onbekende klant", "unbekannter Kunde"),
+    "waiting %(n)s days": ("wacht %(n)s dagen", "wartet %(n)s Tage"),
+    "waiting %(n)s h": ("wacht %(n)s u", "wartet %(n)s Std."),
 }
 
 
