@@ -155,6 +155,7 @@ class DraftLine(BaseModel):
     stated_price: float | None = None  # the customer's own unit price, when the email gives one
     stated_price_unit: str | None = None
     note: str | None = None  # how the line was read ("same as order X of 2025-09-12")
+    available: float | None = None  # stock in base units when the ERP reported it
 
     def alternatives(self, limit: int = MAX_ALTERNATIVES) -> list[Candidate]:
         """The next-best products a rep can pick by letter (1a, 1b, ...): the candidates other
