@@ -127,6 +127,7 @@ class IssueCode(StrEnum):
     PRICE_MISMATCH = "price_mismatch"  # the customer states a price other than the catalog's
     CODE_NOT_IN_CATALOG = "code_not_in_catalog"  # a written article code the catalog lacks
     REPLY_TO_DIFFERS = "reply_to_differs"  # answers would go to another address than the sender
+    FOLLOW_UP = "follow_up"  # refers to an earlier draft of ours (adds to it? replaces it?)
 
 
 class Issue(BaseModel):

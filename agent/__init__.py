@@ -6,5 +6,7 @@ extract/    triage, the deterministic extractor, the model path, learning from c
 review/     a rep's reply: matching, authorisation, decisions, the wire formats, edits
 outgoing/   everything the agent sends: outbox, mailing, bounces, reminders and digests
 evaluation/ `mailorder eval`: datasets, the production pipeline over them, scoring
-cli/        the `mailorder` command line; demo.py, service.py (wiring for `serve`) beside them
+monitoring/ watching `serve`: /healthz, /readyz, /metrics (HTTP server, readiness, Prometheus metrics)
+cli/        the `mailorder` command line; demo.py, service.py (wiring for `serve`), shutdown.py
+            (draining on SIGTERM/SIGINT) and config.py (settings of every command) beside them
 """

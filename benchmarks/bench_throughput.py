@@ -11,6 +11,7 @@ second from the first poll to the last summary.
     .venv/bin/python benchmarks/bench_throughput.py --n 200 --runs 1   # a quick run
     .venv/bin/python benchmarks/bench_throughput.py --only llm         # fake model, 1.5 s per answer
     .venv/bin/python benchmarks/bench_throughput.py --profile          # cProfile of one run
+    .venv/bin/python benchmarks/bench_throughput.py --only rules --http-port   # monitoring overhead
 """
 
 from __future__ import annotations
@@ -254,6 +255,7 @@ def settings_for(servers: Servers, workdir: Path, args: argparse.Namespace) -> S
         secret="bench-secret",
         database_url=f"sqlite:///{workdir / 'mailorder.db'}",
         concurrency=args.concurrency,
+        http_port=0 if args.http_port else None,  # 0: the OS picks a free port
     )
     if servers.llm:
         values.update(
@@ -269,10 +271,20 @@ def settings_for(servers: Servers, workdir: Path, args: argparse.Namespace) -> S
 
 async def drain(settings: Settings, n: int, profile: cProfile.Profile | None) -> tuple[float, int, dict]:
     """Open the runner (catalog load not timed), then poll until every email is handled."""
+    from contextlib import AsyncExitStack
+
     from mailorder.agent.service import open_runner
     from mailorder.store.models import EmailRecord, EmailStatus, OutboxMessage
 
-    async with open_runner(settings) as runner:
+    async with AsyncExitStack() as stack:
+        metrics = None
+        if settings.http_port is not None:  # --http-port: monitoring on, scraped every second
+            from mailorder.agent.monitoring.metrics import Metrics
+
+            metrics = Metrics()
+        runner = await stack.enter_async_context(open_runner(settings, metrics=metrics))
+        if settings.http_port is not None:
+            await monitored(stack, settings, runner, metrics)
         sessions = runner.services.sessions
         polls, idle = 0, 0
         if profile:
@@ -367,6 +379,36 @@ def run_once(
     )
 
 
+async def monitored(stack, settings: Settings, runner, metrics) -> None:
+    """/healthz, /readyz and /metrics as `serve --http-port` has them, scraped every second
+    (Prometheus scrapes every 15-30 s: this is the pessimistic case)."""
+    import contextlib
+
+    import httpx
+
+    from mailorder.agent.monitoring.endpoints import Liveness
+    from mailorder.agent.service import open_endpoints
+
+    liveness = Liveness(state="running")
+    server = await stack.enter_async_context(open_endpoints(settings, runner, liveness, metrics))
+    client = await stack.enter_async_context(httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}"))
+
+    async def scrape() -> None:
+        while True:
+            for path in ("/metrics", "/readyz", "/healthz"):
+                (await client.get(path)).raise_for_status()
+            await asyncio.sleep(1.0)
+
+    task = asyncio.create_task(scrape())
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    stack.push_async_callback(stop)
+
+
 async def drain_with_latency(settings: Settings, servers: Servers, n: int, profile, erp_latency_ms: float):
     import httpx
 
@@ -428,6 +470,11 @@ def main() -> None:
         "--concurrency", type=int, default=Settings().concurrency, help="MAILORDER_CONCURRENCY"
     )
     parser.add_argument("--only", choices=["rules", "erp50", "llm"], help="run one scenario")
+    parser.add_argument(
+        "--http-port",
+        action="store_true",
+        help="with /healthz, /readyz, /metrics on (metrics hooks, store collector), scraped every second",
+    )
     parser.add_argument("--llm-concurrency", type=int, default=32, help="MAILORDER_LLM_CONCURRENCY")
     parser.add_argument(
         "--llm-rpm",

@@ -43,8 +43,23 @@ _DISCLAIMER = re.compile(
 )
 _POINTS_BELOW = re.compile(
     r"onderstaand|hieronder|hier onder|zie onder|below|beneden|volgende bestelling|"
-    r"doorgestuurd|forward|fw:|fwd:|zie mail|bijgaande|in de mail",
+    r"doorgestuurd|forward|fw:|fwd:|zie mail|bijgaande|in de mail|unten|untenstehend|nachstehend|"
+    r"weitergeleitet",
     re.I,
+)
+# the new text accepts what the quoted message offers ("akkoord", "go ahead", "passt, so liefern")
+_ACCEPTS = re.compile(
+    r"\bakkoord\b|\baccoord\b|\bagreed?\b|\bgo ahead\b|\bplease proceed\b|\baccept|"
+    r"\beinverstanden\b|\bpasst\b|so liefern|wie angeboten|\bbestätigt\b|"
+    r"nogmaals hetzelfde|opnieuw hetzelfde|"
+    r"\b(?:prima|ok(?:é|e|ay)?|fine|gut|in orde)\b[^.?!\n]{0,40}"
+    r"\b(?:graag|leveren|bestellen|deliver|send|order|"
+    r"liefern)\b|\b(?:posities|positie|items?|positionen|pos\.)\s*\d",
+    re.I,
+)
+# "3 rollen wit i.p.v. 2": a change to the order below, not an order line of its own
+_CHANGE_CLAUSE = re.compile(
+    r"^.*(?:\bi\.?p\.?v\.?|\bin plaats van\b|\binstead of\b|\b(?:an)?statt\b).*$", re.I | re.M
 )
 _QUOTE_IS_OLD = re.compile(
     r"al geleverd|al gefactureerd|already (?:delivered|invoiced|sent)|niet nog een keer|"
@@ -58,12 +73,23 @@ _ADD_TO_BELOW = re.compile(
     r"(?:toevoegen|aanvullen|erbij|add|too|ook)",
     re.I,
 )
+_UNITS = (
+    r"rollen|rolle|rol|rolls?|platen|plaat|platten|platte|sheets?|plates?|boards?|dozen|doos|ds|boxe?s?|"
+    r"kartons?|cartons?|pakken|pak|packs?|riem|riemen|reams?|stuks|stuk|st|stk|stück|pcs|pieces?|"
+    r"meters?|metres?|mtr|vellen|vel|pallets?|pal|paletten|flessen|fles|bottles?|flaschen|cartridges?"
+)
+_NUMBER_WORDS = (
+    r"een|één|twee|drie|vier|vijf|zes|acht|tien|twaalf|halve|a|an|one|two|three|four|five|six|ten|twelve|"
+    r"ein|eine|einen|zwei|drei|fünf|sechs|zehn|zwölf"
+)
 _ORDER_LINE = re.compile(
     r"(?<![\w-])\d{2}-?\d{4}-?\d{4}(?![\w-])|"
     r"^\s*[-•*]?\s*\d+(?:[.,]\d+)?\s*(?:x|ex|st|stk|stuks|rol|rollen|mtr|meter|m|platen|plaat|"
     r"pallet|pallets|doos|dozen|pak|pakken|riem|vel|vellen|halve|pcs)\b|"
-    r"\b\d+\s*[xX]\s+\S|\bhalve\s+pallet|"
-    r"(?<![\w.,])\d+\s+(?:rollen|rol|platen|plaat|dozen|doos|pakken|stuks|meter|vellen|pallets?)\s+\w",
+    r"\b\d+\s*[xX]\s+\S|\bhalve\s+pallet|\S\s+[xX]\s*\d{1,3}(?![\d.,]*\s*(?:mm|cm|m)\b)(?:\s|,|$)|"
+    rf"(?<![\w.,])\d+(?:[.,]\d+)?\s+(?:{_UNITS})\b|"
+    rf"(?<![\w-])(?:{_NUMBER_WORDS})\s+(?:{_UNITS})\b|"
+    r"\b(?:aantal|menge|anzahl|qty|quantity)\s*[:=]?\s*\d",
     re.I | re.M,
 )
 _FORWARD_SUBJECT = re.compile(r"^\s*(?:fw|fwd|doorst|wg|tr)\s*:", re.I)
@@ -113,12 +139,44 @@ def _choose(plain: CleanBody | None, html: CleanBody | None) -> tuple[CleanBody,
 
 def _normalise(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
-    lines = [re.sub(r"[ \t]+", " ", line).rstrip() for line in text.split("\n")]
+    lines = [re.sub(r"[ \t]+", " ", line).rstrip() for line in _tables_as_cells(text.split("\n"))]
     out: list[str] = []
     for line in lines:
         if line or (out and out[-1]):
             out.append(line)
     return "\n".join(out).strip()
+
+
+_COLUMN_GAP = re.compile(r"\S+(?: \S+)*")  # a cell: words separated by single spaces
+
+
+def _tables_as_cells(lines: list[str]) -> list[str]:
+    """Plain-text tables as " | " rows, the way the HTML renderer writes them: tab separated
+    lines, and blocks of two or more lines whose columns are aligned with runs of spaces (cells
+    are placed under the header's columns, so an empty cell stays empty)."""
+    out = list(lines)
+    for i, line in enumerate(lines):
+        cells = [c.strip() for c in line.strip().split("\t")]
+        if "\t" in line.strip() and sum(1 for c in cells if c) >= 2:
+            out[i] = " | ".join(cells)
+    i = 0
+    while i < len(lines):
+        j = i
+        while (
+            j < len(lines) and "\t" not in lines[j] and len(re.findall(r"\S\s{2,}\S", lines[j].rstrip())) >= 2
+        ):
+            j += 1
+        if j - i >= 2:
+            header = [(m.start(), m.group()) for m in _COLUMN_GAP.finditer(lines[i].rstrip())]
+            starts = [s for s, _ in header]
+            for k in range(i, j):
+                row = [""] * len(starts)
+                for m in _COLUMN_GAP.finditer(lines[k].rstrip()):
+                    column = max((n for n, s in enumerate(starts) if s <= m.start() + 1), default=0)
+                    row[column] = (row[column] + " " + m.group()).strip()
+                out[k] = " | ".join(row)
+        i = max(j, i + 1)
+    return out
 
 
 def _clean_version(text: str, forward: bool = False) -> CleanBody:
@@ -129,8 +187,9 @@ def _clean_version(text: str, forward: bool = False) -> CleanBody:
     own = strip_disclaimers(own)
     body = own
     includes_quote = False
-    points_below = bool(_POINTS_BELOW.search(own)) and not _QUOTE_IS_OLD.search(own)
-    own_lines = has_order_lines(own)
+    old = bool(_QUOTE_IS_OLD.search(own))
+    points_below = bool(_POINTS_BELOW.search(own) or _ACCEPTS.search(own)) and not old
+    own_lines = has_order_lines(_CHANGE_CLAUSE.sub(" ", own))
     adds_to_forward = forward and bool(_ADD_TO_BELOW.search(own))
     if quoted and (not own.strip() or (points_below and (not own_lines or adds_to_forward))):
         first = first_quoted_message(quoted)

@@ -10,7 +10,7 @@ from email.utils import format_datetime
 
 from mailorder.mail.render import RenderedMail
 
-AGENT_HEADER = "X-Mailorder"
+AGENT_HEADER = "X-Mailorder"  # our signed mark (mail.tokens.agent_mark), set by the outbox
 MAX_REFERENCES = 20  # keep the first id (thread root) and the most recent ones
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -59,7 +59,6 @@ def build_message(
     if auto_submitted:
         message["Auto-Submitted"] = "auto-generated"
         message["X-Auto-Response-Suppress"] = "All"  # no out-of-office replies to the agent
-    message[AGENT_HEADER] = "1"
     for name, value in (extra_headers or {}).items():
         if name in message:
             del message[name]

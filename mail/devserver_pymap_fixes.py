@@ -10,6 +10,10 @@
    as a message is appended, copied or moved into it (other changes keep the 1 s poll).
 5. Users and UID-list files are written via a temp file in /tmp plus os.rename(), which fails
    across filesystems (tmpfs /tmp, mounted data dirs); the temp file now goes next to the target.
+6. The MIME parse behind FETCH recurses once per nesting level: a message with a few hundred
+   nested multiparts raised RecursionError and dropped the connection, so no FETCH of a batch
+   holding it ever worked. Parts nested deeper than MAX_MIME_DEPTH are now opaque leaves
+   (application/octet-stream in BODYSTRUCTURE); BODY[] still serves the message byte for byte.
 
 Only pymap's maildir backend is touched, which only the dev mail server uses.
 """
@@ -33,7 +37,7 @@ from pymap.backend.maildir.io import FileWriteable
 from pymap.backend.maildir.mailbox import LoadedMessage, MailboxData, Maildir, Message
 from pymap.backend.maildir.uidlist import Record, UidList
 from pymap.concurrent import Event
-from pymap.mime import MessageContent
+from pymap.mime import MessageBody, MessageContent
 from pymap.parsing.message import AppendMessage
 from pymap.parsing.specials import FetchRequirement
 from pymap.selected import SelectedMailbox
@@ -109,6 +113,26 @@ async def _copy_with_content(
         uidl.next_uid += 1
         uidl.set(new_rec)
     return new_rec.uid
+
+
+MAX_MIME_DEPTH = 48  # nested multipart / message parts pymap parses into a tree; deeper ones are leaves
+_OPAQUE = "application/octet-stream"
+_mime_depth = threading.local()  # the parse is synchronous: one count per thread is exact
+_original_body_parse = MessageBody._parse.__func__  # type: ignore[attr-defined]
+
+
+def _depth_limited_body_parse(
+    cls: type[MessageBody], data: bytes, view: memoryview, lines: Any, content_type: Any
+) -> MessageBody:
+    depth = getattr(_mime_depth, "value", 0)
+    nests = content_type is not None and content_type.maintype in ("multipart", "message")
+    if nests and depth >= MAX_MIME_DEPTH:
+        return cls(data, lines, cls._parse_content_type(_OPAQUE), [])
+    _mime_depth.value = depth + 1
+    try:
+        return _original_body_parse(cls, data, view, lines, content_type)
+    finally:
+        _mime_depth.value = depth
 
 
 IDLE_POLL_S = 1.0
@@ -189,6 +213,7 @@ def apply() -> None:
     MailboxData.copy = _notifying(_copy_with_content, 1)  # type: ignore[method-assign, assignment]
     MailboxData.move = _notifying(MailboxData.move, 1)  # type: ignore[method-assign, assignment]
     FileWriteable.file_write = _same_dir_file_write  # type: ignore[method-assign]
+    MessageBody._parse = classmethod(_depth_limited_body_parse)  # type: ignore[assignment, method-assign]
 
 
 apply()

@@ -21,12 +21,27 @@ Deliver = Callable[[str, str, bytes], Awaitable[None]]
 AcceptsRecipient = Callable[[str], Awaitable[bool]]
 
 
-def with_delivery_headers(raw: bytes, recipient: str) -> bytes:
-    """Prepend Delivered-To / X-Original-To with the original (plus) recipient; the rest of the
-    message is left byte-for-byte as it arrived."""
+def with_delivery_headers(raw: bytes, recipient: str, mail_from: str | None = "") -> bytes:
+    """Prepend what a real final-delivery agent adds: Return-Path with the envelope sender (empty
+    for a bounce: `<>`), then Delivered-To / X-Original-To with the original (plus) recipient; the
+    rest of the message is left byte-for-byte as it arrived. A Return-Path the message itself
+    carried stays below ours, so readers taking the first one see the envelope's."""
     newline = b"\r\n" if b"\r\n" in raw[: raw.find(b"\n") + 1 or len(raw)] else b"\n"
     address = recipient.strip().strip("<>").encode("utf-8")
-    return b"Delivered-To: " + address + newline + b"X-Original-To: " + address + newline + raw
+    sender = (mail_from or "").strip().strip("<>").encode("utf-8")
+    return (
+        b"Return-Path: <"
+        + sender
+        + b">"
+        + newline
+        + b"Delivered-To: "
+        + address
+        + newline
+        + b"X-Original-To: "
+        + address
+        + newline
+        + raw
+    )
 
 
 class DeliveryHandler:
@@ -52,7 +67,8 @@ class DeliveryHandler:
         if raw is None:
             raw = envelope.content if isinstance(envelope.content, bytes) else b""
         for recipient in dict.fromkeys(envelope.rcpt_tos):  # same address twice: one copy
-            await self._deliver(mailbox_owner(recipient), recipient, with_delivery_headers(raw, recipient))
+            stamped = with_delivery_headers(raw, recipient, envelope.mail_from)
+            await self._deliver(mailbox_owner(recipient), recipient, stamped)
         log.info(
             "delivered %d bytes from %s to %s", len(raw), envelope.mail_from, ", ".join(envelope.rcpt_tos)
         )

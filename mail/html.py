@@ -9,7 +9,16 @@ from __future__ import annotations
 import re
 
 from bs4 import BeautifulSoup
-from bs4.element import CData, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
+from bs4.element import (
+    CData,
+    Comment,
+    Declaration,
+    Doctype,
+    NavigableString,
+    PageElement,
+    ProcessingInstruction,
+    Tag,
+)
 
 CELL_SEPARATOR = " | "
 
@@ -79,51 +88,71 @@ def html_to_text(html: str) -> str:
 
 def render_node(node: Tag) -> str:
     """Render one parsed element (e.g. a cut-down soup) to normalised text."""
+    return _render(node, 0)
+
+
+MAX_TABLE_DEPTH = 16  # tables nested deeper than this are read as plain blocks (cells as lines)
+
+
+class _Emit(str):
+    """Text to append when the walk reaches it (e.g. the block break after an element's children);
+    never a NavigableString, so the walk tells the two apart."""
+
+
+def _render(node: Tag, tables: int) -> str:
     out: list[str] = []
-    _render_children(node, out)
+    _render_children(node, out, tables)
     return _normalise("".join(out))
 
 
-def _render_children(node: Tag, out: list[str]) -> None:
-    for child in node.children:
-        if isinstance(child, NavigableString):
-            if not isinstance(child, _SKIP_STRINGS):
-                out.append(str(child))
-        elif isinstance(child, Tag):
-            _render_tag(child, out)
+def _render_children(node: Tag, out: list[str], tables: int) -> None:
+    """Depth-first over the subtree with an explicit stack: any nesting depth renders (a quoted
+    thread of 5,000 blockquotes), the Python stack never grows with the HTML."""
+    stack: list[PageElement | _Emit] = list(reversed(node.contents))
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _Emit):
+            out.append(str(item))
+        elif isinstance(item, NavigableString):
+            if not isinstance(item, _SKIP_STRINGS):
+                out.append(str(item))
+        elif isinstance(item, Tag):
+            _render_tag(item, out, stack, tables)
 
 
-def _render_tag(tag: Tag, out: list[str]) -> None:
+def _render_tag(tag: Tag, out: list[str], stack: list[PageElement | _Emit], tables: int) -> None:
+    """Write what comes before the tag's children; push what comes after them, then the children."""
     name = (tag.name or "").lower()
     if name in _DROP_TAGS or _is_hidden(tag):
         return
     if name == "br":
         out.append(HARD)
-    elif name == "hr":
+        return
+    if name == "hr":
         out.append(BLOCK + HARD + BLOCK)
-    elif name == "table":
+        return
+    if name == "table" and tables < MAX_TABLE_DEPTH:
         out.append(BLOCK)
-        _render_table(tag, out)
+        _render_table(tag, out, tables + 1)
         out.append(BLOCK)
-    elif name == "li":
-        out.append(BLOCK + "- ")
-        _render_children(tag, out)
-        out.append(BLOCK)
-    elif name == "pre":
+        return
+    if name == "pre":
         out.append(BLOCK + tag.get_text().replace(" ", "\u0000").replace("\n", HARD) + BLOCK)
-    elif name in ("tr", "td", "th", "tbody", "thead", "tfoot") or name in _BLOCK_TAGS:
-        # (stray table parts outside a <table> are treated as blocks)
+        return
+    if name == "li":
+        out.append(BLOCK + "- ")
+        stack.append(_Emit(BLOCK))
+    elif name in ("table", "tr", "td", "th", "tbody", "thead", "tfoot") or name in _BLOCK_TAGS:
+        # (stray table parts outside a <table>, and tables nested too deep, are treated as blocks)
         out.append(BLOCK)
-        _render_children(tag, out)
-        out.append(BLOCK)
-    else:
-        _render_children(tag, out)
+        stack.append(_Emit(BLOCK))
+    stack.extend(reversed(tag.contents))
 
 
-def _render_table(table: Tag, out: list[str]) -> None:
+def _render_table(table: Tag, out: list[str], tables: int) -> None:
     for row in _rows(table):
         cells = [c for c in row.find_all(["td", "th"], recursive=False) if not _is_hidden(c)]
-        texts = [render_node(c) for c in cells]
+        texts = [_render(c, tables) for c in cells]
         is_layout = any("\n" in t for t in texts) or any(c.find("table") for c in cells)
         if is_layout:
             out.extend(BLOCK + t.replace("\n", HARD) + BLOCK for t in texts if t)

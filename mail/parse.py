@@ -7,7 +7,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.header import decode_header, make_header
 from email.headerregistry import (
@@ -73,16 +73,21 @@ def parse_email(raw: bytes, *, strict: bool = False) -> ParsedEmail:
     if strict and not is_parseable(raw):
         raise UnparseableEmail("empty message or no headers and no body")
     try:
-        return _parse(raw)
-    except Exception as exc:  # last resort: the stdlib can still surprise us
-        log.warning("email parser failed, keeping raw text only: %r", exc)
-        text = _decode_bytes(raw, None, [])
-        return ParsedEmail(
-            message_id=synthetic_message_id(raw),
-            text=text,
-            size=len(raw),
-            defects=[f"parser failure: {type(exc).__name__}: {exc}"],
-        )
+        return _parse(raw, flat=_many_nesting_parts(raw))
+    except RecursionError:  # the stdlib parses and walks MIME trees recursively
+        log.info("MIME tree too deep for the stdlib parser, reading its parts flat")
+        first: Exception | None = None
+    except Exception as exc:  # the stdlib can still surprise us: try the simpler reading
+        log.warning("email parser failed, reading the parts flat: %r", exc)
+        first = exc
+    try:
+        parsed = _parse(raw, flat=True)
+    except Exception as exc:  # last resort: the headers and the raw text
+        log.warning("flat email parser failed, keeping headers and raw text only: %r", exc)
+        return _headers_and_text(raw, first or exc)
+    if first is not None:
+        parsed.defects.append(f"parser failure: {type(first).__name__}: {first}")
+    return parsed
 
 
 def synthetic_message_id(raw: bytes) -> str:
@@ -90,20 +95,35 @@ def synthetic_message_id(raw: bytes) -> str:
     return f"<{hashlib.sha256(raw).hexdigest()[:32]}@{SYNTHETIC_DOMAIN}>"
 
 
-def _parse(raw: bytes) -> ParsedEmail:
-    legacy = BytesParser(policy=policy.compat32).parsebytes(raw)
-    # One parse: compat32 reads plain MIME headers exactly as the modern policy would; anything
-    # else (encoded words, comments, 8-bit, RFC 2231...) is walked on a modern parse as before.
-    tree = legacy if _plain_mime(legacy) else BytesParser(policy=policy.default).parsebytes(raw)
-    parse_defects = _defect_names(legacy)  # before the walk: decoding payloads adds more
+def _parse(raw: bytes, *, flat: bool = False) -> ParsedEmail:
     defects: list[str] = []
     decoded = _Decoded()
-    headers = _headers(legacy, decoded, defects)
     body = _Body()
-    _walk(tree, body, defects)
+    if flat:  # any depth: the top message's headers, then every part in document order
+        legacy = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
+        parse_defects = _defect_names(legacy)
+        headers = _headers(legacy, decoded, defects)
+        for part in _flat_parts(raw, defects):
+            try:
+                _take_part(part, body, defects)
+            except Exception as exc:
+                defects.append(f"part skipped: {type(exc).__name__}")
+    else:
+        legacy = BytesParser(policy=policy.compat32).parsebytes(raw)
+        # One parse: compat32 reads plain MIME headers exactly as the modern policy would; anything
+        # else (encoded words, comments, 8-bit, RFC 2231...) is walked on a modern parse as before.
+        tree = legacy if _plain_mime(legacy) else BytesParser(policy=policy.default).parsebytes(raw)
+        parse_defects = _defect_names(legacy)  # before the walk: decoding payloads adds more
+        headers = _headers(legacy, decoded, defects)
+        _walk(tree, body, defects)
     body.text, body.html = body.text.replace("\x00", ""), body.html.replace("\x00", "")  # NULs: noise
     defects.extend(parse_defects)
+    return _email(raw, legacy, headers, body, defects, decoded)
 
+
+def _email(
+    raw: bytes, legacy: Message, headers: dict[str, str], body: _Body, defects: list[str], decoded: _Decoded
+) -> ParsedEmail:
     message_id = _first_msgid(headers.get("message-id", "")) or synthetic_message_id(raw)
     references = _MSGID.findall(headers.get("references", ""))
     return ParsedEmail(
@@ -114,7 +134,7 @@ def _parse(raw: bytes) -> ParsedEmail:
         to=_addresses(_all(legacy, decoded, "to")),
         cc=_addresses(_all(legacy, decoded, "cc")),
         reply_to=_addresses(headers.get("reply-to", "")),
-        date=_date(headers.get("date", "")),
+        date=_date(headers.get("date", ""), _received_dates(legacy), defects),
         in_reply_to=_first_msgid(headers.get("in-reply-to", "")),
         references=references,
         text=body.text,
@@ -125,6 +145,30 @@ def _parse(raw: bytes) -> ParsedEmail:
         defects=_unique(defects),
         size=len(raw),
     )
+
+
+def _headers_and_text(raw: bytes, exc: Exception) -> ParsedEmail:
+    """What is left when no MIME reading works: the headers still (a message never loses its
+    sender, subject or Message-ID to a bad body), the body as raw text."""
+    defects = [f"parser failure: {type(exc).__name__}: {exc}"]
+    end = _header_block_end(raw, 0, len(raw))
+    try:
+        legacy = BytesParser(policy=policy.compat32).parsebytes(raw[:end], headersonly=True)
+        headers = _headers(legacy, _Decoded(), defects)
+    except Exception as header_exc:
+        defects.append(f"headers unreadable: {type(header_exc).__name__}")
+        legacy, headers, end = Message(), {}, 0
+    body = _Body()
+    body.text = _decode_bytes(raw[end:], None, defects).replace("\x00", "")
+    try:
+        return _email(raw, legacy, headers, body, defects, _Decoded())
+    except Exception as email_exc:
+        return ParsedEmail(
+            message_id=synthetic_message_id(raw),
+            text=_decode_bytes(raw, None, []),
+            size=len(raw),
+            defects=[*defects, f"headers unreadable: {type(email_exc).__name__}"],
+        )
 
 
 # ---- headers ---------------------------------------------------------------------------------
@@ -246,9 +290,32 @@ def _first_msgid(value: str) -> str | None:
     return f"<{token}>" if "@" in token else None
 
 
-def _date(value: str) -> datetime | None:
+# a Date outside these (local time as written) is a broken clock or a forgery; compared without
+# the zone, as converting year 9999 -1200 (or year 1 +0100) to UTC overflows
+EARLIEST_DATE, LATEST_DATE = datetime(1970, 1, 2), datetime(2100, 1, 1)
+FUTURE_SLACK = timedelta(days=1)  # a Date later than the message's own Received stamps plus this
+
+
+def _date(value: str, received: list[datetime], defects: list[str]) -> datetime | None:
+    """The Date header, or None (with a defect) when it is unusable: unparseable, out of the sane
+    range (year 9999 overflows any date arithmetic downstream), or after the newest Received
+    stamp of the message itself. Callers fall back to the time the message was received."""
     if not value:
         return None
+    parsed = _parse_date(value)
+    if parsed is None:
+        defects.append("unusable date: unparseable")
+        return None
+    if not _in_range(parsed):
+        defects.append(f"unusable date: year {parsed.year} out of range")
+        return None
+    if received and parsed > max(received) + FUTURE_SLACK:
+        defects.append("unusable date: after the message was received")
+        return None
+    return parsed
+
+
+def _parse_date(value: str) -> datetime | None:
     try:
         parsed = parsedate_to_datetime(value)
     except Exception:
@@ -256,6 +323,24 @@ def _date(value: str) -> datetime | None:
     if parsed is None:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _in_range(moment: datetime) -> bool:
+    return EARLIEST_DATE <= moment.replace(tzinfo=None) < LATEST_DATE
+
+
+def _received_dates(message: Message) -> list[datetime]:
+    """The timestamps MTAs wrote on the way in (after the last ';' of each Received header)."""
+    found: list[datetime] = []
+    try:
+        values = message.get_all("received") or []
+    except Exception:
+        return found
+    for value in values[:50]:
+        stamp = _parse_date(str(value).rpartition(";")[2].strip())
+        if stamp is not None and _in_range(stamp):
+            found.append(stamp)
+    return found
 
 
 def _one_line(value: str) -> str:
@@ -442,6 +527,130 @@ def _take_part(part: Message, body: _Body, defects: list[str]) -> None:
         body.attachments.append(
             Attachment(filename=_filename(part), content_type=content_type, size=len(payload))
         )
+
+
+# ---- deep MIME: the parts read flat ------------------------------------------------------------
+# The stdlib parses (feedparser) and walks (Message.walk) a MIME tree recursively: a few hundred
+# nested multiparts exhaust the stack. Past FLAT_MIME_PARTS nesting parts, or when the
+# stdlib recurses too deep anyway, every part is found by one scan for the delimiter lines of the
+# boundaries the message declares: linear in its size, whatever the depth, headers kept.
+
+FLAT_MIME_PARTS = 64
+_BOUNDARY_PARAM = re.compile(rb'(?i)\bboundary\s*=\s*(?:"([^"\r\n]*)"|([^\s;"]+))')
+_DELIMITER = re.compile(rb"(?m)^--([^\r\n]*?)[ \t]*\r?$")
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+
+
+def _many_nesting_parts(raw: bytes) -> bool:
+    """More nesting parts (multiparts by their boundary, attached messages) than the stdlib's
+    recursive parser should be trusted with: decided on the bytes, so a message parses the same
+    at any stack depth. (Counted, not parsed: a few ms for a 20 MB message.)"""
+    lowered = raw.lower()
+    return lowered.count(b"boundary") + lowered.count(b"message/") > FLAT_MIME_PARTS
+
+
+def _header_block_end(raw: bytes, start: int, end: int) -> int:
+    """Where the body of the part starting at `start` begins (after its blank line)."""
+    for newline in (b"\r\n", b"\n"):
+        if raw.startswith(newline, start):
+            return start + len(newline)  # no headers at all
+    match = _BLANK_LINE.search(raw, start, end)
+    return match.end() if match else end
+
+
+def _flat_parts(raw: bytes, defects: list[str]) -> Iterator[Message]:
+    """Every leaf part of the message in document order (what Message.walk() would reach)."""
+    declared = {m.group(1) if m.group(1) is not None else m.group(2) for m in _BOUNDARY_PARAM.finditer(raw)}
+    declared.discard(b"")
+    used: set[bytes] = set()
+    spans: list[tuple[int, int]] = []
+    start: int | None = 0  # the top message is the first part; None while in an epilogue
+    for match in _DELIMITER.finditer(raw, _header_block_end(raw, 0, len(raw))):
+        name = match.group(1)
+        closing = name not in declared
+        if closing and not (name.endswith(b"--") and name[:-2] in declared):
+            continue  # a line that only looks like a delimiter
+        used.add(name[:-2] if closing else name)
+        if start is not None:  # the line break before a delimiter belongs to the delimiter
+            end = match.start()
+            end -= 1 if raw[end - 1 : end] == b"\n" else 0
+            end -= 1 if raw[end - 1 : end] == b"\r" else 0
+            spans.append((start, max(start, end)))
+        after = match.end()
+        start = None if closing else after + (1 if raw[after : after + 1] == b"\n" else 0)
+    if start is not None:
+        spans.append((start, len(raw)))
+    defects.append("deep MIME structure: parts read flat")
+    for start, end in spans:
+        leaf = _flat_leaf(raw, start, end, used)
+        if leaf is not None:
+            yield leaf
+
+
+def _flat_leaf(raw: bytes, start: int, end: int, used: set[bytes]) -> Message | None:
+    """The part at raw[start:end] as a Message without nested parts; None for a container (its
+    parts come as their own spans). Like the stdlib, a message/* part is read through to the
+    message inside it (message/delivery-status holds header blocks only: skipped)."""
+    while True:
+        body = _header_block_end(raw, start, end)
+        part = BytesParser(policy=policy.compat32).parsebytes(raw[start:body], headersonly=True)
+        content_type = _content_type(part)
+        if content_type.startswith("multipart/"):
+            boundary = part.get_param("boundary")
+            if isinstance(boundary, str) and boundary.encode("utf-8", "surrogateescape") in used:
+                return None
+            # a boundary that never occurs: the stdlib reads such a part as one text payload
+        elif content_type == "message/delivery-status":
+            return None
+        elif content_type.startswith("message/") and start < body < end:
+            start = body
+            continue
+        headers_only = content_type.startswith("message/")  # (an empty attached message)
+        return BytesParser(policy=policy.compat32).parsebytes(raw[start:end], headersonly=headers_only)
+
+
+# ---- content fingerprint -----------------------------------------------------------------------
+
+# What makes two deliveries the same message: its content headers and its body. Trace headers
+# (Received, Delivered-To, Return-Path, X-Original-To, spam scores...) differ per route and are
+# left out; so are header folding, CRLF versus LF and trailing blank lines, which relays change.
+FINGERPRINT_HEADERS = (
+    b"from",
+    b"sender",
+    b"reply-to",
+    b"to",
+    b"cc",
+    b"subject",
+    b"date",
+    b"in-reply-to",
+    b"references",
+    b"mime-version",
+    b"content-type",
+    b"content-transfer-encoding",
+    b"content-disposition",
+)
+_FOLD = re.compile(rb"\r?\n(?=[ \t])")
+_WHITESPACE = re.compile(rb"\s+")
+
+
+def content_fingerprint(raw: bytes) -> str:
+    """sha256 hex of the message's content (see FINGERPRINT_HEADERS); the same for one message
+    delivered twice by two routes, different when From, Subject, Date, body or attachments differ."""
+    raw = raw or b""
+    body = _header_block_end(raw, 0, len(raw))
+    wanted: dict[bytes, list[bytes]] = {}
+    for line in _FOLD.sub(b"", raw[:body]).splitlines():
+        name, colon, value = line.partition(b":")
+        key = name.strip().lower()
+        if colon and key in FINGERPRINT_HEADERS:
+            wanted.setdefault(key, []).append(_WHITESPACE.sub(b" ", value).strip())
+    digest = hashlib.sha256()
+    for key in FINGERPRINT_HEADERS:
+        for value in wanted.get(key, []):
+            digest.update(key + b": " + value + b"\n")
+    digest.update(b"\n")
+    digest.update(raw[body:].replace(b"\r\n", b"\n").rstrip())
+    return digest.hexdigest()
 
 
 _MIME_NOISE = re.compile(r"^(?:--\S+\s*|content-[\w-]+:.*|mime-version:.*)$", re.I)

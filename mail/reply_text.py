@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from bs4 import BeautifulSoup
-from bs4.element import Tag
+from bs4.element import CData, NavigableString, PageElement, Tag
 
 from mailorder.domain import ParsedEmail
 from mailorder.mail.html import render_node
@@ -84,12 +84,15 @@ _SIGNATURE_IDS = ("Signature", "signature", "AppleMailSignature", "divtagdefault
 
 def _drop_signatures(soup: BeautifulSoup) -> None:
     """Remove the client's own signature blocks (Gmail gmail_signature, OWA #Signature)."""
-    for tag in soup.find_all(True):
-        if tag.decomposed:
-            continue
-        classes = _classes(tag)
-        if "gmail_signature" in classes or str(tag.get("id") or "") in _SIGNATURE_IDS:
-            tag.decompose()
+    # Innermost first (reverse document order): each tag is still in the tree when it goes.
+    # (Tag.decomposed is no help: on a live tag bs4 answers it by searching the whole subtree.)
+    found = [tag for tag in soup.find_all(True) if _is_signature(tag)]
+    for tag in reversed(found):
+        tag.decompose()
+
+
+def _is_signature(tag: Tag) -> bool:
+    return "gmail_signature" in _classes(tag) or str(tag.get("id") or "") in _SIGNATURE_IDS
 
 
 def _classes(tag: Tag) -> list[str]:
@@ -125,8 +128,28 @@ def _is_quote_marker(tag: Tag) -> bool:
     if tag.name == "blockquote" and str(tag.get("type") or "").lower() == "cite":
         return True
     if tag.name == "div" and re.search(r"border-top:\s*solid", str(tag.get("style") or ""), re.I):
-        return bool(_HEADER_FROM.match(tag.get_text(" ", strip=True)[:200]))
+        return bool(_HEADER_FROM.match(_leading_text(tag, 200)))
     return False
+
+
+def _leading_text(tag: Tag, limit: int, max_nodes: int = 1000) -> str:
+    """tag.get_text(" ", strip=True)[:limit], reading no more of the subtree than that needs: a
+    deep nest of bordered divs must not make every test read everything below it (bs4's own
+    descendants/strings walk the whole subtree before yielding the first string)."""
+    parts: list[str] = []
+    length = 0
+    stack: list[PageElement] = list(reversed(tag.contents))
+    while stack and length <= limit and max_nodes > 0:
+        item = stack.pop()
+        max_nodes -= 1
+        if isinstance(item, Tag):
+            stack.extend(reversed(item.contents))
+        elif type(item) in (NavigableString, CData):
+            text = str(item).strip()
+            if text:
+                parts.append(text)
+                length += len(text) + 1
+    return " ".join(parts)[:limit]
 
 
 def _is_container(tag: Tag) -> bool:

@@ -114,6 +114,14 @@ def create_app(
             return error_response(404, f"Customer not found: {company_id}", "NOT_FOUND")
         return JSONResponse(found[0].model_dump())
 
+    @app.get("/api/customers/{company_id}/orders")
+    async def customer_orders(company_id: str, limit: int = Query(10, ge=1, le=1000)) -> Response:
+        """The customer's earlier orders, newest first, each with its lines (order history)."""
+        orders = await run_in_threadpool(backend.customer_orders, company_id, limit)
+        if orders is None:
+            return error_response(404, f"Customer not found: {company_id}", "NOT_FOUND")
+        return JSONResponse({"items": orders})
+
     @app.post("/api/submit-order")
     async def submit_order(request: Request) -> Response:
         injected = injector.submit_error_status()

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from mailorder.mock_erp.contract import ErpCustomer, ErpProduct
-from mailorder.mock_erp.dataset import Dataset, sync_dataset
+from mailorder.mock_erp.dataset import Dataset, HistoryOrder, sync_dataset
 from mailorder.mock_erp.db import (
     CompanyRow,
     ContactRow,
@@ -111,11 +111,13 @@ class ErpBackend:
         self._lock = threading.Lock()
         with self._lock, self._sessions.begin() as session:
             sync_dataset(session, dataset)
+            added = self._load_history(session, dataset.history)
         log.info(
-            "mock ERP loaded %d products, %d companies, %d contacts (catalog %s)",
+            "mock ERP loaded %d products, %d companies, %d contacts, %d earlier orders (catalog %s)",
             len(dataset.products),
             len(dataset.companies),
             len(dataset.contacts),
+            added,
             self.catalog_version,
         )
 
@@ -274,13 +276,14 @@ class ErpBackend:
         }
         for position, line in enumerate(order.products, start=1):
             qty, price = float(line.quantity or 0), float(line.unit_price or 0)
+            product = products.get(line.sku or "")
             row.lines.append(
                 OrderLineRow(
                     position=position,
                     sku=line.sku,
-                    product_name=line.product_name or products[line.sku].name,
+                    product_name=line.product_name or (product.name if product else ""),
                     quantity=qty,
-                    unit=line.unit or products[line.sku].base_unit,
+                    unit=line.unit or (product.base_unit if product else ""),
                     unit_price=price,
                     line_total=round(qty * price, 2),
                 )
@@ -290,6 +293,78 @@ class ErpBackend:
         row.order_id = f"EXT-ORDER-{created:%Y%m%d}-{row.id:06d}"
         session.flush()
         return row
+
+    def _load_history(self, session: Session, history: list[HistoryOrder]) -> int:
+        """Earlier orders from the dataset (history.json), each added once under its own key."""
+        if not history:
+            return 0
+        known = set(
+            session.scalars(select(OrderRow.idempotency_key).where(OrderRow.idempotency_key.is_not(None)))
+        )
+        names = {c.company_id: c.company_name for c in session.scalars(select(CompanyRow))}
+        products = {r.sku: r for r in session.scalars(select(ProductRow))}
+        added = 0
+        for past in history:
+            if past.key in known:
+                continue
+            try:
+                created = datetime.fromisoformat(past.order_date).replace(hour=12, tzinfo=UTC)
+            except ValueError:
+                log.warning("history order of %s has no valid order_date; skipped", past.company_id)
+                continue
+            row = OrderRow(
+                customer_name=names.get(past.company_id) or past.company_id,
+                customer_id=past.company_id,
+                reference=past.reference,
+                total_amount=0.0,
+                created_at=created,
+                idempotency_key=past.key,
+            )
+            for position, line in enumerate(past.lines, start=1):
+                product = products.get(line.sku)
+                if product is None:
+                    log.warning(
+                        "history order of %s names unknown SKU %s; line skipped", past.company_id, line.sku
+                    )
+                    continue
+                unit = line.unit or product.base_unit
+                per_base = next((float(u["per_base"]) for u in product.units if u["unit"] == unit), 1.0)
+                price = round(product.unit_price * per_base, 4)
+                row.lines.append(
+                    OrderLineRow(
+                        position=position,
+                        sku=line.sku,
+                        product_name=product.name,
+                        quantity=line.qty,
+                        unit=unit,
+                        unit_price=price,
+                        line_total=round(line.qty * price, 2),
+                    )
+                )
+            row.total_amount = round(sum(ln.line_total for ln in row.lines), 2)
+            session.add(row)
+            session.flush()
+            row.order_id = f"EXT-ORDER-{created:%Y%m%d}-{row.id:06d}"
+            known.add(past.key)
+            added += 1
+        return added
+
+    def customer_orders(self, company_id: str, limit: int) -> list[dict] | None:
+        """The customer's orders, newest first, with their lines; None for an unknown company."""
+        with self._lock, self._sessions() as session:
+            if (
+                session.scalar(select(CompanyRow.id).where(CompanyRow.company_id == company_id).limit(1))
+                is None
+            ):
+                return None
+            rows = session.scalars(
+                select(OrderRow)
+                .options(selectinload(OrderRow.lines))
+                .where(OrderRow.customer_id == company_id)
+                .order_by(OrderRow.created_at.desc(), OrderRow.id.desc())
+                .limit(limit)
+            ).all()
+            return [order_to_dict(r) for r in rows]
 
     def list_orders(self, limit: int) -> list[dict]:
         with self._lock, self._sessions() as session:

@@ -1,7 +1,9 @@
-"""Load a dataset folder (interchange format: products.json, contacts.json, companies.json).
+"""Load a dataset folder (interchange format: products.json, contacts.json, companies.json, and
+optionally history.json: earlier ERP orders per customer).
 
 Parsing is pure (files -> typed records); `sync_dataset` mirrors the master data into the DB.
-Orders are never touched, so they survive restarts and dataset reloads.
+Orders are never touched, so they survive restarts and dataset reloads; earlier orders from
+history.json are added once (keyed by an idempotency key of their own).
 """
 
 from __future__ import annotations
@@ -23,10 +25,35 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
+class HistoryLine:
+    sku: str
+    qty: float
+    unit: str | None = None
+
+
+@dataclass
+class HistoryOrder:
+    """An order the ERP already had before the dataset's emails (history.json)."""
+
+    company_id: str
+    order_date: str  # YYYY-MM-DD
+    lines: list[HistoryLine]
+    reference: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Stable identity, so loading the same history twice adds nothing."""
+        lines = ",".join(f"{ln.sku}:{ln.qty:g}:{ln.unit or ''}" for ln in self.lines)
+        digest = hashlib.sha256(f"{self.company_id}|{self.order_date}|{lines}".encode()).hexdigest()[:16]
+        return f"history-{digest}"
+
+
+@dataclass
 class Dataset:
     products: list[ErpProduct]
     companies: list[dict] = field(default_factory=list)  # raw rows: id, company_id, company_name, ...
     contacts: list[dict] = field(default_factory=list)  # raw rows: id, company_id, email_address
+    history: list[HistoryOrder] = field(default_factory=list)  # earlier orders (history.json)
 
     @property
     def catalog_version(self) -> str:
@@ -44,11 +71,12 @@ def catalog_version(products: list[ErpProduct]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def _read_json_array(path: Path, required: bool) -> list[dict]:
+def _read_json_array(path: Path, required: bool, quiet: bool = False) -> list[dict]:
     if not path.exists():
         if required:
             raise FileNotFoundError(f"dataset file missing: {path}")
-        log.warning("dataset file %s missing; treating it as empty", path)
+        if not quiet:
+            log.warning("dataset file %s missing; treating it as empty", path)
         return []
     data = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(data, list):
@@ -79,7 +107,21 @@ def read_dataset(dataset_dir: Path) -> Dataset:
         for c in _read_json_array(dataset_dir / "contacts.json", False)
         if c.get("email_address")
     ]
-    return Dataset(products=products, companies=companies, contacts=contacts)
+    history = [
+        HistoryOrder(
+            company_id=str(h["company_id"]),
+            order_date=str(h.get("order_date") or "")[:10],
+            reference=h.get("reference"),
+            lines=[
+                HistoryLine(sku=str(ln["sku"]), qty=float(ln["qty"]), unit=ln.get("unit") or None)
+                for ln in h.get("lines", [])
+                if ln.get("sku") and ln.get("qty") is not None
+            ],
+        )
+        for h in _read_json_array(dataset_dir / "history.json", False, quiet=True)
+        if h.get("company_id")
+    ]
+    return Dataset(products=products, companies=companies, contacts=contacts, history=history)
 
 
 def sync_dataset(session: Session, dataset: Dataset) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -45,7 +48,7 @@ def error_response(
     )
 
 
-def describe_validation_errors(errors: list[dict] | tuple) -> list[str]:
+def describe_validation_errors(errors: Sequence[Any]) -> list[str]:
     """Pydantic/FastAPI errors as short readable strings: 'products.0.quantity: Input should be ...'."""
     described = []
     for err in errors:

@@ -62,6 +62,9 @@ class EmailRecord(Base):
     error: Mapped[str | None] = mapped_column(Text)
     claimed_by: Mapped[str | None] = mapped_column(String(200))  # the worker processing it now
     claimed_at: Mapped[datetime | None]
+    # sha256 of the content (mail.parse.content_fingerprint): one message delivered twice has the
+    # same; a reused Message-ID with other content does not. None on rows stored before it existed.
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
 
 
 class DraftRecord(Base):

@@ -586,3 +586,143 @@ def submission(session: Session, key: str) -> ErpSubmission:
 
 def erp_submission(session: Session, key: str) -> ErpSubmission | None:
     return session.scalar(select(ErpSubmission).where(ErpSubmission.idempotency_key == key))
+
+
+# --- ingest (hostile mail) ---------------------------------------------------------------------
+
+
+def stored_uids_above(session: Session, mailbox: str, uidvalidity: int, uid: int) -> set[int]:
+    """UIDs stored above a mailbox's last UID (stored while an earlier UID could not be fetched)."""
+    return set(
+        session.scalars(
+            select(EmailRecord.uid).where(
+                EmailRecord.mailbox == mailbox, EmailRecord.uidvalidity == uidvalidity, EmailRecord.uid > uid
+            )
+        )
+    )
+
+
+def record_fetch_failure(
+    session: Session, now: datetime, *, mailbox: str, uidvalidity: int, uid: int, error: str
+) -> int:
+    """Audit one failed FETCH of a UID; how many times it has failed, this one included."""
+    audit(
+        session, now, "agent", "fetch_failed", mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, error=error
+    )
+    session.flush()
+    return fetch_failures(session, mailbox=mailbox, uidvalidity=uidvalidity, uid=uid)
+
+
+def fetch_failures(session: Session, *, mailbox: str, uidvalidity: int, uid: int) -> int:
+    """Failed FETCHes of one UID so far (audited, so they count across polls and restarts)."""
+    rows = session.scalars(
+        select(AuditEvent.details).where(AuditEvent.action == "fetch_failed", AuditEvent.email_id.is_(None))
+    )
+    return sum(
+        1
+        for details in rows
+        if details.get("mailbox") == mailbox
+        and details.get("uidvalidity") == uidvalidity
+        and details.get("uid") == uid
+    )
+
+
+def set_fingerprint(session: Session, record: EmailRecord, fingerprint: str) -> None:
+    """Remember the content fingerprint of a row stored before fingerprints existed."""
+    record.fingerprint = fingerprint
+
+
+# --- operations ---
+# Figures for monitoring (agent/monitoring) and housekeeping (`mailorder db prune`).
+
+CLOSED_DRAFT_STATES = (DraftStatus.CONFIRMED, DraftStatus.REJECTED)
+FINISHED_EMAIL_STATES = (EmailStatus.NOT_ORDER, EmailStatus.FAILED, EmailStatus.IGNORED)
+LATENCY_ACTIONS = ("ingested", "summary_sent", "approved", "rejected")
+
+
+def processed_emails_by_class(session: Session) -> dict[str, int]:
+    """Emails past processing (status other than received) by triage label, else status."""
+    label = func.coalesce(EmailRecord.triage_label, EmailRecord.status)
+    rows = session.execute(
+        select(label, func.count()).where(EmailRecord.status != EmailStatus.RECEIVED).group_by(label)
+    )
+    return {str(name): count for name, count in rows}
+
+
+def count_by_status(session: Session) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """(emails, drafts, outbox rows) by status: three GROUP BY queries on indexed columns."""
+    emails = session.execute(select(EmailRecord.status, func.count()).group_by(EmailRecord.status))
+    drafts = session.execute(select(DraftRecord.status, func.count()).group_by(DraftRecord.status))
+    outbox = session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+    return (
+        {str(s): n for s, n in emails},
+        {str(s): n for s, n in drafts},
+        {str(s): n for s, n in outbox},
+    )
+
+
+def count_claimed_emails(session: Session) -> int:
+    """Emails some worker holds a claim on now (all workers)."""
+    return (
+        session.scalar(
+            select(func.count()).select_from(EmailRecord).where(EmailRecord.claimed_by.is_not(None))
+        )
+        or 0
+    )
+
+
+def latency_events_after(
+    session: Session, after_id: int, limit: int = 5000
+) -> list[tuple[int, str, int | None, int | None, datetime]]:
+    """(id, action, email_id, draft_id, at) of the audit events latencies are measured between,
+    after `after_id`, oldest first."""
+    rows = session.execute(
+        select(AuditEvent.id, AuditEvent.action, AuditEvent.email_id, AuditEvent.draft_id, AuditEvent.at)
+        .where(AuditEvent.id > after_id, AuditEvent.action.in_(LATENCY_ACTIONS))
+        .order_by(AuditEvent.id)
+        .limit(limit)
+    )
+    return [(i, a, e, d, at) for i, a, e, d, at in rows]
+
+
+def first_events(session: Session, action: str, draft_ids: list[int]) -> dict[int, tuple[int, datetime]]:
+    """Per draft, the (id, time) of its first audit event `action`."""
+    if not draft_ids:
+        return {}
+    first = (
+        select(AuditEvent.draft_id, func.min(AuditEvent.id).label("first_id"))
+        .where(AuditEvent.action == action, AuditEvent.draft_id.in_(draft_ids))
+        .group_by(AuditEvent.draft_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(first.c.draft_id, AuditEvent.id, AuditEvent.at).join(
+            AuditEvent, AuditEvent.id == first.c.first_id
+        )
+    )
+    return {draft_id: (event_id, at) for draft_id, event_id, at in rows}
+
+
+def ingested_at_of_drafts(session: Session, draft_ids: list[int]) -> dict[int, datetime]:
+    """Per draft, when its email was ingested (first `ingested` event of the draft's email)."""
+    if not draft_ids:
+        return {}
+    rows = session.execute(
+        select(DraftRecord.id, func.min(AuditEvent.at))
+        .join(AuditEvent, AuditEvent.email_id == DraftRecord.email_id)
+        .where(DraftRecord.id.in_(draft_ids), AuditEvent.action == "ingested")
+        .group_by(DraftRecord.id)
+    )
+    return {draft_id: at for draft_id, at in rows}
+
+
+def finished_thread_email_ids(session: Session, before: datetime) -> list[int]:
+    """Emails whose LangGraph threads are finished for good, last touched before `before`: drafts
+    closed (confirmed, rejected) and emails that never became a draft (not_order, failed, ignored)."""
+    closed = select(DraftRecord.email_id).where(
+        DraftRecord.status.in_(CLOSED_DRAFT_STATES), DraftRecord.updated_at < before
+    )
+    finished = select(EmailRecord.id).where(
+        EmailRecord.status.in_(FINISHED_EMAIL_STATES), EmailRecord.received_at < before
+    )
+    return sorted(set(session.scalars(closed)) | set(session.scalars(finished)))

@@ -1,5 +1,6 @@
 """`mailorder serve` as a child process for end-to-end tests: environment built from test servers,
-started, killed (SIGKILL) or stopped (SIGINT), its exit code and output available afterwards."""
+started, killed (SIGKILL), signalled (SIGTERM, SIGINT) or stopped, its exit code and output
+available afterwards."""
 
 from __future__ import annotations
 
@@ -111,12 +112,17 @@ class Serve:
             self.proc.wait(timeout=10)
         self._close_log()
 
+    def signal(self, sig: int) -> None:
+        """Send a signal (SIGTERM, SIGINT) to the running child."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+
     def stop(self) -> str:
-        """Stop gracefully (SIGINT, then SIGKILL); returns the output logged so far."""
+        """Stop gracefully (SIGINT: drains, then SIGKILL); returns the output logged so far."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             try:
-                self.proc.wait(timeout=10)
+                self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)

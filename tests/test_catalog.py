@@ -213,3 +213,55 @@ def test_lookup_is_fast_on_a_scaled_catalog():
     for _ in range(50):
         idx.lookup("500-021 yellow 126")
     assert (time.perf_counter() - started) / 50 < 0.02
+
+
+def test_german_and_english_colour_and_finish_words():
+    from mailorder.tools.catalog import colour_parts
+
+    assert colour_parts("weiss") == ["wit"] and colour_parts("schwarz") == ["zwart"]
+    assert colour_parts("dunkelgrau") == ["donker", "grijs"] and colour_parts("weinrot") == ["wijn", "rood"]
+    assert colour_parts("lightblue") == ["licht", "blauw"] and colour_parts("rotterdam") == []
+    found = index().lookup("ACMEFOL 500 gelb glänzend 126 cm")
+    assert found[0].sku == "10-0001-0001"
+
+
+def test_sizes_in_centimetres_lengths_and_loose_codes():
+    ix = index()
+    assert ix.lookup("Plaatx weiß 10mm 205 x 305 cm")[0].sku == "10-0002-0001"
+    assert ix.lookup("Plaatx wit 5 mm 305*205")[0].sku == "10-0002-0002"
+    assert [sku for _, sku in ix.codes_in("art 100020003 graag")] == ["10-0002-0003"]  # a zero lost
+    assert [sku for _, sku in ix.codes_in("code 10-9999-9999")] == [None]  # not in the catalog
+
+
+def test_manufacturer_code_letters_and_exact_series_come_from_the_catalog_names():
+    from mailorder.tools.catalog import CatalogIndex
+
+    products = [
+        _p("20-0001-0001", "Inkjet SX5 ink Cyan 1L bottle (SX5-C-BT)", "stuks", [("stuks", 1)], 50.0, "ink"),
+        _p("20-0001-0002", "Inkjet SX5 ink Black 1L bottle (SX5-K-BT)", "stuks", [("stuks", 1)], 50.0, "ink"),
+        _p("20-0002-0001", "PRINTJET 3500 wit glanzend 1370 mm x 50 M", "rol", [("rol", 1)], 90.0, "inkjet"),
+        _p(
+            "20-0002-0002", "PRINTJET 3500RA wit glanzend 1370 mm x 50 M", "rol", [("rol", 1)], 95.0, "inkjet"
+        ),
+        _p("20-0003-0001", "WRAP 7000 Cast 070M zwart mat 1520 mm x 25 M", "mtr", [("mtr", 1)], 9.0, "vinyl"),
+        _p(
+            "20-0003-0002",
+            "WRAP 7000 Cast 070G zwart glanzend 1520 mm x 25 M",
+            "mtr",
+            [("mtr", 1)],
+            9.0,
+            "vinyl",
+        ),
+    ]
+    ix = CatalogIndex.build(products)
+    assert ix.lookup("Inkjet SX5 1L K")[0].sku == "20-0001-0002"  # "K" is the code letter of black
+    assert ix.lookup("printjet 3500 glanzend 1370")[0].sku == "20-0002-0001"  # 3500, not 3500RA
+    assert ix.lookup("printjet 3500RA glanzend 1370")[0].sku == "20-0002-0002"
+    assert ix.lookup("7000-M70 1520")[0].sku == "20-0003-0001"  # M = mat, as the catalog's 070M says
+    assert "same series" in ix.difference("20-0003-0001", "20-0003-0002")
+    assert "glanzend instead of mat" in ix.difference("20-0003-0001", "20-0003-0002")
+
+
+def test_product_family_words_in_three_languages():
+    ix = index()
+    assert ix.lookup("Laminierfolie 210 mat 1370")[0].sku == "10-0005-0001"

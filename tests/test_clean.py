@@ -119,3 +119,31 @@ def test_forward_of_an_already_delivered_order_stays_out():
     )
     body = clean_order_body(ParsedEmail(message_id="<g@x>", subject="FW: papier", text=text))
     assert "12 dozen" not in body.text
+
+
+def test_plain_text_tables_become_cells_under_their_header():
+    text = (
+        "Graag:\n\nRegel  Artikel       Omschrijving            Aantal\n"
+        "1      10-0001-0001  Geel glanzend 1260      2\n"
+        "2                    Lamifol 210 mat 1370    1\n\n"
+        "Aantal\tMateriaal\tDikte\n6\tPlaatx wit\t5mm\n"
+    )
+    cleaned = clean_order_body(email(text)).text
+    assert "Regel | Artikel | Omschrijving | Aantal" in cleaned
+    assert "2 | | Lamifol 210 mat 1370 | 1" in cleaned  # the empty code cell stays empty
+    assert "6 | Plaatx wit | 5mm" in cleaned
+
+
+def test_a_reply_accepting_the_quoted_offer_takes_it_along_but_old_orders_stay_behind():
+    quoted = (
+        "\n\nVan: Verkoop <v@leverancier.nl>\nVerzonden: maandag 3 maart 2025 10:00\n"
+        "Aan: Jan <jan@klant.nl>\nOnderwerp: Offerte 12\n\nOfferte:\n1. 5x 10-0002-0002\n"
+    )
+    accepted = clean_order_body(email("Akkoord, graag leveren." + quoted))
+    assert accepted.includes_quote and "10-0002-0002" in accepted.quoted_taken
+    changed = clean_order_body(email("Nogmaals hetzelfde als hieronder, alleen 6 stuks i.p.v. 5." + quoted))
+    assert changed.includes_quote  # a change to the quoted order is not an order line of its own
+    old = clean_order_body(
+        email("Dank, die van hieronder zijn al geleverd. Nu graag 2x 10-0001-0001." + quoted)
+    )
+    assert not old.includes_quote

@@ -267,7 +267,10 @@ def test_8bit_body_and_20mb_message(server: DevMailServer) -> None:
         uids = client.search("ALL")
         fetched = client.fetch(uids, ["RFC822", "RFC822.SIZE"])
     small, large = (fetched[uid][b"RFC822"] for uid in uids)
-    prepended = b"Delivered-To: orders@example.com\r\nX-Original-To: orders@example.com\r\n"
+    prepended = (
+        b"Return-Path: <klant@customer.test>\r\n"
+        b"Delivered-To: orders@example.com\r\nX-Original-To: orders@example.com\r\n"
+    )
     assert small == prepended + eight_bit  # byte for byte, CRLF kept
     assert large == prepended + big_raw
     assert fetched[uids[1]][b"RFC822.SIZE"] == len(large)
@@ -348,11 +351,11 @@ def test_run_mailserver_in_foreground_stops_on_ctrl_c(tmp_path: Path) -> None:
 def test_delivery_headers_follow_the_message_line_endings() -> None:
     from mailorder.mail.devserver_smtp import with_delivery_headers
 
-    assert with_delivery_headers(b"Subject: a\r\n\r\nb\r\n", "<x+t@y.z>") == (
-        b"Delivered-To: x+t@y.z\r\nX-Original-To: x+t@y.z\r\nSubject: a\r\n\r\nb\r\n"
+    assert with_delivery_headers(b"Subject: a\r\n\r\nb\r\n", "<x+t@y.z>", "s@a.b") == (
+        b"Return-Path: <s@a.b>\r\nDelivered-To: x+t@y.z\r\nX-Original-To: x+t@y.z\r\nSubject: a\r\n\r\nb\r\n"
     )
-    assert with_delivery_headers(b"Subject: a\n\nb\n", "x@y.z").startswith(
-        b"Delivered-To: x@y.z\nX-Original-To: x@y.z\nSubject: a\n"
+    assert with_delivery_headers(b"Subject: a\n\nb\n", "x@y.z", "").startswith(
+        b"Return-Path: <>\nDelivered-To: x@y.z\nX-Original-To: x@y.z\nSubject: a\n"
     )
 
 
@@ -378,3 +381,58 @@ def test_start_removes_stale_locks_left_by_a_killed_server(tmp_path: Path) -> No
         imap(srv, "orders@example.com", "dev") as client,
     ):
         assert client.select_folder("INBOX")[b"EXISTS"] == 1
+
+
+def deeply_nested(
+    levels: int, leaf: bytes = b"Content-Type: text/plain\r\n\r\nGraag 3x 02-0001-1049"
+) -> bytes:
+    body = leaf
+    for depth in reversed(range(levels)):
+        boundary = b"n%d" % depth
+        body = (
+            b'Content-Type: multipart/mixed; boundary="'
+            + boundary
+            + b'"\r\n\r\n--'
+            + boundary
+            + b"\r\n"
+            + body
+            + b"\r\n--"
+            + boundary
+            + b"--\r\n"
+        )
+    return b"From: a@klant.example\r\nSubject: diep\r\nMessage-ID: <diep@klant.example>\r\n" + body
+
+
+@pytest.mark.parametrize("levels", [350, 1000, 3000])
+def test_a_deeply_nested_message_is_served_byte_for_byte(server: DevMailServer, levels: int) -> None:
+    """pymap parses a message into a MIME tree for FETCH, recursively: a few hundred nested
+    multiparts used to raise RecursionError there and drop the connection."""
+    deep = deeply_nested(levels)
+    attached = b"Content-Type: text/plain\r\n\r\nGraag\r\n"
+    for level in range(1000):  # and a forward of a forward of ... (message/rfc822)
+        attached = b"From: x%d@a.example\r\nContent-Type: message/rfc822\r\n\r\n" % level + attached
+    with imap(server, "orders@example.com", "dev") as client:
+        for raw in (deep, attached, make_message("orders@example.com")):
+            client.append("INBOX", raw)
+        client.select_folder("INBOX")
+        uids = client.search("ALL")
+        data = client.fetch(uids, ["BODY.PEEK[]", "RFC822.SIZE", "BODYSTRUCTURE", "ENVELOPE"])
+        assert client.noop()  # the connection survived
+    assert [data[u][b"BODY[]"] for u in uids[:2]] == [deep, attached]
+    assert [data[u][b"RFC822.SIZE"] for u in uids[:2]] == [len(deep), len(attached)]
+    assert data[uids[2]][b"BODY[]"] == make_message("orders@example.com")
+
+
+def test_a_deeply_nested_message_delivered_over_smtp_reaches_the_agent(server: DevMailServer) -> None:
+    from mailorder.mail.imap import ImapInbox
+
+    deep = deeply_nested(1000)
+    send(server, ["orders@example.com"], deep)
+    send(server, ["orders@example.com"], make_message("orders@example.com", "PO 4712"))
+    inbox = ImapInbox(HOST, server.imap_port, "orders@example.com", "dev")
+    try:
+        result = inbox.fetch_new(0, None, max_bytes=10_000_000)
+    finally:
+        inbox.close()
+    assert result.failures == [] and len(result.messages) == 2
+    assert result.messages[0].raw.endswith(deep)  # after the Delivered-To/X-Original-To lines

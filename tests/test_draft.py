@@ -79,3 +79,45 @@ def test_unknown_customer_always_needs_review():
     extraction = Extraction(lines=[LineRequest(sku="10-0003-0001", qty=2, unit="stuks")])
     draft = draft_order(extraction, CustomerMatch(), index())
     assert draft.needs_review and IssueCode.CUSTOMER_UNKNOWN in codes(draft)
+
+
+def test_uncertain_lines_carry_their_next_best_products_with_how_they_differ():
+    from mailorder.domain import Candidate
+
+    def cand(sku: str, score: float) -> Candidate:
+        return Candidate(sku=sku, name=sku, score=score, base_unit="mtr")
+
+    extraction = Extraction(
+        lines=[
+            LineRequest(
+                sku="10-0001-0001",
+                qty=1,
+                unit="rol",
+                confidence=0.5,
+                candidates=[cand("10-0001-0001", 80), cand("10-0001-0002", 79), cand("10-0001-0004", 70)],
+            ),
+            LineRequest(
+                sku="10-0001-0003", qty=1, unit="rol", confidence=1.0, candidates=[cand("10-0001-0001", 50)]
+            ),
+        ]
+    )
+    draft = draft_order(extraction, KNOWN, index())
+    uncertain, certain = draft.lines
+    assert [c.sku for c in uncertain.candidates] == ["10-0001-0002", "10-0001-0004"]  # never the chosen one
+    assert uncertain.candidates[0].note == "same series, 1520 instead of 1260 mm"
+    assert "other series" in uncertain.candidates[1].note
+    assert certain.candidates == []  # a certain line offers no alternatives
+
+
+def test_a_stated_price_is_compared_with_the_catalog_and_never_used():
+    extraction = Extraction(
+        lines=[
+            LineRequest(sku="10-0001-0001", qty=2, unit="rol", stated_price=4.50, stated_price_unit="mtr"),
+            LineRequest(sku="10-0002-0001", qty=1, unit="plaat", stated_price=90.0),
+        ]
+    )
+    draft = draft_order(extraction, KNOWN, index())
+    mismatch = [i for i in draft.issues if i.code == IssueCode.PRICE_MISMATCH]
+    assert len(mismatch) == 1 and mismatch[0].line == 1 and not mismatch[0].blocking
+    assert "4.50 per mtr" in mismatch[0].message and "5.00 per mtr" in mismatch[0].message
+    assert draft.lines[0].unit_price == 250.0 and draft.needs_review

@@ -90,13 +90,17 @@ async def test_reply_from_a_non_rep_changes_nothing(tmp_path, clock):
     async with Loop(tmp_path, clock) as loop:
         await loop.send(order_email(sender, "order", body))
         summary = (await loop.poll_until(loop.rep_mail))[0]
-        await loop.reply(summary, "APPROVE", sender="mallory@attacker.example")
-        await loop.poll_until(lambda: loop.audit("reply_refused"))
+        reply = await loop.reply(summary, "APPROVE", sender="mallory@attacker.example")
+        mallory = str(reply["Message-ID"])
+        await loop.poll_until(
+            lambda: [e for e in loop.emails() if e.message_id == mallory and e.status != "received"]
+        )
+        # only an allowed rep's mail can be a review: anyone else's is customer mail, triaged like any
+        [record] = [e for e in loop.emails() if e.message_id == mallory]
+        assert record.status in ("not_order", "drafted") and loop.audit("reply_refused") == []
         assert loop.drafts()[0].status == DraftStatus.AWAITING_REVIEW
-        assert loop.erp_orders() == []
+        assert loop.erp_orders() == [] and loop.audit("approved") == []
         assert loop.mailbox("mallory@attacker.example", "mallory@attacker.example") == []
-        refused = loop.audit("reply_refused")[0]
-        assert refused.actor == "mallory@attacker.example"
 
 
 async def test_approve_inside_the_quote_does_not_count(tmp_path, clock):

@@ -277,3 +277,24 @@ async def test_lost_answer_is_recovered_by_the_idempotency_key(erp):
         result = await client.submit_order(build_order_request(draft()), idempotency_key="lost-1")
         assert transport.lost == 1 and result.replayed
         assert [o["order_id"] for o in await client.list_orders()] == [result.order_id]
+
+
+async def test_customer_orders_are_read_as_past_orders(tmp_path, clock):
+    import json as _json
+
+    folder = write_dataset(tmp_path / "ds")
+    history = [
+        {
+            "company_id": "COMP-001",
+            "order_date": "2025-09-15",
+            "lines": [{"sku": ROLL_SKU, "qty": 2, "unit": "rol"}],
+        }
+    ]
+    (folder / "history.json").write_text(_json.dumps(history), encoding="utf-8")
+    app = create_app(folder, faults=Faults(), clock=clock)
+    async with ErpClient("http://erp", transport=httpx.ASGITransport(app=app)) as erp:
+        orders = await erp.customer_orders("COMP-001", limit=3)
+        assert len(orders) == 1 and orders[0].created_at is not None
+        assert [(ln.sku, ln.qty, ln.unit) for ln in orders[0].lines] == [(ROLL_SKU, 2, "rol")]
+        assert "2025-09-15" in orders[0].label
+        assert await erp.customer_orders("COMP-404") == []  # unknown customer: no history

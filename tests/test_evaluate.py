@@ -95,7 +95,17 @@ def test_scoring_agrees_with_the_shared_scorer(tmp_path):
             }
         )
     half = [dict(p, lines=p["lines"][:1], needs_review=False) for p in perfect]
-    for name, preds in (("perfect", perfect), ("half", half), ("empty", [])):
+    # a wrong SKU with the true one among its first two alternatives; a third alternative never counts
+    offered = [
+        dict(p, lines=[dict(ln, sku="06-0000-0000", alternatives=["x", ln["sku"], "y"]) for ln in p["lines"]])
+        for p in perfect
+    ]
+    too_far = [
+        dict(p, lines=[dict(ln, sku=None, alternatives=["x", "y", ln["sku"]]) for ln in p["lines"]])
+        for p in perfect
+    ]
+    cases = (("perfect", perfect), ("half", half), ("offered", offered), ("too_far", too_far), ("empty", []))
+    for name, preds in cases:
         path = tmp_path / f"{name}.jsonl"
         path.write_text("".join(json.dumps(p) + "\n" for p in preds))
         ours = score(truth, load_predictions(path))
@@ -106,6 +116,8 @@ def test_scoring_agrees_with_the_shared_scorer(tmp_path):
             "line_precision",
             "line_recall",
             "line_f1",
+            "sku_recall",
+            "top3_sku_recall",
             "perfect_order_rate",
             "safe_automation_rate",
             "unsafe_automation_rate",
@@ -146,3 +158,21 @@ async def test_learning_replay_reports_later_f1_with_and_without(tmp_path):
     assert set(learning) >= {"aliases_taught", "later_line_f1_without", "later_line_f1_with", "line_f1_with"}
     assert learning["later_emails"] > 0
     assert "later-half line F1" in format_report(report)
+
+
+async def test_details_give_alternatives_and_recall_per_phenomenon(tmp_path):
+    for e in EMAILS:
+        e["is_order_email"] = e["email_id"] != "e2"
+    lines = [dict(ln, phenomenon="plain" if ln["order_id"] == 1 else "dimensions") for ln in ORDER_LINES]
+    folder = write_dataset(tmp_path / "ds", EMAILS, ORDERS, lines, LINKS)
+    report = await run_eval(folder, tmp_path / "p.jsonl", details=True, results_dir=None)
+    assert set(report.phenomena) == {"plain", "dimensions"}
+    assert report.phenomena["plain"]["lines"] == 2 and report.phenomena["dimensions"]["lines"] == 1
+    assert all(
+        0.0 <= r["recall"] <= r["sku_recall"] <= r["top3_recall"] <= 1.0 for r in report.phenomena.values()
+    )
+    text = format_report(report)
+    assert "top-3 SKU recall" in text and "phenomenon" in text
+    for prediction in load_predictions(tmp_path / "p.jsonl").values():
+        for line in prediction["lines"]:
+            assert isinstance(line["alternatives"], list) and line["sku"] not in line["alternatives"]

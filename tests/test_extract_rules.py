@@ -212,3 +212,41 @@ def test_a_unit_taught_for_a_customers_wording_fills_in_a_bare_count():
         line[0] != sku or line[2] != "doos"
         for line in for_customer("Graag:\n7x onze vaste folie\n", "COMP-2")
     )  # another customer
+
+
+async def test_same_as_last_time_goes_through_the_order_history_tool(tmp_path):
+    folder = write_dataset(tmp_path / "ds", [])
+    history = [
+        {"company_id": "COMP-001", "order_date": "2025-05-01", "lines": [{"sku": "10-0002-0001", "qty": 9}]},
+        {
+            "company_id": "COMP-001",
+            "order_date": "2025-05-20",
+            "lines": [
+                {"sku": "10-0003-0001", "qty": 2, "unit": "stuks"},
+                {"sku": "10-0001-0001", "qty": 1, "unit": "rol"},
+            ],
+        },
+    ]
+    (folder / "history.json").write_text(json.dumps(history), encoding="utf-8")
+    erp = ErpClient("http://erp", transport=httpx.ASGITransport(app=create_app(folder)))
+    toolbox = await Toolbox.create(erp)
+    try:
+        email = ParsedEmail(
+            message_id="<h@x>",
+            sender="inkoop@signzuid.nl",
+            subject="bestelling",
+            text="Hoi,\n\nGraag hetzelfde als de vorige keer, alleen de inkt 4 stuks i.p.v. 2.\n\nGroet",
+        )
+        analysis = await analyse_email(email, toolbox, now=RECEIVED)
+        assert analysis.triage.label == TriageLabel.ORDER
+        assert sorted((ln.sku, ln.qty, ln.unit) for ln in analysis.draft.lines) == [
+            ("10-0001-0001", 1, "rol"),
+            ("10-0003-0001", 4, "stuks"),
+        ]
+        assert all("2025-05-20" in (ln.note or "") for ln in analysis.draft.lines)
+        assert analysis.draft.needs_review  # taken from history: a rep confirms
+        tools = {t.name: t for t in toolbox.langchain_tools()}
+        past = await tools["order_history"].ainvoke({"company_id": "COMP-001", "limit": 1})
+        assert [ln["sku"] for ln in past[0]["lines"]] == ["10-0003-0001", "10-0001-0001"]
+    finally:
+        await erp.aclose()

@@ -19,10 +19,11 @@ from mailorder.agent.inbox.screening import ignore_reason
 from mailorder.agent.workflow.pipeline import triage_email
 from mailorder.domain import Attachment, ParsedEmail
 from mailorder.mail.imap import FAILED_FOLDER
-from mailorder.mail.parse import SYNTHETIC_DOMAIN, is_parseable, parse_email
+from mailorder.mail.parse import SYNTHETIC_DOMAIN, content_fingerprint, is_parseable, parse_email
 from mailorder.store.models import (
     DraftRecord,
     DraftStatus,
+    DraftVersion,
     EmailRecord,
     EmailStatus,
     OutboxMessage,
@@ -43,7 +44,9 @@ FINAL_ACTION = {
     "not_order": "triaged",
     "drafted": "drafted",
     "reply": "reply_refused",
+    "duplicate": "duplicate_ignored",  # nothing stored: the audit names the email it duplicates
 }
+CANARY_SECONDS = 10.0  # a normal order sent after the corpus has its summary within this
 
 
 def test_corpus_is_big_and_covers_every_outcome():
@@ -62,6 +65,15 @@ def test_each_message_parses_and_screens_as_expected(name):
     email = parse_email(raw)
     assert not CONTROL.search(email.subject + email.sender_name)
     assert "\x00" not in email.text + email.html
+    if spec.get("delivery_date"):  # the Date is unusable: no date, a defect saying why
+        assert email.date is None and any(d.startswith("unusable date") for d in email.defects)
+    for key in ("duplicate_of", "reuses"):
+        if spec.get(key):  # the same Message-ID; the same content only for a second delivery
+            earlier = (CORPUS / spec[key]).read_bytes()
+            assert email.message_id == parse_email(earlier).message_id
+            assert (content_fingerprint(raw) == content_fingerprint(earlier)) == (key == "duplicate_of")
+    if spec["status"] == "duplicate":
+        return
     if spec["status"] == "failed":
         assert len(raw) > LIMIT or not is_parseable(raw) or not email.sender
         return
@@ -161,33 +173,55 @@ async def poll_until_final(loop: Loop, count: int, timeout: float = 90.0) -> lis
 
 
 async def test_hostile_corpus_through_the_loop(tmp_path, clock):
+    customer, _ = known_contact()
+    sku = next(p for p in catalog() if p.get("active", True))["sku"]
     async with Loop(tmp_path, clock, max_message_bytes=LIMIT) as loop:
         for name, spec in EXPECTED.items():  # one SMTP transaction each, so UIDs follow this order
             await loop.send_raw((CORPUS / name).read_bytes(), sender=spec["envelope_from"])
-        reports = await poll_until_final(loop, len(EXPECTED))
+        canary = order_email(customer, "Bestelling na de corpus", f"Graag bestellen:\n\n3x {sku}\n")
+        await loop.send(canary)  # queued behind every hostile message
+        stored = sum(spec["status"] != "duplicate" for spec in EXPECTED.values()) + 1
+        reports = await poll_until_final(loop, stored)
 
         assert [error for report in reports for error in report.errors] == []
+        assert [report.fetch_failures for report in reports if report.fetch_failures] == []
         assert loop.audit("processing_error") == []
-        emails = sorted(loop.emails(), key=lambda e: e.uid)
-        assert len(emails) == len(EXPECTED)
-        by_file = dict(zip(EXPECTED, emails, strict=False))
+        emails = loop.emails()
+        assert len(emails) == stored
+        by_uid = {e.uid: e for e in emails}
+        files = dict(enumerate(EXPECTED, 1))  # UID -> file (send order)
+        by_file = {name: by_uid[uid] for uid, name in files.items() if uid in by_uid}
+        assert sorted(by_file) == sorted(n for n, s in EXPECTED.items() if s["status"] != "duplicate")
         for name, record in by_file.items():  # UID order is send order: check it where ids are real
             message_id = parse_email((CORPUS / name).read_bytes()).message_id
+            if EXPECTED[name].get("reuses"):
+                continue  # stored under a derived id (check_reused)
             assert message_id.endswith(f"@{SYNTHETIC_DOMAIN}>") or record.message_id == message_id, name
         problems = [
             problem
             for name, record in by_file.items()
             for problem in check_email(loop, name, EXPECTED[name], record)
         ]
+        problems += check_duplicates(loop, files, by_file)
+        problems += check_reused(loop, by_file)
         assert problems == []
 
         check_failed_folder(loop, [n for n, s in EXPECTED.items() if s["status"] == "failed"])
-        check_nothing_to_senders(loop, by_file)
+        canary_record = by_uid[len(EXPECTED) + 1]
+        assert canary_record.status == EmailStatus.DRAFTED
+        check_nothing_to_senders(loop, by_file, extra_summaries=[canary_record.id])
         with loop.sessions() as session:  # nothing was taken as a review
             outcomes = [r.outcome for r in session.query(ReplyRecord)]
         assert outcomes == ["refused"] * sum(s["status"] == "reply" for s in EXPECTED.values())
         assert loop.erp_orders() == []
         assert loop.audit("approved") == [] and loop.audit("posted") == []
+
+        # and after all of it, a new order still gets its summary within seconds
+        summaries = len(loop.rep_mail())
+        started = time.monotonic()
+        await loop.send(order_email(customer, "Nog een bestelling", f"Graag bestellen:\n\n2x {sku}\n"))
+        await loop.poll_until(lambda: len(loop.rep_mail()) > summaries, timeout=CANARY_SECONDS)
+        assert time.monotonic() - started < CANARY_SECONDS
 
 
 def check_email(loop: Loop, name: str, spec: dict, record: EmailRecord) -> list[str]:
@@ -209,6 +243,48 @@ def check_email(loop: Loop, name: str, spec: dict, record: EmailRecord) -> list[
         text = str(detail.get("reason") or detail.get("error") or detail.get("why") or "")
         if spec["reason"].lower() not in text.lower():
             problems.append(f"{name}: {final} because {text!r}, expected {spec['reason']!r}")
+    if spec.get("delivery_date"):  # counted from the time the agent received it, not the bad Date
+        with loop.sessions() as session:
+            draft = session.query(DraftRecord).filter_by(email_id=record.id).one_or_none()
+            version = draft and session.query(DraftVersion).filter_by(draft_id=draft.id).first()
+            day = version.payload.get("delivery_date") if version else None
+        if day != spec["delivery_date"]:
+            problems.append(f"{name}: delivery date {day} != {spec['delivery_date']}")
+    return problems
+
+
+def check_duplicates(loop: Loop, files: dict[int, str], by_file: dict[str, EmailRecord]) -> list[str]:
+    """A second delivery stores nothing; its audit names the email it duplicates."""
+    problems = []
+    ignored = {e.details.get("uid"): e.email_id for e in loop.audit("duplicate_ignored")}
+    for uid, name in files.items():
+        spec = EXPECTED[name]
+        if spec["status"] != "duplicate":
+            continue
+        original = by_file[spec["duplicate_of"]]
+        if ignored.get(uid) != original.id:
+            problems.append(f"{name}: not ignored as a duplicate of email {original.id} ({ignored.get(uid)})")
+    return problems
+
+
+def check_reused(loop: Loop, by_file: dict[str, EmailRecord]) -> list[str]:
+    """A different message under a used Message-ID: stored under a derived id, audited with both."""
+    problems = []
+    reused = {e.email_id: e.details for e in loop.audit("message_id_reused")}
+    for name, record in by_file.items():
+        spec = EXPECTED[name]
+        if not spec.get("reuses"):
+            if record.id in reused:
+                problems.append(f"{name}: audited message_id_reused")
+            continue
+        original = parse_email((CORPUS / name).read_bytes()).message_id
+        details = reused.get(record.id, {})
+        if (details.get("message_id"), details.get("stored_as")) != (original, record.message_id):
+            problems.append(f"{name}: message_id_reused audit {details} for {record.message_id}")
+        if record.message_id == original or original.strip("<>") not in record.message_id:
+            problems.append(f"{name}: stored as {record.message_id}")
+        if details.get("first_email_id") != by_file[spec["reuses"]].id:
+            problems.append(f"{name}: reuses email {details.get('first_email_id')}, not {spec['reuses']}")
     return problems
 
 
@@ -221,11 +297,14 @@ def check_failed_folder(loop: Loop, failed: list[str]) -> None:
     assert len(moved) == len(failed)
 
 
-def check_nothing_to_senders(loop: Loop, by_file: dict[str, EmailRecord]) -> None:
+def check_nothing_to_senders(
+    loop: Loop, by_file: dict[str, EmailRecord], extra_summaries: list[int] = ()
+) -> None:
     """Only summaries, only to the rep, exactly one per drafted message, no injected headers."""
     with loop.sessions() as session:
         outbox = list(session.query(OutboxMessage))
         drafted_ids = {r.id for n, r in by_file.items() if EXPECTED[n]["sends"] == "summary_to_rep"}
+        drafted_ids |= set(extra_summaries)
         summary_emails = sorted(session.get(DraftRecord, m.draft_id).email_id for m in outbox)
     assert {m.kind for m in outbox} == {"summary"}
     assert sorted(summary_emails) == sorted(drafted_ids)
@@ -347,7 +426,7 @@ async def test_auto_replies_to_our_summaries_and_confirmations_are_never_answere
         )
         await loop.send(out_of_office)
         bounce_id, bounce = bounce_of(confirmation, "MAILER-DAEMON@mx.customer.example")
-        await loop.send_raw(bounce, sender="MAILER-DAEMON@mx.customer.example")
+        await loop.send_raw(bounce, sender="")  # a bounce comes with a null envelope sender
         ids = [str(out_of_office["Message-ID"]), bounce_id]
         await loop.poll_until(lambda: statuses(loop, ids) == ["ignored", "ignored"])
         assert len(loop.mailbox(customer, customer)) == 1  # nothing answers the customer's auto-reply

@@ -122,3 +122,26 @@ async def test_fifty_duplicate_approvals_post_once_and_get_at_most_one_notice(tm
         assert loop.drafts()[0].status == DraftStatus.CONFIRMED
         assert len(loop.rep_notices()) <= 1
         assert len(loop.mailbox(ORDERS)) >= 50  # every duplicate arrived and was looked at
+
+
+async def test_a_customers_follow_up_on_our_confirmation_is_a_new_order_that_names_the_first(tmp_path, clock):
+    customer, _ = known_contact()
+    async with Loop(tmp_path, clock) as loop:
+        summary = await first_summary(loop)
+        await loop.reply(summary, "APPROVE")
+        await loop.poll_until(lambda: loop.drafts()[0].status == DraftStatus.CONFIRMED)
+        confirmation = loop.mailbox(customer, customer)[0]
+        follow_up = EmailMessage()
+        follow_up["From"], follow_up["To"] = customer, str(confirmation["From"])
+        follow_up["Subject"] = "RE: " + str(confirmation["Subject"]) + " [MO-1 v1]"
+        follow_up["Message-ID"] = make_msgid(domain="customer.example")
+        follow_up["In-Reply-To"] = follow_up["References"] = str(confirmation["Message-ID"])
+        follow_up.set_content(f"Aanvulling: graag ook nog 4x {product()['sku']}\n\nGroet, Piet")
+        await loop.send(follow_up, sender=customer)
+        await loop.poll_until(lambda: len(loop.drafts()) == 2)
+        assert loop.audit("reply_received") == [] or all(
+            e.email_id != loop.drafts()[1].email_id for e in loop.audit("reply_received")
+        )
+        issues = [i["message"] for i in loop.payload(1)["issues"] if i["code"] == "follow_up"]
+        assert issues and "MO-1" in issues[0] and "confirmed" in issues[0]
+        assert len(loop.erp_orders()) == 1  # nothing posted without the rep

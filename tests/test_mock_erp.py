@@ -476,3 +476,58 @@ def test_start_on_a_busy_port_raises(dataset):
             clash.start()
         clash.app.state.backend.close()
         assert httpx.get(f"{running.url}/health").status_code == 200
+
+
+# --- order history -------------------------------------------------------------------------------
+HISTORY = [
+    {
+        "company_id": "COMP-001",
+        "order_date": "2025-08-01",
+        "lines": [{"sku": SHEET_SKU, "qty": 4, "unit": "plaat"}],
+    },
+    {
+        "company_id": "COMP-001",
+        "order_date": "2025-09-15",
+        "lines": [{"sku": ROLL_SKU, "qty": 2, "unit": "rol"}, {"sku": SHEET_SKU, "qty": 1, "unit": None}],
+    },
+    {
+        "company_id": "COMP-002",
+        "order_date": "2025-09-20",
+        "lines": [{"sku": ROLL_SKU, "qty": 30, "unit": "mtr"}],
+    },
+]
+
+
+async def test_customer_order_history_newest_first_with_lines(dataset, clock):
+    (dataset / "history.json").write_text(json.dumps(HISTORY), encoding="utf-8")
+    app = create_app(dataset, faults=Faults(), clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://erp") as api:
+        orders = (await api.get("/api/customers/COMP-001/orders", params={"limit": 5})).json()["items"]
+        assert [o["created_at"][:10] for o in orders] == ["2025-09-15", "2025-08-01"]
+        newest = orders[0]
+        assert newest["customer_id"] == "COMP-001" and newest["order_id"].startswith("EXT-ORDER-20250915-")
+        assert [(p["sku"], p["quantity"], p["unit"]) for p in newest["products"]] == [
+            (ROLL_SKU, 2, "rol"),
+            (SHEET_SKU, 1, "plaat"),  # no unit given: the product's base unit
+        ]
+        assert newest["products"][0]["unit_price"] == 125.0  # catalog price per roll
+        one = (await api.get("/api/customers/COMP-001/orders", params={"limit": 1})).json()["items"]
+        assert len(one) == 1 and one[0]["order_id"] == newest["order_id"]
+        assert (await api.get("/api/customers/COMP-003/orders")).status_code == 404
+
+        # a posted order joins the history, newest first
+        created = (
+            await api.post("/api/submit-order", json=order_body(), headers={"Idempotency-Key": "k1"})
+        ).json()
+        latest = (await api.get("/api/customers/COMP-001/orders")).json()["items"][0]
+        assert latest["order_id"] == created["order_id"]
+
+
+def test_history_is_loaded_once_into_a_file_database(tmp_path, dataset):
+    (dataset / "history.json").write_text(json.dumps(HISTORY), encoding="utf-8")
+    url = sqlite_url(tmp_path / "erp.db")
+    for _ in range(2):  # a restart reloads the dataset but adds no second copy of the history
+        app = create_app(dataset, url, faults=Faults())
+        assert len(app.state.backend.customer_orders("COMP-001", 10)) == 2
+        assert len(app.state.backend.customer_orders("COMP-002", 10)) == 1
+        app.state.backend.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from email.message import EmailMessage
 from pathlib import Path
@@ -232,7 +233,7 @@ def test_fuzzed_reply_fixtures_never_raise():
     """Truncations and byte flips of real-client messages (seeded, so deterministic)."""
     import random
 
-    from mailorder.mail.decisions import read_decision as parse_decision
+    from mailorder.mail.decisions import read_decision
 
     rng = random.Random(1234)
     fixtures = sorted((Path(__file__).parent / "fixtures" / "replies").glob("*.eml"))
@@ -247,7 +248,7 @@ def test_fuzzed_reply_fixtures_never_raise():
             variants.append(bytes(mutated))
         for variant in variants:
             email = parse_email(variant)
-            parse_decision(email)  # the reply parser must survive whatever parse gives it
+            read_decision(email)  # the reply parser must survive whatever parse gives it
 
 
 def test_utf8_bom_is_dropped():
@@ -274,15 +275,12 @@ def _reference_parse_email(raw: bytes) -> ParsedEmail:
     """The implementation before the single-parse fast path (kept only here, as the reference):
     every message parsed with policy.default (headers, body) and again with compat32 (defects,
     sender), every header decoded by the modern header registry."""
+    if mp._many_nesting_parts(raw):
+        return parse_email(raw)  # deep MIME is read flat: not what this compares
     try:
         return _reference_parse(raw)
-    except Exception as exc:
-        return ParsedEmail(
-            message_id=mp.synthetic_message_id(raw),
-            text=mp._decode_bytes(raw, None, []),
-            size=len(raw),
-            defects=[f"parser failure: {type(exc).__name__}: {exc}"],
-        )
+    except Exception:
+        return parse_email(raw)  # the fallbacks (flat MIME, headers kept) are not what this compares
 
 
 def _reference_parse(raw: bytes) -> ParsedEmail:
@@ -306,7 +304,7 @@ def _reference_parse(raw: bytes) -> ParsedEmail:
         to=mp._addresses(_reference_all(modern, legacy, "to")),
         cc=mp._addresses(_reference_all(modern, legacy, "cc")),
         reply_to=mp._addresses(headers.get("reply-to", "")),
-        date=mp._date(headers.get("date", "")),
+        date=mp._date(headers.get("date", ""), mp._received_dates(legacy), defects),
         in_reply_to=mp._first_msgid(headers.get("in-reply-to", "")),
         references=mp._MSGID.findall(headers.get("references", "")),
         text=body.text,
@@ -579,3 +577,236 @@ def test_plain_mime_headers_read_alike_under_both_policies(seed):
             checked += 1
             assert _part_views(legacy) == _part_views(BytesParser(policy=policy.default).parsebytes(raw)), raw
     assert checked > 400  # the generator does reach the fast path
+
+
+# ---- hostile mail, second pass: unusable dates, any nesting depth, content fingerprints ------------
+
+
+def _dated(value: str, *, received: str = "") -> bytes:
+    trace = f"Received: from a by b; {received}\r\n" if received else ""
+    return (trace + f"From: a@klant.example\r\nDate: {value}\r\nSubject: x\r\n\r\nGraag 3x\r\n").encode()
+
+
+@pytest.mark.parametrize(
+    "value, why",
+    [
+        ("Fri, 31 Dec 9999 23:59:59 -1200", "out of range"),  # year 10000 in UTC
+        ("Mon, 01 Jan 9999 00:00:00 +1400", "out of range"),
+        ("Sat, 01 Jan 2101 00:00:00 +0000", "out of range"),
+        ("Sat, 01 Jan 1000 00:00:00 +0000", "out of range"),
+        ("Thu, 01 Jan 1970 00:00:00 +0000", "out of range"),  # a clock at zero
+        ("Mon, 02 Mar 99999 08:30:00 +0000", "unparseable"),
+        ("Mon, 02 Mar 2026 08:30:00 +9999", "unparseable"),  # offset beyond a day
+        ("Mon, 45 Foo 2026 99:99:99 +0100", "unparseable"),
+        ("gisteren om 8 uur", "unparseable"),
+    ],
+)
+def test_an_unusable_date_is_none_with_a_defect(value, why):
+    email = parse_email(_dated(value))
+    assert email.date is None
+    assert [d for d in email.defects if d.startswith("unusable date")] == [
+        next(d for d in email.defects if why in d)
+    ]
+    assert email.sender == "a@klant.example" and email.subject == "x"
+
+
+def test_a_date_after_the_messages_own_received_stamp_is_unusable():
+    received = "Mon, 02 Mar 2026 08:31:00 +0100"
+    future = parse_email(_dated("Fri, 02 Mar 2063 08:30:00 +0100", received=received))
+    assert future.date is None and "unusable date: after the message was received" in future.defects
+    fine = parse_email(_dated("Mon, 02 Mar 2026 08:30:00 +0100", received=received))
+    assert fine.date is not None and fine.date.year == 2026
+    skewed = parse_email(_dated("Mon, 02 Mar 2026 20:30:00 +0100", received=received))  # a fast clock
+    assert skewed.date is not None
+
+
+def test_every_usable_date_converts_to_utc_and_back():
+    """The bounds leave room for any zone offset: date arithmetic downstream cannot overflow."""
+    from datetime import UTC, timedelta
+
+    for value in ("Fri, 02 Jan 1970 00:00:00 +2359", "Fri, 31 Dec 2099 23:59:59 -2359"):
+        date = parse_email(_dated(value)).date
+        assert date is not None
+        assert date.astimezone(UTC) + timedelta(days=3660) > date - timedelta(days=3660)
+
+
+HTML_TAGS = ["blockquote", "div", "span", "font", "b", "section", "li", "p"]
+
+
+@pytest.mark.parametrize("levels", [600, 5000])
+@pytest.mark.parametrize("tag", HTML_TAGS)
+def test_deep_html_is_read_and_the_headers_are_kept(tag, levels):
+    nested = f"<{tag}>" * levels + "oude mail" + f"</{tag}>" * levels
+    for html in (
+        "<p>Graag 3x 02-0001-1049</p>" + nested,
+        nested.replace("oude mail", "Graag 3x 02-0001-1049"),
+    ):
+        for raw in (_html_only(html), _alternative("Graag 3x 02-0001-1049 (tekst)", html)):
+            email = parse_email(raw)
+            assert email.sender == "a@klant.example" and email.message_id == "<deep@klant.example>"
+            assert email.subject == "Bestelling" and email.date is not None
+            assert "Graag 3x 02-0001-1049" in email.html_text
+            assert not any("parser failure" in d for d in email.defects)
+
+
+def test_deep_nested_tables_render_their_cells():
+    html = "<table><tr><td>a</td><td>" * 600 + "Graag 3x 02-0001-1049" + "</td></tr></table>" * 600
+    text = html_to_text(html)
+    assert text.startswith("a\n") and text.endswith("Graag 3x 02-0001-1049")
+    shallow = html_to_text("<table><tr><td>3x</td><td>02-0001-1049</td></tr></table>")
+    assert shallow == "3x | 02-0001-1049"  # rows of a table nested within the limit stay rows
+
+
+def _html_only(html: str) -> bytes:
+    return _headers() + b"Content-Type: text/html; charset=utf-8\r\n\r\n" + html.encode()
+
+
+def _alternative(text: str, html: str) -> bytes:
+    return (
+        _headers() + b'Content-Type: multipart/alternative; boundary="a"\r\n\r\n--a\r\n'
+        b"Content-Type: text/plain\r\n\r\n" + text.encode() + b"\r\n--a\r\n"
+        b"Content-Type: text/html\r\n\r\n" + html.encode() + b"\r\n--a--\r\n"
+    )
+
+
+def _headers() -> bytes:
+    return (
+        b"From: Piet <a@klant.example>\r\nTo: orders@example.com\r\nSubject: Bestelling\r\n"
+        b"Date: Mon, 02 Mar 2026 08:30:00 +0100\r\nMessage-ID: <deep@klant.example>\r\nMIME-Version: 1.0\r\n"
+    )
+
+
+def _nested_mime(levels: int, leaf: bytes) -> bytes:
+    body = leaf
+    for depth in reversed(range(levels)):
+        kind = ("mixed", "alternative", "related")[depth % 3]
+        boundary = f"b{depth}".encode()
+        body = (
+            b"Content-Type: multipart/" + kind.encode() + b'; boundary="' + boundary + b'"\r\n\r\n'
+            b"--" + boundary + b"\r\n" + body + b"\r\n--" + boundary + b"--\r\n"
+        )
+    return _headers() + body
+
+
+@pytest.mark.parametrize("levels", [65, 300, 1000, 3000])
+def test_deep_mime_is_read_flat_with_headers_text_html_and_attachments(levels):
+    leaf = (
+        b'Content-Type: multipart/alternative; boundary="leaf"\r\n\r\n--leaf\r\n'
+        b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + base64.encodebytes("Graag 3x 02-0001-1049 café\n".encode())
+        + b"\r\n--leaf\r\nContent-Type: text/html\r\n\r\n<p>Graag <b>3x</b> 02-0001-1049</p>\r\n--leaf--\r\n"
+        b'--x\r\nContent-Type: application/pdf; name="po.pdf"\r\nContent-Disposition: attachment; '
+        b'filename="po.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n'
+    )
+    email = parse_email(_nested_mime(levels, leaf))
+    assert email.sender == "a@klant.example" and email.message_id == "<deep@klant.example>"
+    assert email.text.strip() == "Graag 3x 02-0001-1049 café"
+    assert email.html_text == "Graag 3x 02-0001-1049"
+    assert "deep MIME structure: parts read flat" in email.defects
+
+
+def test_deep_attached_messages_are_read_flat():
+    inner = b"Content-Type: text/plain\r\n\r\nEerdere bestelling.\r\n"
+    for level in range(600):
+        inner = b"Content-Type: message/rfc822\r\n\r\nFrom: x%d@a.example\r\nSubject: Fw\r\n" % level + inner
+    raw = (
+        _headers()
+        + b'Content-Type: multipart/mixed; boundary="m"\r\n\r\n--m\r\nContent-Type: text/plain\r\n\r\n'
+        b"Graag 3x 02-0001-1049\r\n--m\r\n" + inner + b"\r\n--m--\r\n"
+    )
+    email = parse_email(raw)
+    assert email.sender == "a@klant.example" and email.text.strip() == "Graag 3x 02-0001-1049"
+
+
+def test_flat_reading_agrees_with_the_tree_on_every_fixture():
+    """The flat reader is a fallback for any depth: on ordinary mail it finds what the walk finds
+    (broken structures may differ in blank lines)."""
+
+    def seen(email: ParsedEmail) -> tuple:
+        return (email.text.split(), email.html.split(), email.attachments, email.headers)
+
+    for name, raw in _every_fixture().items():
+        if not mp._many_nesting_parts(raw):
+            assert seen(mp._parse(raw, flat=True)) == seen(mp._parse(raw)), name
+
+
+def test_a_recursion_error_anywhere_keeps_the_headers(monkeypatch):
+    """Whatever fails deep inside the MIME reading, sender, subject and Message-ID survive."""
+    raw = _headers() + b"Content-Type: text/plain\r\n\r\nGraag 3x 02-0001-1049\r\n"
+
+    def too_deep(*args, **kwargs):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(mp, "_walk", too_deep)
+    email = parse_email(raw)
+    assert (email.sender, email.subject, email.message_id) == (
+        "a@klant.example",
+        "Bestelling",
+        "<deep@klant.example>",
+    )
+    assert email.text.strip() == "Graag 3x 02-0001-1049"
+    monkeypatch.setattr(mp, "_flat_parts", too_deep)  # and when the flat reading fails as well
+    email = parse_email(raw)
+    assert (email.sender, email.subject, email.message_id) == (
+        "a@klant.example",
+        "Bestelling",
+        "<deep@klant.example>",
+    )
+    assert "Graag 3x 02-0001-1049" in email.text
+    assert any(d.startswith("parser failure: RecursionError") for d in email.defects)
+
+
+@pytest.mark.parametrize("levels", [600, 5000])
+@pytest.mark.parametrize("tag", ["div", "blockquote", "span", "font"])
+def test_a_reps_approve_in_a_deep_outlook_reply_still_decides(tag, levels):
+    from mailorder.mail.decisions import read_decision
+
+    old_thread = f"<{tag}>" * levels + "<p>REJECT te duur (oude mail)</p>" + f"</{tag}>" * levels
+    outlook = (
+        '<html><body><div class="WordSection1"><p class="MsoNormal">APPROVE</p></div>'
+        '<div id="appendonsend"></div><hr style="display:inline-block;width:98%">'
+        '<div id="divRplyFwdMsg" dir="ltr"><font face="Calibri"><b>From:</b> orders@example.com<br>'
+        "<b>Sent:</b> Monday, 2 March 2026 09:00<br><b>Subject:</b> [MO-1 v1] Bouwbedrijf</font></div>"
+        + old_thread
+        + "</body></html>"
+    )
+    deep_top = (  # the rep's own words are themselves deep inside the client's wrappers
+        "<html><body>" + f"<{tag}>" * levels + "<p>APPROVE</p>"
+        '<div style="border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0cm 0cm 0cm"><p><b>From:</b> '
+        "orders@example.com<br><b>Sent:</b> Monday</p></div><p>REJECT oud</p>" + f"</{tag}>" * levels
+    )
+    for html in (outlook, deep_top):
+        for raw in (_html_only(html), _alternative("", html)):
+            email = parse_email(raw.replace(b"From: Piet <a@klant.example>", b"From: rep@example.com"))
+            assert email.sender == "rep@example.com"
+            assert read_decision(email).kind == "approve"
+
+
+def test_content_fingerprint_ignores_the_route_and_sees_the_content():
+    from mailorder.mail.parse import content_fingerprint
+
+    raw = _headers() + b"Content-Type: text/plain\r\n\r\nGraag 3x 02-0001-1049\r\n"
+    routed = (
+        b"Return-Path: <a@klant.example>\r\nReceived: from relay by mx; Mon, 2 Mar 2026 08:31:00 +0100\r\n"
+        b"Delivered-To: backup@example.com\r\nX-Original-To: backup@example.com\r\nX-Spam-Score: 1\r\n"
+    )
+    refolded = raw.replace(b"Subject: Bestelling\r\n", b"Subject:\r\n  Bestelling\r\n")
+    same = [
+        raw,
+        routed + raw,
+        refolded,
+        raw.replace(b"\r\n", b"\n"),
+        raw + b"\r\n\r\n",
+    ]
+    assert len({content_fingerprint(r) for r in same}) == 1
+    different = [
+        raw.replace(b"a@klant.example", b"b@klant.example"),
+        raw.replace(b"Subject: Bestelling", b"Subject: Bestelling 2"),
+        raw.replace(b"08:30:00", b"08:31:00"),
+        raw.replace(b"3x", b"4x"),
+        raw.replace(b"text/plain", b"text/html"),
+    ]
+    assert content_fingerprint(raw) not in {content_fingerprint(r) for r in different}
+    assert len({content_fingerprint(r) for r in different}) == len(different)
+    for hostile in HOSTILE.values():  # never raises
+        assert len(content_fingerprint(hostile)) == 64

@@ -280,14 +280,20 @@ async def test_two_workers_share_one_inbox_without_doing_anything_twice(tmp_path
 
 
 def test_an_older_store_gets_the_claim_columns(tmp_path):
-    """A database created before claims existed is upgraded in place (nullable columns only)."""
+    """A database created before claims (and before migrations) existed is upgraded in place: the
+    baseline's nullable columns are added, then it is stamped and migrated (tests/test_migrations.py)."""
     import sqlite3
 
+    from mailorder.store.db import BASELINE, upgrade
+
     path = tmp_path / "old.db"
-    make_engine(f"sqlite:///{path}").dispose()
+    old = make_engine(f"sqlite:///{path}", migrate=False)
+    upgrade(old, BASELINE)  # the tables `create_all` made before migrations
+    old.dispose()
     with sqlite3.connect(path) as db:
         db.execute("ALTER TABLE emails DROP COLUMN claimed_by")
         db.execute("ALTER TABLE emails DROP COLUMN claimed_at")
+        db.execute("DROP TABLE alembic_version")
     engine = make_engine(f"sqlite:///{path}")
     try:
         assert {"claimed_by", "claimed_at"} <= {c["name"] for c in inspect(engine).get_columns("emails")}

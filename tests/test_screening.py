@@ -8,6 +8,7 @@ import pytest
 from mailorder.agent.inbox.screening import ignore_reason, is_agent_address, is_automatic, is_our_message_id
 from mailorder.domain import Attachment, ParsedEmail
 from mailorder.mail.parse import parse_email
+from mailorder.mail.tokens import agent_mark
 
 AGENT = "orders@example.com"
 OURS = "<mo.summary.12.v1@example.com>"
@@ -39,21 +40,29 @@ def test_customer_mail_and_rep_replies_pass():
     assert reason(headers={"auto-submitted": "no"}, in_reply_to=OURS) is None
 
 
-@pytest.mark.parametrize(
-    "fields",
-    [
-        {"headers": {"x-mailorder": "summary"}},
-        {"sender": "orders@example.com"},
-        {"sender": "ORDERS@Example.com"},
-        {"sender": "orders+k7q2@example.com"},
-    ],
-)
-def test_own_mail_is_ignored(fields):
-    assert "mailorder itself" in reason(**fields) or "own address" in reason(**fields)
+SECRET = "test-secret"
+
+
+def test_own_mail_is_recognised_by_its_signed_mark_only():
+    ours = email(message_id="<mo.summary.3.v1@example.com>")
+    marked = ours.model_copy(update={"headers": {"x-mailorder": agent_mark(SECRET, ours.message_id)}})
+    assert "signed X-Mailorder mark" in ignore_reason(marked, AGENT, SECRET)
+    # a mark anyone could add, a mark for another message, our address in From: customer mail
+    for fake in (
+        "yes",
+        "1",
+        "summary",
+        agent_mark(SECRET, "<other@example.com>"),
+        agent_mark("x", ours.message_id),
+    ):
+        forged = ours.model_copy(update={"headers": {"x-mailorder": fake}})
+        assert ignore_reason(forged, AGENT, SECRET) is None, fake
+    for sender in ("orders@example.com", "ORDERS@Example.com", "orders+k7q2@example.com"):
+        assert ignore_reason(email(sender=sender), AGENT, SECRET) is None
+    assert ignore_reason(marked, AGENT) is None  # without the secret nothing is ours
 
 
 def test_agent_address_case_and_domain():
-    assert ignore_reason(email(sender="orders@example.com"), " Orders@EXAMPLE.com ") is not None
     assert reason(sender="orders@example.com.evil") is None
     assert reason(sender="orders+x@other.example") is None
     assert is_agent_address("orders+tok@example.com", AGENT)

@@ -63,3 +63,37 @@ def test_resolve_unit_maps_counts_to_the_package_unit():
     assert resolve_unit(paper, "stuks") == ("riem", True)
     assert resolve_unit(paper, "pallet") == ("pallet", True)  # not sold: flagged by draft_order
     assert natural_unit(product("plaat", ("stuks", 1.0))) == "plaat"
+
+
+def test_number_words_fractions_and_thousands_become_digits():
+    from mailorder.tools.units import words_to_digits
+
+    cases = {
+        "twee dozen A4": "2 dozen A4",
+        "a box of 6": "1 box of 6",
+        "zwei Rollen Oracal": "2 Rollen Oracal",
+        "eine Rolle MT95": "1 Rolle MT95",
+        "one pallet of film": "1 pallet of film",
+        "10.000 vel": "10000 vel",
+        "1/2 pallet": "0.5 pallet",
+        "Forex 3 mm 20/25 profiel": "Forex 3 mm 20/25 profiel",  # not a fraction before a unit
+        "een mooie dag": "een mooie dag",  # a number word only counts before a unit
+    }
+    for written, expected in cases.items():
+        assert words_to_digits(written) == expected, written
+
+
+def test_pack_descriptions_and_conversion_through_the_catalog_units():
+    from mailorder.tools.units import convert_pack, pack_size
+
+    assert pack_size("1 box of 12 bottles") == ("doos", 12.0, "stuks")
+    assert pack_size("a box of 6") == ("doos", 6.0, None)
+    assert pack_size("3 dozen PP tape (36 rol per doos)") == ("doos", 36.0, "rol")
+    assert pack_size("2 ds à 5 riem HP Office") == ("doos", 5.0, "riem")
+    assert pack_size("1 doos (5 pakken) Canon") == ("doos", 5.0, "riem")
+    assert pack_size("3 rollen Oracal 651") is None
+    paper = product("vel", ("riem", 500.0), ("doos", 2500.0))
+    assert convert_pack(paper, 2, "doos", ("doos", 5.0, "riem")) == (2, "doos", True)
+    assert convert_pack(paper, 2, "doos", ("doos", 4.0, "riem"))[2] is False  # contradicts the catalog
+    only_reams = product("vel", ("riem", 500.0))
+    assert convert_pack(only_reams, 2, "doos", ("doos", 5.0, "riem")) == (10.0, "riem", True)

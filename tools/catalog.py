@@ -136,6 +136,69 @@ COLOUR_WORDS = {
     "ultramarine": "ultramarijn",
     "kleurloos": "transparant",
     "crème": "creme",
+    "glasklar": "transparant",
+    "glashelder": "transparant",
+    # German (folded: weiß -> weiss, grün -> grun)
+    "weiss": "wit",
+    "weisse": "wit",
+    "weissen": "wit",
+    "weisser": "wit",
+    "weisses": "wit",
+    "schwarz": "zwart",
+    "schwarze": "zwart",
+    "schwarzen": "zwart",
+    "schwarzer": "zwart",
+    "schwarzes": "zwart",
+    "rot": "rood",
+    "rote": "rood",
+    "roten": "rood",
+    "blau": "blauw",
+    "blaue": "blauw",
+    "blauen": "blauw",
+    "grun": "groen",
+    "grune": "groen",
+    "gelb": "geel",
+    "gelbe": "geel",
+    "grau": "grijs",
+    "graue": "grijs",
+    "silber": "zilver",
+    "braun": "bruin",
+    "klar": "transparant",
+    "durchsichtig": "transparant",
+    "dunkel": "donker",
+    "hell": "licht",
+    "lila": "lila",
+}
+# parts of compound colour words in other languages ("dunkelgrau", "weinrot", "lightblue")
+COLOUR_PART_WORDS = {
+    "dunkel": "donker",
+    "hell": "licht",
+    "licht": "licht",
+    "dark": "donker",
+    "light": "licht",
+    "grau": "grijs",
+    "grey": "grijs",
+    "gray": "grijs",
+    "blau": "blauw",
+    "blue": "blauw",
+    "grun": "groen",
+    "green": "groen",
+    "rot": "rood",
+    "red": "rood",
+    "gelb": "geel",
+    "yellow": "geel",
+    "schwarz": "zwart",
+    "black": "zwart",
+    "weiss": "wit",
+    "white": "wit",
+    "wein": "wijn",
+    "silber": "zilver",
+    "silver": "zilver",
+    "braun": "bruin",
+    "brown": "bruin",
+    "verkehrs": "verkeers",
+    "himmel": "hemel",
+    "konigs": "konings",
 }
 FINISH_WORDS = {
     "glanzend": "glanzend",
@@ -153,8 +216,129 @@ FINISH_WORDS = {
     "satin": "zijdeglans",
     "satijn": "zijdeglans",
     "semigloss": "zijdeglans",
+    "glanz": "glanzend",
+    "glanzende": "glanzend",
+    "hochglanz": "glanzend",
+    "hochglanzend": "glanzend",
+    "matter": "mat",
+    "mattes": "mat",
+    "matten": "mat",
+    "satijnmat": "zijdeglans",
+    "seidenmatt": "zijdeglans",
+    "seidenglanz": "zijdeglans",
+    "seidenglanzend": "zijdeglans",
+    "satiniert": "zijdeglans",
 }
 FINISH_LETTERS = {"g": "glanzend", "m": "mat"}
+# manufacturer finish letters in colour codes ("2080-M12", "S12", "G10"): S is satin everywhere;
+# the catalog's own codes ("070M ... mat") add to / confirm these at index time
+FINISH_CODE_LETTERS = {"g": "glanzend", "m": "mat", "s": "zijdeglans"}
+# generic product nouns (NL, EN, DE) -> catalog families: "laminaat", "Laminierfolie", "application tape"
+FAMILY_WORDS: dict[str, tuple[str, ...]] = {
+    "laminaat": ("laminate",),
+    "laminate": ("laminate",),
+    "laminat": ("laminate",),
+    "laminierfolie": ("laminate",),
+    "laminiertfolie": ("laminate",),
+    "lamineerfolie": ("laminate",),
+    "overlaminaat": ("laminate",),
+    "overlaminate": ("laminate",),
+    "schutzfolie": ("laminate",),
+    "applicatietape": ("application-tape",),
+    "applicatiefolie": ("application-tape",),
+    "transfertape": ("application-tape",),
+    "transferfolie": ("application-tape",),
+    "applikationstape": ("application-tape",),
+    "applikationsfolie": ("application-tape",),
+    "ubertragungsfolie": ("application-tape",),
+    "ubertragungstape": ("application-tape",),
+    "montagefolie": ("application-tape",),
+    "premask": ("application-tape",),
+    "druckfolie": ("inkjet-media", "vinyl-print"),
+    "digitaldruckfolie": ("inkjet-media", "vinyl-print"),
+    "printfolie": ("inkjet-media", "vinyl-print"),
+    "printmedia": ("inkjet-media", "vinyl-print"),
+    "printvinyl": ("vinyl-print", "inkjet-media"),
+    "plotterfolie": ("vinyl-calendered", "vinyl-cast"),
+    "plottfolie": ("vinyl-calendered", "vinyl-cast"),
+    "plotfolie": ("vinyl-calendered", "vinyl-cast"),
+    "snijfolie": ("vinyl-calendered", "vinyl-cast"),
+    "wrapfolie": ("vinyl-cast",),
+    "wrapfilm": ("vinyl-cast",),
+    "inkt": ("ink",),
+    "ink": ("ink",),
+    "inks": ("ink",),
+    "tinte": ("ink",),
+    "kopieerpapier": ("office-paper",),
+    "printpapier": ("office-paper",),
+    "kopierpapier": ("office-paper",),
+    "paper": ("office-paper",),
+    "papier": ("office-paper",),
+    "stretchfolie": ("stretch-film",),
+    "wikkelfolie": ("stretch-film",),
+    "verpakkingstape": ("packaging-tape",),
+    "packband": ("packaging-tape",),
+    "klebeband": ("packaging-tape",),
+    "paketband": ("packaging-tape",),
+    "afbreekmesjes": ("cutting-tools",),
+    "abbrechklingen": ("cutting-tools",),
+    "klingen": ("cutting-tools",),
+    "blades": ("cutting-tools",),
+    "mesjes": ("cutting-tools",),
+    "acrylglas": ("sheet-acrylic",),
+    "acryl": ("sheet-acrylic",),
+    "acrylic": ("sheet-acrylic",),
+    "perspex": ("sheet-acrylic",),
+    "plexi": ("sheet-acrylic",),
+    "acm": ("sheet-acm",),
+    "verbundplatte": ("sheet-acm",),
+    "aluverbund": ("sheet-acm",),
+    "hartschaum": ("sheet-pvc-foam",),
+    "hartschaumplatte": ("sheet-pvc-foam",),
+    "schuimplaat": ("sheet-pvc-foam",),
+    "foamboard": ("sheet-pvc-foam",),
+}
+# multi-word product nouns, folded, joined before tokenising ("application tape" -> "applicationtape")
+FAMILY_PHRASES = {
+    "application tape": "applicatietape",
+    "transfer tape": "transfertape",
+    "app tape": "applicatietape",
+    "packing tape": "verpakkingstape",
+    "packaging tape": "verpakkingstape",
+    "parcel tape": "verpakkingstape",
+    "stretch film": "stretchfolie",
+    "stretch wrap": "stretchfolie",
+    "print media": "printmedia",
+    "print film": "printfolie",
+    "copy paper": "kopieerpapier",
+    "cutting vinyl": "plotterfolie",
+    "snap-off blades": "afbreekmesjes",
+    "snap off blades": "afbreekmesjes",
+    "pvc foam": "hartschaum",
+    "pvc schuim": "hartschaum",
+}
+# English / German product words -> the catalog's (Dutch) word, used when the word itself is unknown
+WORD_SYNONYMS = {
+    "cleaning": "reinigingsvloeistof",
+    "cleaner": "reinigingsvloeistof",
+    "reiniger": "reinigingsvloeistof",
+    "reinigung": "reinigingsvloeistof",
+    "reinigungsflussigkeit": "reinigingsvloeistof",
+    "reinigingsmiddel": "reinigingsvloeistof",
+    "brushed": "geborsteld",
+    "geburstet": "geborsteld",
+    "geburstete": "geborsteld",
+    "geburstetes": "geborsteld",
+    "foam": "schuim",
+    "schaum": "schuim",
+    "blades": "afbreekmesjes",
+    "klingen": "afbreekmesjes",
+    "abbrechklingen": "afbreekmesjes",
+    "squeegee": "rakel",
+    "film": "folie",
+    "corner": "hoekprofiel",
+    "paper": "papier",
+}
 PAPER_FORMATS = {"a3": "297x420", "a4": "210x297", "a5": "148x210", "a2": "420x594"}
 STOP_WORDS = {
     "mm",
@@ -200,22 +384,30 @@ STOP_WORDS = {
 }
 
 _NUM = r"\d+(?:[.,]\d+)?"
-_SIZE_RX = re.compile(rf"({_NUM})\s*(?:mm|cm)?\s*[x×\*]\s*({_NUM})\s*(mm|cm|mtr|m)?\b", re.I)
+_SIZE_RX = re.compile(rf"({_NUM})\s*(mm|cm)?\s*[x×\*]\s*({_NUM})\s*(mm|cm|mtr|m)?\b", re.I)
 _THICK_RX = re.compile(rf"(?<![\w.,])({_NUM})\s*mm\b", re.I)
-_MICRON_RX = re.compile(r"(\d+)\s*(?:µ|μ|mu|micron)", re.I)
-_GRAM_RX = re.compile(r"(?<![\d.,])(\d{2,3})\s*(?:g/m2|g/m²|gr/m2|grams?|gr\b|g\b)", re.I)
+_MICRON_RX = re.compile(r"(\d+)\s*(?:µ|μ|mu|my|micron|mic)(?![a-z])", re.I)
+_LENGTH_AFTER_X_RX = re.compile(r"[x×*]\s*(\d{1,4})\s*(?:m|mtr|meter|metres?|lfm)\b", re.I)
+# grammage: "80 g", "80g/m²", "120 gr"; a glued "070G" or "312G" is a colour code with its finish
+_GRAM_RX = re.compile(
+    r"(?<![\d.,])(?!0)(\d{2,3})(?:\s*(?:g/m2|g/m²|gr/m2|grams?|gr\b)|\s+g\b|(?<![3-9]\d\d)g\b)", re.I
+)
 _TOKEN_RX = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _SERIES_RX = re.compile(r"^(\d{2,5})([a-z]{0,3})$")
 _CODE_RX = re.compile(r"^(\d{3})([a-z]?)$")
 _CODE_HEAD_RX = re.compile(r"^([a-z]{1,4}\d{2,4})(?=[a-z])")
 _FINISH_CODE_RX = re.compile(r"(?<![\w-])(\d{3,5})([gm])(?![\w-])")
-_NEGATION_RX = re.compile(r"\b(?:zonder|without|ohne|geen|no)\s+([a-z]{3,})")
+_NEGATION_RX = re.compile(
+    r"\b(?:zonder|without|ohne|geen|no|not|niet|nicht|kein|keine|keinen)\s+(?:de\s+|het\s+|the\s+|die\s+|der\s+)?"
+    r"([a-z]{3,}(?:\s+[a-z]{3,})?)"
+)
+_MFR_FINISH_RX = re.compile(r"(?<![\w-])(\d{3,4})[a-z]{0,3}[-\s/]([gms])(\d{1,3})(?![\w-])")
 _SHORTHAND_RX = re.compile(r"(?<![\w-])(\d{3,4})([a-z]{0,3})[-/](\d{3})([a-z]?)(?![\w-])")
 
 
 def fold(text: str) -> str:
     """Lower case, accents and trademark signs removed, m² -> m2."""
-    text = text.replace("²", "2").replace("®", " ").replace("™", " ").replace("©", " ")
+    text = text.replace("²", "2").replace("®", " ").replace("™", " ").replace("©", " ").replace("ß", "ss")
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch) or ch == "\u0301")
     return text.lower().replace("\u0301", "")
@@ -229,18 +421,24 @@ def fmt(value: float) -> str:
     return f"{value:g}"
 
 
+_ALL_PARTS = sorted({*COLOUR_PARTS, *COLOUR_PART_WORDS}, key=len, reverse=True)
+
+
+@lru_cache(maxsize=50_000)
 def colour_parts(word: str) -> list[str]:
-    """Split a (compound) colour word into Dutch colour parts; [] when it is not a colour."""
+    """Split a (compound) colour word into Dutch colour parts; [] when it is not a colour.
+
+    Dutch, English and German: "limegroen", "dunkelgrau", "weinrot", "lightblue"."""
     word = COLOUR_WORDS.get(word, word)
     if word in COLOUR_PARTS:
         return [word]
     parts: list[str] = []
     rest = word
     while rest:
-        head = next((p for p in COLOUR_PARTS if rest.startswith(p)), None)
+        head = next((p for p in _ALL_PARTS if rest.startswith(p)), None)
         if head is None:
             return []
-        parts.append(head)
+        parts.append(COLOUR_PART_WORDS.get(head, head))
         rest = rest[len(head) :]
     return parts
 
@@ -265,9 +463,14 @@ def dimensions(text: str) -> tuple[dict[str, set[str]], str]:
     rest = text
 
     def take_size(m: re.Match) -> str:
-        a, b, unit = to_number(m.group(1)), to_number(m.group(2)), (m.group(3) or "").lower()
+        a, first, b, unit = (
+            to_number(m.group(1)),
+            (m.group(2) or "").lower(),
+            to_number(m.group(3)),
+            (m.group(4) or "").lower(),
+        )
         if unit in ("m", "mtr") and b < 5000:
-            found["wd"].add(fmt(a))
+            found["wd"].add(fmt(a * 10 if first == "cm" else a))  # "126 cm x 50 m"
             found["ln"].add(fmt(b))
         else:
             scale = 10 if unit == "cm" else 1
@@ -281,6 +484,9 @@ def dimensions(text: str) -> tuple[dict[str, set[str]], str]:
     for m in _GRAM_RX.finditer(rest):
         found["g"].add(m.group(1))
     rest = _MICRON_RX.sub(" ", _GRAM_RX.sub(" ", rest))
+    for m in _LENGTH_AFTER_X_RX.finditer(rest):
+        found["ln"].add(m.group(1))
+    rest = _LENGTH_AFTER_X_RX.sub(" ", rest)
     for m in _THICK_RX.finditer(rest):
         value = to_number(m.group(1))
         if value <= 50:
@@ -306,9 +512,26 @@ def name_features(name: str) -> Features:
     seen_series = False
     for token in _TOKEN_RX.findall(rest):
         _token_features(token, feats, catalog=True, seen_series=seen_series)
-        if not seen_series and _SERIES_RX.match(token.replace("-", "")):
+        joined = token.replace("-", "")
+        if not seen_series and _SERIES_RX.match(joined):
             seen_series = True
+            feats.add(f"sx:{joined}")  # the series as written: 3551 vs 3551RA
+        for segment in _code_segments(token):
+            feats.add(f"cs:{segment}")
     return feats
+
+
+def _code_segments(token: str) -> list[str]:
+    """Letter groups of a manufacturer code: SS21-K-BA -> k, ba; ESL5-4LC -> lc; LUS150-C-BD -> c, bd."""
+    parts = token.split("-")
+    if len(parts) < 2 or not any(ch.isdigit() for ch in parts[0]):
+        return []
+    segments = []
+    for part in parts[1:]:
+        letters = part.lstrip("0123456789")
+        if letters and letters.isalpha() and len(letters) <= 3:
+            segments.append(letters)
+    return segments
 
 
 def _token_features(token: str, feats: Features, *, catalog: bool, seen_series: bool) -> None:
@@ -342,7 +565,13 @@ def _token_features(token: str, feats: Features, *, catalog: bool, seen_series: 
 # ---------------------------------------------------------------- queries
 
 SKU_RX = re.compile(r"(?<![\d-])(\d{2})[-. ]?(\d{4})[-. ]?(\d{4})(?![\d-])")
-_CM_RX = re.compile(r"(?<![\w.,])(\d{2,3}(?:[.,]\d)?)\s*cm\b", re.I)
+_CM_RX = re.compile(r"(?<![\w.,])(?<![x×*]\s)(?<![x×*])(\d{2,3}(?:[.,]\d)?)\s*cm\b(?!\s*[x×*]\s*\d)", re.I)
+_LENGTH_RX = re.compile(
+    r"(?<![\w.,])(?<![x×*]\s)(?<![x×*])(\d{1,4})\s*(?:m|mtr|meter|meters|metre|metres|mtrs|lfm)\b"
+    r"(?!\s*[x×*²2]|\s*breed)",
+    re.I,
+)
+_LOOSE_CODE_RX = re.compile(r"(?<![\d-])(\d{9})(?![\d-])")
 _METRE_WIDTH_RX = re.compile(r"(?<![\w.,])([0-3][.,]\d{1,3})\s*(?:m|mtr|meter)\b(?!\s*x)", re.I)
 _FORMAT_RX = re.compile(r"\b(a[2-5])\b")
 
@@ -358,6 +587,9 @@ WEIGHTS = {
     "g": 10.0,
     "mu": 5.0,
     "ln": 8.0,
+    "sx": 6.0,
+    "cs": 20.0,
+    "fam": 12.0,
 }
 CATEGORY_LABEL = {
     "s": "series",
@@ -372,7 +604,102 @@ CATEGORY_LABEL = {
     "mu": "micron",
     "ln": "length m",
     "w": "word",
+    "sx": "series",
+    "cs": "code",
+    "fam": "family",
 }
+
+
+# short words of NL/EN/DE text that are never a code segment ("je" of "LUS190-W-BA-1-JE")
+SHORT_WORDS = frozenset(
+    [
+        "je",
+        "de",
+        "en",
+        "an",
+        "in",
+        "op",
+        "of",
+        "to",
+        "at",
+        "um",
+        "zu",
+        "im",
+        "am",
+        "er",
+        "es",
+        "we",
+        "ik",
+        "my",
+        "me",
+        "is",
+        "as",
+        "by",
+        "so",
+        "no",
+        "ok",
+        "ja",
+        "nu",
+        "al",
+        "of",
+        "om",
+        "te",
+        "ob",
+        "da",
+        "wo",
+        "du",
+        "sie",
+        "ich",
+        "wir",
+        "uns",
+        "und",
+        "der",
+        "die",
+        "das",
+        "den",
+        "dem",
+        "ein",
+        "mit",
+        "von",
+        "vor",
+        "bij",
+        "als",
+        "dan",
+        "wat",
+        "wie",
+        "hoe",
+        "the",
+        "and",
+        "for",
+        "you",
+        "are",
+        "not",
+        "but",
+        "can",
+        "all",
+        "our",
+        "has",
+        "its",
+        "per",
+        "via",
+        "van",
+        "het",
+        "een",
+        "aan",
+        "met",
+    ]
+)
+_DIFFERENCE_LABELS = (
+    ("wd", "", " mm"),
+    ("sz", "", " mm"),
+    ("th", "", " mm thick"),
+    ("ln", "", " m long"),
+    ("c", "colour ", ""),
+    ("f", "", ""),
+    ("k", "colour code ", ""),
+    ("mu", "", " µ"),
+    ("g", "", " g/m²"),
+)
 
 
 @dataclass
@@ -447,6 +774,7 @@ class CatalogIndex:
         self.version = version
         self.products = products
         self.by_sku = {p.sku: p for p in products}
+        self._position = {p.sku: i for i, p in enumerate(products)}
         self._feats: list[frozenset[str]] = []
         self._folded: list[str] = []
         postings: dict[str, list[int]] = {}
@@ -462,6 +790,45 @@ class CatalogIndex:
         self._words = sorted(f[2:] for f in self._postings if f.startswith("w:"))
         self._profiles: dict[int, dict[str, tuple[str, ...]]] = {}
         self._lookup_word = lru_cache(maxsize=20000)(self._closest_word)
+        self.finish_letters = self._derive_finish_letters()
+        self._parsed: dict[str, list[Group]] = {}
+
+    def _derive_finish_letters(self) -> dict[str, str]:
+        """Finish letters of colour codes as this catalog uses them ("070M ... mat" -> m: mat),
+        over the manufacturers' usual letters."""
+        votes: dict[str, dict[str, int]] = {}
+        for feats in self._feats:
+            finishes = [f[2:] for f in feats if f.startswith("f:")]
+            if len(finishes) != 1:
+                continue
+            for f in feats:
+                m = re.fullmatch(r"a:\d{3}([a-z])", f)
+                if m:
+                    counts = votes.setdefault(m.group(1), {})
+                    counts[finishes[0]] = counts.get(finishes[0], 0) + 1
+        letters = dict(FINISH_CODE_LETTERS)
+        for letter, counts in votes.items():
+            letters[letter] = max(counts, key=counts.__getitem__)
+        return letters
+
+    def codes_in(self, text: str) -> list[tuple[str, str | None]]:
+        """Article codes written in the text: (as written, catalog SKU or None). Besides NN-NNNN-NNNN
+        (any separators) a nine-digit code whose group lost a leading zero resolves when exactly
+        one reading is a catalog SKU ("063054181" -> 06-0305-4181)."""
+        found: list[tuple[str, str | None]] = []
+        for m in SKU_RX.finditer(text):
+            sku = f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
+            found.append((m.group(0), sku if sku in self.by_sku else None))
+        for m in _LOOSE_CODE_RX.finditer(text):
+            d = m.group(1)
+            readings = {
+                f"{d[:2]}-0{d[2:5]}-{d[5:]}",
+                f"{d[:2]}-{d[2:6]}-0{d[6:]}",
+                f"0{d[0]}-{d[1:5]}-{d[5:]}",
+            }
+            known = [r for r in readings if r in self.by_sku]
+            found.append((d, known[0] if len(known) == 1 else None))
+        return found
 
     @classmethod
     def build(cls, products: Iterable[Product], version: str = "") -> CatalogIndex:
@@ -489,6 +856,36 @@ class CatalogIndex:
     def has(self, feature: str) -> bool:
         return feature in self._postings
 
+    def features_of(self, sku: str) -> frozenset[str]:
+        i = self._position.get(sku)
+        return self._feats[i] if i is not None else frozenset()
+
+    def difference(self, chosen: str, other: str) -> str:
+        """How `other` differs from `chosen`, for a rep picking between them:
+        "same series, 1560x3050 instead of 2030x3050 mm"."""
+        a, b = self.features_of(chosen), self.features_of(other)
+
+        def values(feats: frozenset[str], category: str) -> set[str]:
+            prefix = category + ":"
+            return {f[len(prefix) :] for f in feats if f.startswith(prefix)}
+
+        parts: list[str] = []
+        series_a, series_b = values(a, "s") | values(a, "a"), values(b, "s") | values(b, "a")
+        if series_a & series_b:
+            parts.append("same series")
+        elif values(a, "fam") == values(b, "fam"):
+            parts.append("other series")
+        else:
+            parts.append("other product family")
+        for category, label, unit in _DIFFERENCE_LABELS:
+            mine, theirs = values(a, category), values(b, category)
+            if theirs and mine != theirs:
+                was = "/".join(sorted(mine)) or "none"
+                parts.append(f"{label}{'/'.join(sorted(theirs))} instead of {was}{unit}")
+        if not self.by_sku[other].active:
+            parts.append("inactive")
+        return ", ".join(parts)
+
     # ------------------------------------------------------------ lookup
 
     def lookup(
@@ -515,30 +912,44 @@ class CatalogIndex:
                 )
                 candidate.learned_unit = None if isinstance(hit, str) else hit[1]
                 results.append(candidate)
-        for sku in find_skus(query):
-            product = self.by_sku.get(sku)
-            if product and all(c.sku != sku for c in results):
-                results.append(self._candidate(product, 100.0, [f"SKU {sku} in text"]))
+        for written, sku in self.codes_in(query):
+            product = self.by_sku.get(sku) if sku else None
+            if product and all(c.sku != product.sku for c in results):
+                results.append(self._candidate(product, 100.0, [f"SKU {written} in text"]))
         if results:
             return results[:limit]
         groups = self.parse_query(query)
         if not groups:
             return []
         ids = self._shortlist(groups)
-        text = fold(query)
-        query = _Query(groups, text)
-        scored = [(self._score(i, query, None), i) for i in ids]  # reasons for the winners only
+        parsed = _Query(groups, fold(query))
+        scored = [(self._score(i, parsed, None), i) for i in ids]  # reasons for the winners only
         scored.sort(key=lambda item: (-item[0], self.products[item[1]].sku))
         candidates = []
         for score, i in scored[:limit]:
             reasons: list[str] = []
-            self._score(i, query, reasons)
+            self._score(i, parsed, reasons)
             candidates.append(self._candidate(self.products[i], score, reasons))
         return candidates
 
     def parse_query(self, query: str) -> list[Group]:
-        """Turn customer text into weighted feature groups, keeping only what the catalog knows."""
+        """Turn customer text into weighted feature groups, keeping only what the catalog knows.
+
+        The extractor reads a line's features and then looks the same text up: the groups of
+        recent queries are kept (read-only; callers do not change them)."""
+        groups = self._parsed.get(query)
+        if groups is None:
+            if len(self._parsed) > 4096:
+                self._parsed.clear()
+            groups = self._parsed[query] = self._parse_query(query)
+        return groups
+
+    def _parse_query(self, query: str) -> list[Group]:
         text = fold(SKU_RX.sub(" ", query))
+        text = _LOOSE_CODE_RX.sub(" ", text)
+        for phrase, word in FAMILY_PHRASES.items():
+            if phrase in text:
+                text = text.replace(phrase, word)
         groups: list[Group] = []
 
         def add(features: list[str], explicit: bool = True) -> None:
@@ -552,6 +963,13 @@ class CatalogIndex:
                 # a dimension the catalog does not stock (cut size): lowers every score alike
                 groups.append(Group(features, WEIGHTS[category] / 2, False))
 
+        for m in _MFR_FINISH_RX.finditer(text):  # "2080-M12": series 2080, matte (colour 12 unknown)
+            series, letter, colour = m.groups()
+            add([f"s:{series}"])
+            if f"k:{int(colour):03d}" in self._postings:
+                add([f"k:{int(colour):03d}"], explicit=False)
+            add([f"f:{self.finish_letters[letter]}"])
+        text = _MFR_FINISH_RX.sub(" ", text)
         for m in _SHORTHAND_RX.finditer(text):
             series, letters, code, suffix = m.groups()
             add([f"s:{series}"])
@@ -560,14 +978,28 @@ class CatalogIndex:
                 if letter in FINISH_LETTERS:
                     add([f"f:{FINISH_LETTERS[letter]}"])
         text = _SHORTHAND_RX.sub(" ", text)
-        for m in _FINISH_CODE_RX.finditer(text):  # "3164G" = series 3164, glossy
-            add([f"f:{FINISH_LETTERS[m.group(2)]}"])
-        for m in _NEGATION_RX.finditer(text):  # "zonder slit": products with it rank lower
-            for group in self._token_groups(m.group(1)):
-                groups.append(Group(group.features[:1], group.weight, explicit=False, negative=True))
-        text = _NEGATION_RX.sub(" ", text)
         text = _CM_RX.sub(lambda m: f" {fmt(to_number(m.group(1)) * 10)} mm ", text)
         text = _METRE_WIDTH_RX.sub(lambda m: f" {fmt(to_number(m.group(1)) * 1000)} mm ", text)
+
+        def length(m: re.Match) -> str:  # "25 meter", "50m": a roll length (but "970M" is a series, matte)
+            value = int(m.group(1))
+            glued_m = m.group(0)[-1:] in "mM" and m.group(0)[-2:-1].isdigit()
+            if glued_m and value >= 100 and f"s:{value}" in self._postings:
+                return m.group(0)
+            add([f"ln:{value}"])
+            return " "
+
+        text = _LENGTH_RX.sub(length, text)
+        for m in _FINISH_CODE_RX.finditer(text):  # "3164G" = series 3164, glossy
+            number, letter = m.groups()
+            if letter == "g" and len(number) == 3 and number[0] != "0" and int(number) <= 300:
+                continue  # "160g": a grammage
+            add([f"f:{FINISH_LETTERS[letter]}"])
+        for m in _NEGATION_RX.finditer(text):  # "zonder slit", "not low noise": such products rank lower
+            for word in m.group(1).split():
+                for group in self._token_groups(word):
+                    groups.append(Group(group.features[:1], group.weight, explicit=False, negative=True))
+        text = _NEGATION_RX.sub(" ", text)
         for m in _FORMAT_RX.finditer(text):
             add([f"sz:{PAPER_FORMATS[m.group(1)]}"])
         text = _FORMAT_RX.sub(" ", text)
@@ -576,28 +1008,69 @@ class CatalogIndex:
             for value in values:
                 if category in ("wd", "th"):  # "48mm" is a tape width or a sheet thickness
                     add([f"{category}:{value}", f"{'th' if category == 'wd' else 'wd'}:{value}"])
+                elif category == "sz" and f"sz:{value}" not in self._postings:
+                    lo, hi = (to_number(v) for v in value.split("x"))  # "156x305": centimetres
+                    add([f"sz:{fmt(lo * 10)}x{fmt(hi * 10)}"] if lo < 400 else [f"sz:{value}"])
                 else:
                     add([f"{category}:{value}"])
         seen: set[str] = {f for g in groups for f in g.features}
-        for token in _TOKEN_RX.findall(rest):
-            for group in self._token_groups(token):
+        for token, after_number in self._query_tokens(rest):
+            for group in self._token_groups(token, code_segment=not after_number):
                 if not set(group.features) & seen:
                     groups.append(group)
                     seen.update(group.features)
         return groups
 
-    def _token_groups(self, token: str) -> list[Group]:
+    def _query_tokens(self, rest: str) -> list[tuple[str, bool]]:
+        """Tokens of the rest text, adjacent words joined when the catalog knows the compound
+        ("hand stretchfolie" -> "handstretchfolie"); the flag says a number came just before."""
+        found = [(m.group(), rest[: m.start()].rstrip()[-1:].isdigit()) for m in _TOKEN_RX.finditer(rest)]
+        tokens: list[tuple[str, bool]] = []
+        i = 0
+        while i < len(found):
+            for width in (3, 2):
+                parts = found[i : i + width]
+                if len(parts) == width and all(p[0].isalpha() for p in parts):
+                    joined = "".join(p[0] for p in parts)
+                    if f"w:{joined}" in self._postings or joined in FAMILY_WORDS:
+                        tokens.append((joined, parts[0][1]))
+                        i += width
+                        break
+            else:
+                tokens.append(found[i])
+                i += 1
+        return tokens
+
+    def _token_groups(self, token: str, code_segment: bool = False) -> list[Group]:
         if token.isdigit():
             return self._number_group(token)
         feats = Features()
         _token_features(token, feats, catalog=False, seen_series=False)
         groups: list[Group] = []
+        if (
+            code_segment
+            and token.isalpha()
+            and len(token) <= 3
+            and token not in SHORT_WORDS
+            and f"cs:{token}" in self._postings
+        ):
+            groups.append(Group([f"cs:{token}"], WEIGHTS["cs"], explicit=False))  # "K" of SS21-K-BA
         for f in sorted(feats.items):
             if f.startswith("w:") and f not in self._postings:
-                close = self._lookup_word(f[2:])
+                word = f[2:]
+                families = [f"fam:{x}" for x in FAMILY_WORDS.get(word, ()) if f"fam:{x}" in self._postings]
+                if families:  # "Laminierfolie", "transfertape": the product family
+                    groups.append(Group(families, WEIGHTS["fam"], explicit=False))
+                    continue
+                synonym = WORD_SYNONYMS.get(word)
+                close = synonym if synonym and f"w:{synonym}" in self._postings else self._lookup_word(word)
                 if close is None:
                     continue
                 f = f"w:{close}"
+            if f.startswith("s:"):
+                exact = f"sx:{token.replace('-', '')}"
+                if exact in self._postings:
+                    groups.append(Group([exact], WEIGHTS["sx"], explicit=False))
             if f in self._postings:
                 groups.append(Group([f], self._weight(f), f.split(":")[0] in ("f", "c", "s")))
         return groups
@@ -613,7 +1086,10 @@ class CatalogIndex:
         known = [f for f in options if f in self._postings]
         if not known:
             return []
-        return [Group(known, max(self._weight(f) for f in known), explicit=False)]
+        groups = [Group(known, max(self._weight(f) for f in known), explicit=False)]
+        if f"s:{value}" in known and f"sx:{token}" in self._postings:
+            groups.append(Group([f"sx:{token}"], WEIGHTS["sx"], explicit=False))  # 3551, not 3551RA
+        return groups
 
     def _closest_word(self, word: str) -> str | None:
         if len(word) < 4 or word in STOP_WORDS:

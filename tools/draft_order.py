@@ -10,15 +10,27 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
-from mailorder.domain import CustomerMatch, Draft, DraftLine, Extraction, Issue, IssueCode, LineRequest
+from mailorder.domain import (
+    Candidate,
+    CustomerMatch,
+    Draft,
+    DraftLine,
+    Extraction,
+    Issue,
+    IssueCode,
+    LineRequest,
+    Product,
+)
 from mailorder.tools.catalog import CatalogIndex
-from mailorder.tools.units import resolve_unit
+from mailorder.tools.units import canonical_unit, resolve_unit
 
 CONFIDENT = 0.9  # a line (or draft) below this needs a human
 MAX_PLAUSIBLE_PALLETS = 20  # more than this many pallets of one product is implausible
 MAX_PLAUSIBLE_COUNT = 5000  # rolls, plates, pieces, boxes in one line
 COUNTED_UNITS = {"stuks", "rol", "plaat", "doos", "riem", "pallet"}
 UNIT_GUESS_FACTOR = 0.8
+MAX_ALTERNATIVES = 3
+PRICE_TOLERANCE = 0.005  # relative; a stated price within half a percent of the catalog's agrees
 
 
 class DraftOrderInput(BaseModel):
@@ -107,13 +119,26 @@ def _draft_line(number: int, request: LineRequest, catalog: CatalogIndex) -> tup
         source_text=request.source_text,
         reference=request.reference,
         confidence=request.confidence,
-        candidates=request.candidates,
+        stated_price=request.stated_price,
+        stated_price_unit=request.stated_price_unit,
+        note=request.note,
     )
 
     def issue(code: IssueCode, message: str, blocking: bool = True) -> None:
         issues.append(Issue(code=code, message=message, line=number, blocking=blocking))
 
     product = catalog.get(request.sku) if request.sku else None
+    line.candidates = alternatives(request, product, catalog)
+    if request.unknown_code:
+        found = f"matched by the description to {product.sku}" if product else "no product matched"
+        issue(
+            IssueCode.CODE_NOT_IN_CATALOG,
+            f"code {request.unknown_code} is not in the catalog; {found}",
+            blocking=product is None,
+        )
+        line.confidence = min(line.confidence, 0.6)
+    elif request.note:
+        issue(IssueCode.LOW_CONFIDENCE, request.note, blocking=False)
     if request.sku is None:
         issue(IssueCode.PRODUCT_NOT_IDENTIFIED, f"no catalog product found for {request.source_text!r}")
         line.confidence = 0.0
@@ -142,6 +167,9 @@ def _draft_line(number: int, request: LineRequest, catalog: CatalogIndex) -> tup
         line.confidence = round(line.confidence * UNIT_GUESS_FACTOR, 3)
         issue(IssueCode.LOW_CONFIDENCE, f"unit not stated; assumed {unit}", blocking=False)
     line.unit_price = round(product.unit_price * option.per_base, 4)
+    mismatch = price_mismatch(product, unit, request.stated_price, request.stated_price_unit)
+    if mismatch:
+        issue(IssueCode.PRICE_MISMATCH, mismatch, blocking=False)
     if request.qty is not None and request.qty > 0:
         line.base_qty = request.qty * option.per_base
         line.line_total = round(request.qty * line.unit_price, 2)
@@ -150,7 +178,7 @@ def _draft_line(number: int, request: LineRequest, catalog: CatalogIndex) -> tup
         counted = unit in COUNTED_UNITS and request.qty > MAX_PLAUSIBLE_COUNT
         if (limit is not None and line.base_qty > limit) or counted or request.qty > 1_000_000:
             issue(IssueCode.QTY_IMPLAUSIBLE, f"quantity {request.qty:g} {unit} looks implausible")
-    if line.confidence < CONFIDENT and not guessed:
+    if line.confidence < CONFIDENT and not guessed and not request.note and not request.unknown_code:
         close = len(request.candidates) > 1
         issue(
             IssueCode.AMBIGUOUS_MATCH if close else IssueCode.LOW_CONFIDENCE,
@@ -158,6 +186,45 @@ def _draft_line(number: int, request: LineRequest, catalog: CatalogIndex) -> tup
             blocking=False,
         )
     return line, issues
+
+
+def alternatives(request: LineRequest, product: Product | None, catalog: CatalogIndex) -> list[Candidate]:
+    """The next-best products for a line that is not certain, best first, each with how it differs
+    from the chosen product ("same series, 1560 instead of 2030 mm")."""
+    if request.confidence >= CONFIDENT and product is not None:
+        return []
+    chosen = product.sku if product else None
+    out: list[Candidate] = []
+    for candidate in request.candidates:
+        if candidate.sku == chosen or any(c.sku == candidate.sku for c in out):
+            continue
+        if catalog.get(candidate.sku) is None:
+            continue
+        note = catalog.difference(chosen, candidate.sku) if chosen else "; ".join(candidate.reasons[:3])
+        out.append(candidate.model_copy(update={"note": note}))
+        if len(out) == MAX_ALTERNATIVES:
+            break
+    return out
+
+
+def price_mismatch(product: Product, unit: str, stated: float | None, stated_unit: str | None) -> str | None:
+    """A message when the customer's stated unit price differs from the catalog's (None when it
+    agrees or cannot be compared). The ERP always gets the catalog price."""
+    if stated is None or stated <= 0:
+        return None
+    per = unit if stated_unit in (None, "each") else canonical_unit(stated_unit)
+    if per is not None and product.unit_option(per) is None:
+        per, _ = resolve_unit(product, per)
+    option = product.unit_option(per)
+    if option is None:
+        return None
+    catalog_price = round(product.unit_price * option.per_base, 2)
+    if abs(stated - catalog_price) <= PRICE_TOLERANCE * max(catalog_price, 0.01):
+        return None
+    return (
+        f"the customer states EUR {stated:.2f} per {option.unit}; the catalog price is "
+        f"EUR {catalog_price:.2f} per {option.unit} (the order uses the catalog price)"
+    )
 
 
 def _overall_confidence(lines: list[DraftLine], customer: CustomerMatch) -> float:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from mailorder.domain import Customer, Draft, Product
+from mailorder.tools.history import PastOrder
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,12 @@ class ErpClient:
             return min(failure.retry_after, self.retry_after_max)
         return self.backoff_seconds(retry_state.attempt_number)
 
+    async def _request_ok(self, method: str, path: str, **kwargs) -> httpx.Response:
+        """Send with retries; the 2xx response (a 4xx raises ErpRejected)."""
+        response = await self._request(method, path, **kwargs)
+        assert response is not None  # only allow_404 answers None
+        return response
+
     async def _request(
         self, method: str, path: str, *, allow_404: bool = False, **kwargs
     ) -> httpx.Response | None:
@@ -193,7 +200,7 @@ class ErpClient:
         products: dict[str, Product] = {}
         version = ""
         while True:
-            response = await self._request(
+            response = await self._request_ok(
                 "GET", "/api/products", params={"limit": CATALOG_PAGE, "offset": len(products)}
             )
             body = response.json()
@@ -210,7 +217,7 @@ class ErpClient:
 
     # --- customers -----------------------------------------------------------------------------
     async def _customers(self, **params: str) -> list[Customer]:
-        response = await self._request("GET", "/api/customers", params=params)
+        response = await self._request_ok("GET", "/api/customers", params=params)
         return [Customer.model_validate(c) for c in response.json().get("items", [])]
 
     async def customer_by_email(self, email: str) -> Customer | None:
@@ -235,7 +242,7 @@ class ErpClient:
         if not idempotency_key:
             raise ValueError("submit_order needs an idempotency key")
         body = order_request if "orderRequest" in order_request else {"orderRequest": order_request}
-        response = await self._request(
+        response = await self._request_ok(
             "POST", "/api/submit-order", json=body, headers={"Idempotency-Key": idempotency_key}
         )
         raw = response.json()
@@ -260,8 +267,17 @@ class ErpClient:
         response = await self._request("GET", f"/api/orders/{order_id}", allow_404=True)
         return response.json() if response is not None else None
 
+    async def customer_orders(self, company_id: str, limit: int = 3) -> list[PastOrder]:
+        """The customer's earlier orders with their lines, newest first; [] for an unknown customer."""
+        response = await self._request(
+            "GET", f"/api/customers/{company_id}/orders", params={"limit": limit}, allow_404=True
+        )
+        if response is None:
+            return []
+        return [PastOrder.from_erp(o) for o in response.json().get("items", [])]
+
     async def list_orders(self, limit: int = 50) -> list[dict]:
-        response = await self._request("GET", "/api/orders", params={"limit": limit})
+        response = await self._request_ok("GET", "/api/orders", params={"limit": limit})
         return response.json().get("items", [])
 
     async def health(self) -> bool:
@@ -281,7 +297,7 @@ def build_order_request(draft: Draft) -> dict:
     """
     if draft.customer is None:
         raise ValueError("draft has no customer; it cannot be posted")
-    products = []
+    products: list[dict[str, Any]] = []
     for line in draft.lines:
         if line.sku is None or line.qty is None:
             continue
@@ -305,6 +321,6 @@ def build_order_request(draft: Draft) -> dict:
             "delivery_date": draft.delivery_date.isoformat() if draft.delivery_date else None,
             "comment": draft.comment,
             "products": products,
-            "total_amount": round(sum(p["quantity"] * p["unit_price"] for p in products), 2),
+            "total_amount": round(sum(float(p["quantity"]) * float(p["unit_price"]) for p in products), 2),
         }
     }

@@ -1,4 +1,5 @@
-"""The agent's hands in one object: catalog lookup, customer lookup, draft_order, as LangChain tools."""
+"""The agent's hands in one object: catalog lookup, customer lookup, order history, draft_order,
+as LangChain tools."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from mailorder.tools.catalog import CatalogIndex
 from mailorder.tools.customers import CachedDirectory, CustomerLookupInput, customer_lookup
 from mailorder.tools.draft_order import DraftOrderInput, draft_order
 from mailorder.tools.erp_client import ErpClient
+from mailorder.tools.history import OrderHistoryInput, PastOrder, order_history
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,10 @@ class Toolbox:
     async def customer_lookup(self, sender: str, body: str = "") -> CustomerMatch:
         return await customer_lookup(self.directory, sender, body)
 
+    async def order_history(self, company_id: str, limit: int = 3) -> list[PastOrder]:
+        """The customer's most recent ERP orders, newest first."""
+        return await order_history(self.erp, company_id, limit)
+
     def draft_order(
         self, extraction: Extraction, customer: CustomerMatch, *, recent_orders: Sequence[Draft] = ()
     ) -> Draft:
@@ -104,6 +110,15 @@ class Toolbox:
             body are only hints and are never chosen automatically."""
             match = await self.customer_lookup(sender, body)
             return compact_customer(match)
+
+        async def history_tool(company_id: str = "", limit: int = 3) -> list[dict]:
+            """The customer's most recent orders, newest first, each with its lines (sku, name,
+            qty, unit). Use it when the email says "same as last time" / "zoals vorige keer" /
+            "wie beim letzten Mal": take the products of the newest order the customer means."""
+            customer = _serving.get() or company_id  # only the sender's own history
+            if not customer:
+                return []
+            return [compact_order(o) for o in await self.order_history(customer, limit)]
 
         async def draft_tool(
             lines: list[Any],
@@ -141,6 +156,12 @@ class Toolbox:
                 args_schema=CustomerLookupInput,
             ),
             StructuredTool.from_function(
+                coroutine=history_tool,
+                name="order_history",
+                description=history_tool.__doc__,
+                args_schema=OrderHistoryInput,
+            ),
+            StructuredTool.from_function(
                 coroutine=draft_tool,
                 name="draft_order",
                 description=draft_tool.__doc__,
@@ -168,6 +189,17 @@ def compact_customer(match: CustomerMatch) -> dict[str, Any]:
         "method": match.method,
         "confidence": match.confidence,
         "hints": [h.company_id for h in match.hints],
+    }
+
+
+def compact_order(order: PastOrder) -> dict[str, Any]:
+    return {
+        "order_id": order.order_id,
+        "date": order.created_at.date().isoformat() if order.created_at else None,
+        "reference": order.reference,
+        "lines": [
+            {"sku": ln.sku, "name": ln.product_name, "qty": ln.qty, "unit": ln.unit} for ln in order.lines
+        ],
     }
 
 

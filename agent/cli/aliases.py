@@ -3,30 +3,27 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from mailorder.agent.config import Settings
+from mailorder.agent.cli.common import config_option, load_settings, read_sessions
 from mailorder.store import repo
 from mailorder.store.aliases import list_aliases, remove_alias
-from mailorder.store.db import make_engine, make_session_factory
 
 aliases_app = typer.Typer(help="Aliases learned from rep corrections.", no_args_is_help=True)
-
-
-def _sessions():
-    return make_session_factory(make_engine(Settings.load().database_url))
 
 
 @aliases_app.command("list")
 def list_cmd(
     customer: Optional[str] = typer.Option(None, "--customer", help="Company id, e.g. COMP-004"),
+    config: Optional[Path] = config_option(),
 ) -> None:
     """Show learned aliases."""
-    with _sessions()() as session:
+    with read_sessions(load_settings(config))() as session:
         rows = list_aliases(session, customer)
     table = Table("id", "customer", "source text", "sku", "unit", "taught by", "when", "uses")
     for a in rows:
@@ -44,9 +41,9 @@ def list_cmd(
 
 
 @aliases_app.command("remove")
-def remove_cmd(alias_id: int) -> None:
+def remove_cmd(alias_id: int, config: Optional[Path] = config_option()) -> None:
     """Delete one alias (audited); takes effect at the next start of serve."""
-    sessions = _sessions()
+    sessions = read_sessions(load_settings(config))
     with sessions.begin() as session:
         alias = remove_alias(session, alias_id)
         if alias is None:

@@ -15,12 +15,16 @@ from rich.console import Console
 from rich.table import Table
 
 from mailorder.agent.cli.aliases import aliases_app
-from mailorder.agent.config import Settings
+from mailorder.agent.cli.common import config_option, fail, load_settings, read_sessions
+from mailorder.agent.cli.db import db_app
+from mailorder.agent.cli.prompts import prompts_app
 
 app = typer.Typer(help="mailorder: an email-native order desk.", no_args_is_help=True, add_completion=False)
 orders_app = typer.Typer(help="Inspect drafts and their audit trail.", no_args_is_help=True)
 app.add_typer(orders_app, name="orders")
 app.add_typer(aliases_app, name="aliases")
+app.add_typer(db_app, name="db")
+app.add_typer(prompts_app, name="prompts")
 console = Console()
 
 
@@ -63,31 +67,31 @@ def _require_dev_extra(command: str) -> None:
         raise typer.Exit(2)
 
 
-def _settings(config: Optional[Path]) -> Settings:
-    return Settings.load(config_file=config)
-
-
 @app.command()
 def serve(
-    config: Optional[Path] = typer.Option(
-        None, "--config", help="TOML file with the same keys as the environment."
-    ),
+    config: Optional[Path] = config_option(),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
     log_json: bool = typer.Option(
         False,
         "--log-json",
         help="One JSON object per log line (time, level, logger, message, email_id, draft_id).",
     ),
+    http_port: Optional[int] = typer.Option(
+        None, "--http-port", help="Serve /healthz, /readyz, /metrics on this port (MAILORDER_HTTP_PORT)."
+    ),
 ) -> None:
-    """Run the agent: poll the inbox, draft orders, handle rep replies."""
+    """Run the agent: poll the inbox, draft orders, handle rep replies. SIGTERM or Ctrl-C drains
+    the emails in flight (MAILORDER_DRAIN_SECONDS) and exits 0; a second one exits at once."""
+    from mailorder.agent.extract.prompts import PromptNotFound
     from mailorder.agent.service import serve as run_serve
+    from mailorder.store.db import SchemaNotCurrent
 
     _logging(verbose, json_lines=log_json)
-    settings = _settings(config)
+    settings = load_settings(config, http_port=http_port)
     try:
         asyncio.run(run_serve(settings))
-    except KeyboardInterrupt:
-        console.print("stopped")
+    except (SchemaNotCurrent, PromptNotFound) as exc:
+        fail(str(exc))
 
 
 @app.command()
@@ -152,6 +156,10 @@ def evaluate(
     details: bool = typer.Option(False, help="One row per email."),
     prompt_version: Optional[str] = typer.Option(None, help="Prompt version for the model path."),
     learn: bool = typer.Option(False, help="Replay with the ground truth as the rep's corrections."),
+    compare: Optional[str] = typer.Option(
+        None, help="A second prompt version: both versions' metrics side by side in one run."
+    ),
+    config: Optional[Path] = config_option(),
 ) -> None:
     """Backtest the extraction pipeline on a dataset and print accuracy, latency and tokens."""
     _require_dev_extra("eval")  # the backtest answers catalog and customers from an in-process mock ERP
@@ -160,7 +168,15 @@ def evaluate(
 
     _logging(False)
     logging.getLogger().setLevel(logging.WARNING)
-    settings = Settings.load()
+    if compare:  # agent/cli/prompts.py runs both versions
+        from mailorder.agent.cli.prompts import compare_versions
+
+        text = compare_versions(
+            dataset, out, prompt_version, compare, details=details, learn=learn, config=config
+        )
+        console.print(text, markup=False, highlight=False)
+        return
+    settings = load_settings(config)
     extractor = make_llm_extractor(settings)
     if extractor is not None and prompt_version:  # admins compare prompt versions on one dataset
         from mailorder.agent.extract.prompts import load_prompt
@@ -198,15 +214,14 @@ def demo(
 def stats(
     days: int = typer.Option(7, help="Period: the last N days (0 = everything)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output for dashboards."),
-    config: Optional[Path] = typer.Option(None, "--config"),
+    config: Optional[Path] = config_option(),
 ) -> None:
     """Emails by class, drafts by state, automation rate, latencies, ERP errors."""
     from datetime import datetime, timedelta
 
-    from mailorder.store.db import make_engine, make_session_factory
     from mailorder.store.stats import compute_stats
 
-    sessions = make_session_factory(make_engine(_settings(config).database_url))
+    sessions = read_sessions(load_settings(config))
     since = datetime.now(UTC) - timedelta(days=days) if days else None
     with sessions() as session:
         figures = compute_stats(session, since=since.replace(tzinfo=None) if since else None)
@@ -227,13 +242,12 @@ def stats(
 def orders_list(
     status: Optional[str] = typer.Option(None, help="e.g. awaiting_review, confirmed, rejected."),
     limit: int = typer.Option(50),
-    config: Optional[Path] = typer.Option(None, "--config"),
+    config: Optional[Path] = config_option(),
 ) -> None:
     """List drafts, newest first."""
     from mailorder.store import repo
-    from mailorder.store.db import make_engine, make_session_factory
 
-    sessions = make_session_factory(make_engine(_settings(config).database_url))
+    sessions = read_sessions(load_settings(config))
     table = Table("draft", "ver", "status", "customer", "rep", "ERP order", "subject", "updated")
     with sessions() as session:
         for d in repo.list_drafts(session, status, limit):
@@ -254,15 +268,14 @@ def orders_list(
 @orders_app.command("show")
 def orders_show(
     draft: str = typer.Argument(..., help="Draft id, e.g. 12 or MO-12."),
-    config: Optional[Path] = typer.Option(None, "--config"),
+    config: Optional[Path] = config_option(),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Show one draft: its current version and the full audit trail."""
     from mailorder.store import repo
-    from mailorder.store.db import make_engine, make_session_factory
 
     draft_id = int(draft.upper().removeprefix("MO-"))
-    sessions = make_session_factory(make_engine(_settings(config).database_url))
+    sessions = read_sessions(load_settings(config))
     with sessions() as session:
         record = repo.get_draft(session, draft_id)
         if record is None:

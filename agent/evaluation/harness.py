@@ -100,7 +100,8 @@ def prediction(email_id: str, analysis: Analysis) -> dict:
         "reference": None,
         "delivery_date": None,
         "confidence": analysis.triage.confidence,
-        "needs_review": analysis.triage.label not in _SELF_EVIDENT,
+        # a label from headers or clear wording is left alone; an unsure one gets a human look
+        "needs_review": analysis.triage.label not in _SELF_EVIDENT or analysis.triage.confidence < 0.9,
     }
     draft = analysis.draft
     if is_order and draft is not None:
@@ -159,7 +160,7 @@ async def _predict(
 def _teach(toolbox: Toolbox, truth: TruthEmail | None, analysis: Analysis) -> int:
     """The rep's corrections for one email: each wrongly identified line is paired, in order,
     with a true SKU nobody predicted, and its source text becomes an alias for the customer."""
-    if truth is None or not truth.is_order or not truth.company_id:
+    if truth is None or not truth.is_order or not truth.company_id or analysis.draft is None:
         return 0
     predicted = {ln.sku for ln in analysis.draft.lines}
     missing = [sku for sku in truth.lines if not sku.startswith("!") and sku not in predicted]
@@ -294,9 +295,9 @@ def format_report(report: EvalReport) -> str:
                 f"{100 * r['top3_recall']:6.1f}%"
             )
     if report.missed:
-        rows += ["", "missed truth lines (email, sku, phenomenon, how)"]
+        rows += ["", "missed truth lines (email id start, sku, phenomenon, how)"]
         for m in report.missed:
-            rows.append(f"{m['email_id']:<37} {m['sku']:<13} {m['phenomenon']:<18} {m['how']}")
+            rows.append(f"{m['email_id'][:8]}  {m['sku']:<13} {m['phenomenon']:<18} {m['how']}")
     if report.per_email:
         rows += ["", "email_id                              order  cust  tp/pred/truth  perfect  auto  ok"]
         for r in report.per_email:

@@ -80,11 +80,11 @@ def base_qty(catalog: dict[str, dict[str, float]], sku: str | None, qty, unit) -
         return None
 
 
-def merge_lines(lines: list[dict], catalog: dict[str, dict[str, float]]) -> dict[str, float] | None:
+def merge_lines(lines: list[dict], catalog: dict[str, dict[str, float]]) -> dict[str, float]:
     """sku -> summed base quantity; lines that cannot be converted are kept as NaN (never match)."""
     merged: dict[str, float] = {}
     for i, line in enumerate(lines):
-        sku = line.get("sku")
+        sku = str(line.get("sku") or "")
         value = base_qty(catalog, sku, line.get("qty"), line.get("unit"))
         key = sku if value is not None else f"!invalid{i}:{sku}"
         merged[key] = merged.get(key, 0.0) + (value if value is not None else math.nan)
@@ -161,10 +161,13 @@ def missed_lines(truth: Truth, preds: dict[str, dict]) -> list[dict]:
         for sku, qty in t.lines.items():
             if sku in merged and _equal(merged[sku], qty):
                 continue
-            if sku in merged:
-                how = "wrong quantity"
-            else:
-                how = "offered as alternative" if sku in offered else "missed"
+            how = (
+                "wrong quantity"
+                if sku in merged
+                else "offered as alternative"
+                if sku in offered
+                else "missed"
+            )
             missed.append({"email_id": eid, "sku": sku, "phenomenon": t.phenomena.get(sku, "-"), "how": how})
     return missed
 

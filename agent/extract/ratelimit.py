@@ -10,7 +10,14 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
+
+
+class CallObserver(Protocol):
+    """Told about every extraction: its outcome (ok, failed) and the model requests and tokens it
+    used (monitoring counts them; see agent/monitoring/metrics.py)."""
+
+    def __call__(self, outcome: str, *, calls: int, prompt_tokens: int, completion_tokens: int) -> None: ...
 
 
 class Bucket:
@@ -70,21 +77,38 @@ class RateLimiter:
 
 
 class LimitedExtractor:
-    """Wraps the model extractor: every extraction runs inside a rate-limited slot."""
+    """Wraps the model extractor: every extraction runs inside a rate-limited slot, and an observer
+    (optional) hears of each one's outcome and usage."""
 
     ESTIMATED_TOKENS = 3000  # per extraction, settled against the real usage
     ESTIMATED_REQUESTS = 2
 
-    def __init__(self, extractor, limiter: RateLimiter) -> None:
-        self.extractor, self.limiter = extractor, limiter
+    def __init__(self, extractor, limiter: RateLimiter, *, observer: CallObserver | None = None) -> None:
+        self.extractor, self.limiter, self.observer = extractor, limiter, observer
 
     async def __call__(self, email, body, toolbox):
-        async with self.limiter.slot(requests=self.ESTIMATED_REQUESTS, tokens=self.ESTIMATED_TOKENS):
-            result = await self.extractor(email, body, toolbox)
+        try:
+            async with self.limiter.slot(requests=self.ESTIMATED_REQUESTS, tokens=self.ESTIMATED_TOKENS):
+                result = await self.extractor(email, body, toolbox)
+        except Exception as exc:
+            self._observe("failed", getattr(exc, "usage", None))
+            raise
         usage = getattr(result, "usage", None)
         if usage is not None:
             self.limiter.settle(
                 requests=usage.calls - self.ESTIMATED_REQUESTS,
                 tokens=usage.prompt_tokens + usage.completion_tokens - self.ESTIMATED_TOKENS,
             )
+        self._observe("ok", usage)
         return result
+
+    def _observe(self, outcome: str, usage: Any) -> None:
+        if self.observer is None:
+            return
+        calls = getattr(usage, "calls", 0) or 0
+        self.observer(
+            outcome,
+            calls=calls if calls or outcome == "ok" else 1,  # a failure before any answer was still a call
+            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+            completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+        )

@@ -1,7 +1,8 @@
 """Which inbound messages the agent must never treat as a customer email (pure).
 
 Ignored (recorded, never triaged, never answered):
-- our own mail: the X-Mailorder header, or From the agent address or one of its plus-addresses;
+- our own mail: its X-Mailorder header holds our signed mark for its Message-ID (mail.tokens.
+  agent_mark); a header anyone could add, or our address in From, proves nothing;
 - bounces and delivery reports: multipart/report (delivery status, read receipts), a
   message/delivery-status part, MAILER-DAEMON / postmaster senders, X-Failed-Recipients,
   a null Return-Path;
@@ -21,6 +22,7 @@ import re
 
 from mailorder.agent.review.wire import find_tag
 from mailorder.domain import ParsedEmail
+from mailorder.mail.tokens import is_agent_mark
 
 _BOUNCE_SENDERS = ("mailer-daemon@", "postmaster@", "mail-daemon@", "mailerdaemon@")
 _REPORT_TYPES = ("delivery-status", "disposition-notification", "feedback-report")
@@ -36,10 +38,13 @@ _AUTO_SUBJECT = re.compile(
 )
 
 
-def ignore_reason(email: ParsedEmail, agent_address: str) -> str | None:
-    """Why this message is ignored, or None when it goes on to triage / reply handling."""
+def ignore_reason(email: ParsedEmail, agent_address: str, secret: str | None = None) -> str | None:
+    """Why this message is ignored, or None when it goes on to triage / reply handling. Without
+    the secret no message is recognised as our own."""
     agent_address = agent_address.strip().lower()
-    for rule in (_own_mail, _delivery_report, _mail_loop):
+    if secret and is_agent_mark(secret, email.message_id, email.headers.get("x-mailorder", "")):
+        return "sent by mailorder itself (signed X-Mailorder mark)"
+    for rule in (_delivery_report, _mail_loop):
         reason = rule(email, agent_address)
         if reason is not None:
             return reason
@@ -47,14 +52,6 @@ def ignore_reason(email: ParsedEmail, agent_address: str) -> str | None:
 
 
 # ---- rules -----------------------------------------------------------------------------------
-
-
-def _own_mail(email: ParsedEmail, agent_address: str) -> str | None:
-    if email.headers.get("x-mailorder"):
-        return "sent by mailorder itself (X-Mailorder header)"
-    if email.sender and is_agent_address(email.sender, agent_address):
-        return "sent from the agent's own address"
-    return None
 
 
 def is_delivery_report(email: ParsedEmail) -> bool:

@@ -24,7 +24,8 @@ def rep_language(settings: Settings, rep: str) -> Language:
 
 def review_address(services: Services, draft_id: int, version: int, rep: str) -> str:
     """The plus-address carrying a fresh reply token for (draft, version, rep)."""
-    token = tokens.make_token(services.settings.secret, draft_id, version, rep, services.clock())
+    secret = services.settings.secret.get_secret_value()
+    token = tokens.make_token(secret, draft_id, version, rep, services.clock())
     return tokens.plus_address(services.agent_address, token)
 
 

@@ -27,6 +27,8 @@ from tenacity import (
 
 from mailorder.agent.crashpoints import crash_point
 from mailorder.agent.workflow.context import Services
+from mailorder.mail import tokens
+from mailorder.mail.compose import AGENT_HEADER
 from mailorder.store import repo
 from mailorder.store.models import OutboxMessage, OutboxStatus
 
@@ -69,6 +71,10 @@ async def send(
     """Record and send one message; True when sent (else PENDING for a later retry, or FAILED)."""
     recipients = _recipients(message)
     del message["Bcc"]  # never transmitted
+    del message[AGENT_HEADER]  # our mark, signed: a header anyone could add proves nothing
+    message[AGENT_HEADER] = tokens.agent_mark(
+        services.settings.secret.get_secret_value(), str(message["Message-ID"])
+    )
     now = services.clock()
     with services.sessions.begin() as session:
         row = repo.enqueue_outbox(

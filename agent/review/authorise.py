@@ -36,7 +36,7 @@ def refusal(services: Services, match: ReplyMatch, draft: DraftRecord, email: Pa
         )
     try:
         claims = tokens.verify_token(
-            services.settings.secret,
+            services.settings.secret.get_secret_value(),
             match.token,
             now=services.clock(),
             max_age=timedelta(days=services.settings.token_max_age_days),

@@ -14,25 +14,10 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, ValidationError
 
 from mailorder.agent.extract.model import LlmSettings, make_chat_model, message_text
+from mailorder.agent.extract.prompts import Prompt, load_prompt
 from mailorder.domain import EditOp
 
 log = logging.getLogger(__name__)
-
-SYSTEM = """You turn a sales rep's free-text change request into edit operations on an order draft.
-The draft is given as a block: one line per order line `n | sku | qty | unit | name`.
-Answer with JSON only: {"ops": [ ... ]} where each op is one of
-  {"op": "qty", "line": n, "qty": number, "unit": "rol|mtr|m2|plaat|stuks|vel|riem|doos|pallet" or null}
-  {"op": "unit", "line": n, "unit": "..."}
-  {"op": "sku", "line": n, "sku": "NN-NNNN-NNNN"}
-  {"op": "remove", "line": n}
-  {"op": "add", "sku": "NN-NNNN-NNNN", "qty": number, "unit": "..."}
-  {"op": "customer", "value": "COMP-NNN"}
-  {"op": "reference", "value": "..."}
-  {"op": "delivery", "day": "YYYY-MM-DD"}
-  {"op": "note", "value": "..."}
-Only what the rep asked for; refer to lines by their number in the block; never invent SKUs
-(use one only when the rep wrote it or it is in the block). No prices exist in this schema.
-If the text asks for nothing you can express, answer {"ops": []}."""
 
 _JSON = re.compile(r"\{.*\}", re.DOTALL)
 
@@ -42,14 +27,15 @@ class _Proposal(BaseModel):
 
 
 class EditProposer:
-    def __init__(self, settings: LlmSettings) -> None:
+    def __init__(self, settings: LlmSettings, *, prompt_version: str | None = None) -> None:
         self.model = make_chat_model(settings)
         self.name = settings.model
+        self.prompt: Prompt = load_prompt("edit", prompt_version)  # prompts/edit_vN.md
 
     async def __call__(self, request: str, block: str) -> list[EditOp]:
         """Edit operations the model reads in the rep's words; [] when it cannot tell."""
         messages = [
-            SystemMessage(SYSTEM),
+            SystemMessage(self.prompt.text),
             HumanMessage(f"Draft:\n{block}\n\nThe rep wrote:\n<request>\n{request[:2000]}\n</request>"),
         ]
         try:

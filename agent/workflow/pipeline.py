@@ -15,6 +15,7 @@ from mailorder.agent.extract.classify import triage
 from mailorder.agent.extract.rules import extract_rules
 from mailorder.domain import CustomerMatch, Draft, Extraction, ParsedEmail, Triage, TriageLabel
 from mailorder.mail.clean import CleanBody, clean_order_body
+from mailorder.tools.history import PastOrder, refers_to_history
 from mailorder.tools.toolbox import Toolbox, serving_customer
 
 log = logging.getLogger(__name__)
@@ -45,9 +46,9 @@ async def extract_order(
 ) -> Extraction:
     """The model extractor when configured; on any failure the rules, with a note saying so."""
     received = email.date or now
-    if customer_id is None and getattr(
-        toolbox, "customer_aliases", None
-    ):  # learned aliases need the customer
+    wants_history = refers_to_history(getattr(body, "new_text", "") or body.text)
+    if customer_id is None and (wants_history or getattr(toolbox, "customer_aliases", None)):
+        # learned aliases and the order history need the customer
         match = await toolbox.customer_lookup(email.sender, body.new_text)
         customer_id = match.customer.company_id if match.customer else None
     if llm_extractor is not None:
@@ -56,11 +57,26 @@ async def extract_order(
                 return await llm_extractor(email, body, toolbox)
         except Exception as exc:  # noqa: BLE001 - the model is optional; the order still gets a draft
             log.warning("model extraction failed for %s, using rules: %s", email.message_id, exc)
-            extraction = extract_rules(email, body, toolbox, received=received, customer_id=customer_id)
+            history = await _history(toolbox, customer_id, wants_history)
+            extraction = extract_rules(
+                email, body, toolbox, received=received, customer_id=customer_id, history=history
+            )
             extraction.notes.append(f"model extraction failed ({type(exc).__name__}); fell back to rules")
             extraction.method = "rules (model failed)"
             return extraction
-    return extract_rules(email, body, toolbox, received=received, customer_id=customer_id)
+    history = await _history(toolbox, customer_id, wants_history)
+    return extract_rules(email, body, toolbox, received=received, customer_id=customer_id, history=history)
+
+
+async def _history(toolbox: Toolbox, customer_id: str | None, wanted: bool) -> list[PastOrder]:
+    """The customer's recent orders, only when the email refers to an earlier order."""
+    if not wanted or not customer_id or not hasattr(toolbox, "order_history"):
+        return []
+    try:
+        return await toolbox.order_history(customer_id, limit=3)
+    except Exception as exc:  # noqa: BLE001 - without history the rules still read the email
+        log.warning("order history for %s not available: %s", customer_id, exc)
+        return []
 
 
 async def build_draft(

@@ -9,6 +9,7 @@ from langgraph.runtime import Runtime
 from mailorder.agent.crashpoints import crash_point
 from mailorder.agent.logs import bind
 from mailorder.agent.outgoing.mailing import confirmation_address
+from mailorder.agent.review import wire
 from mailorder.agent.workflow.context import Services
 from mailorder.agent.workflow.loading import parsed_email
 from mailorder.agent.workflow.pipeline import build_draft
@@ -52,6 +53,30 @@ def reply_to_warnings(email: ParsedEmail, draft: Draft) -> list[Issue]:
     ]
 
 
+def follow_up_notes(services: Services, email: ParsedEmail) -> list[Issue]:
+    """A customer's mail that answers our confirmation (or carries a draft's tag) is a new order
+    that refers to an earlier one: say which, so the rep can tell an addition from a replacement."""
+    refs = [r for r in [email.in_reply_to, *email.references] if r]
+    with services.sessions() as session:
+        earlier = {row.draft_id for row in repo.outbox_by_message_ids(session, refs) if row.draft_id}
+        tag = wire.find_tag(email.subject)
+        if tag is not None:
+            earlier.add(tag[0])
+        drafts = [d for d in (repo.get_draft(session, i) for i in sorted(earlier)) if d is not None]
+    return [
+        Issue(
+            code=IssueCode.FOLLOW_UP,
+            message=(
+                f"refers to the earlier order MO-{d.id} ({d.status}"
+                + (f", ERP {d.erp_order_id}" if d.erp_order_id else "")
+                + "): check whether this adds to it or replaces it"
+            ),
+            blocking=False,
+        )
+        for d in drafts
+    ]
+
+
 async def draft_node(state: State, runtime: Runtime[Services]) -> dict:
     services = runtime.context
     email_id = state["email_id"]
@@ -70,6 +95,7 @@ async def draft_node(state: State, runtime: Runtime[Services]) -> dict:
         recent_orders=recent,
     )
     draft.issues.extend(reply_to_warnings(email, draft))
+    draft.issues.extend(follow_up_notes(services, email))
     customer = draft.customer
     rep = pick_rep(services, customer.rep_email if customer else None)
     now = services.clock()
