@@ -21,7 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -34,6 +42,7 @@ from pydantic_settings import (
 
 ENV_PREFIX = "MAILORDER_"
 DEV_SECRET = "dev-secret-change-me"
+LANGUAGES = ("en", "nl", "de")  # mail.i18n.LANGUAGES
 # settings whose environment name is not MAILORDER_<NAME>
 _ENV_NAME_OVERRIDES = {
     "from_address": "MAILORDER_FROM",
@@ -114,8 +123,13 @@ class Settings(BaseSettings):
     # --- review -----------------------------------------------------------------------------------
     reps: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["rep@example.com"],
-        description="allowed reviewers, comma-separated; the first is the default rep",
+        description="allowed reviewers, comma-separated, each optionally with its language "
+        "(rep@example.com:nl); the first is the default rep",
     )
+    language: str = Field(
+        "en", description="language of mail to reps without one of their own: en, nl or de (Babel catalogs)"
+    )
+    _languages: dict[str, str] = PrivateAttr(default_factory=dict)
     secret: SecretStr = Field(
         SecretStr(DEV_SECRET), description="HMAC key for reply tokens: set it, the same on every worker"
     )
@@ -184,7 +198,37 @@ class Settings(BaseSettings):
     def _some_rep(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError("at least one rep address is needed")
+        for entry in value:
+            _, _, lang = entry.partition(":")
+            if lang and lang not in LANGUAGES:
+                raise ValueError(f"{entry}: the language after ':' is one of {', '.join(LANGUAGES)}")
         return value
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in LANGUAGES:
+            raise ValueError(f"one of {', '.join(LANGUAGES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _rep_languages(self) -> Settings:
+        """rep@example.com:nl -> the address in `reps`, its language kept aside."""
+        languages: dict[str, str] = {}
+        addresses: list[str] = []
+        for entry in self.reps:
+            address, _, lang = entry.partition(":")
+            addresses.append(address)
+            if lang:
+                languages[address] = lang
+        self.reps = addresses
+        self._languages = languages
+        return self
+
+    def rep_language(self, rep: str) -> str:
+        """The language a rep reads (their own, else MAILORDER_LANGUAGE)."""
+        return self._languages.get(rep.strip().lower(), self.language)
 
     @field_validator("from_address", "imap_user")
     @classmethod

@@ -18,8 +18,7 @@ from mailorder.store import repo
 
 def rep_language(settings: Settings, rep: str) -> Language:
     """The language a rep reads: MAILORDER_REPS rep@example.com:nl, else MAILORDER_LANGUAGE."""
-    default = i18n.language(getattr(settings, "language", None))
-    return i18n.language(getattr(settings, "rep_languages", {}).get(rep.lower()), default=default)
+    return i18n.language(settings.rep_language(rep))
 
 
 def review_address(services: Services, draft_id: int, version: int, rep: str) -> str:
