@@ -128,6 +128,7 @@ class IssueCode(StrEnum):
     CODE_NOT_IN_CATALOG = "code_not_in_catalog"  # a written article code the catalog lacks
     REPLY_TO_DIFFERS = "reply_to_differs"  # answers would go to another address than the sender
     FOLLOW_UP = "follow_up"  # refers to an earlier draft of ours (adds to it? replaces it?)
+    TOO_LONG = "too_long"  # more text or lines than one draft holds: summarised, not postable
 
 
 class Issue(BaseModel):

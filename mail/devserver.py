@@ -63,6 +63,7 @@ class DevMailServer:
         self.host = host
         self.password = password
         self.auto_accounts = auto_accounts
+        self.refuse_data_for: set[str] = set()  # tests: recipients whose mail is refused after DATA (552)
         self._requested_ports = (smtp_port, imap_port)
         self._ports = (smtp_port, imap_port)
         # explicit accounts and their passwords, (re)applied on every start
@@ -191,7 +192,14 @@ class DevMailServer:
         async with AsyncExitStack() as stack:
             imap_port = await start_imap_server(stack, login, config, self.host, self._requested_ports[1])
             smtp_port = await start_smtp_server(
-                stack, DeliveryHandler(deliver, accepts_recipient), self.host, self._requested_ports[0]
+                stack,
+                DeliveryHandler(
+                    deliver,
+                    accepts_recipient,
+                    lambda rcpts: any(normalize_address(r) in self.refuse_data_for for r in rcpts),
+                ),
+                self.host,
+                self._requested_ports[0],
             )
             self._ports = (smtp_port, imap_port)
             ready.set_result(None)

@@ -47,9 +47,15 @@ def with_delivery_headers(raw: bytes, recipient: str, mail_from: str | None = ""
 class DeliveryHandler:
     """aiosmtpd handler: RCPT checks the account, DATA delivers one copy per recipient."""
 
-    def __init__(self, deliver: Deliver, accepts_recipient: AcceptsRecipient) -> None:
+    def __init__(
+        self,
+        deliver: Deliver,
+        accepts_recipient: AcceptsRecipient,
+        refuses_data: Callable[[list[str]], bool] = lambda _rcpts: False,
+    ) -> None:
         self._deliver = deliver
         self._accepts_recipient = accepts_recipient
+        self._refuses_data = refuses_data  # fault injection: 552 after DATA (a message "too large")
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
@@ -63,6 +69,8 @@ class DeliveryHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self._refuses_data(list(envelope.rcpt_tos)):
+            return "552 5.3.4 Message size exceeds fixed maximum message size"
         raw = envelope.original_content
         if raw is None:
             raw = envelope.content if isinstance(envelope.content, bytes) else b""

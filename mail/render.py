@@ -47,6 +47,7 @@ NoticeKind = Literal[
     "reminder",
     "bounced",
     "quiet",
+    "undeliverable",
 ]
 
 
@@ -280,6 +281,7 @@ _NOTICE_TITLES: dict[str, str] = {
     "reminder": N_("Reminder: waiting for your decision"),
     "bounced": N_("Customer confirmation bounced"),
     "quiet": N_("Too many replies: pausing answers"),
+    "undeliverable": N_("Summary could not be delivered"),
 }
 
 

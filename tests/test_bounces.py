@@ -137,8 +137,22 @@ async def test_a_summary_no_rep_can_receive_is_audited_not_lost(tmp_path, clock)
         assert event.draft_id == loop.drafts()[0].id and event.details["reps"] == [REP]
         assert [e.action for e in loop.audit("summary_bounced")] == ["summary_bounced"]
         assert loop.drafts()[0].status == DraftStatus.AWAITING_REVIEW and loop.drafts()[0].rep == REP
-        assert len(loop.mailbox(REP)) == 1
+        # the default rep is told, in a few lines, with a review address (STATUS re-sends the summary)
+        [note] = loop.rep_mail("notice-undeliverable")
+        assert "could not be delivered" in note.get_body(("plain",)).get_content()
+        assert str(note["Reply-To"]).startswith("orders+")
         assert loop.audit("processing_error") == []
+
+
+async def test_a_summary_the_server_refuses_at_data_is_handed_on_at_once(tmp_path, clock):
+    """552 (too large) or 554 after DATA is permanent: no 12 retries; the rep hears of it."""
+    async with Loop(tmp_path, clock) as loop:
+        loop.mail.refuse_data_for = {REP}  # the server refuses mail to the rep after DATA: 552
+        await loop.send(one_line_order())
+        await loop.poll_until(lambda: loop.audit("summary_undeliverable"))
+        [row] = [r for r in loop.outbox("summary")]
+        assert (row.status, row.attempts) == ("failed", 1)
+        assert "552" in loop.audit("summary_bounced")[0].details["reason"]
 
 
 @pytest.mark.parametrize("reporter", ["MAILER-DAEMON@mx.example", "postmaster@mx.example"])

@@ -107,7 +107,18 @@ class TellRep:
     reason: str
 
 
-FollowUp = ResendSummary | TellRep
+@dataclass(frozen=True)
+class SummaryUndeliverable:
+    """No rep could receive the summary: the default rep gets a short note instead (a summary too
+    large for the mail server still leaves room for a few lines)."""
+
+    draft_id: int
+    version: int
+    rep: str
+    reason: str
+
+
+FollowUp = ResendSummary | TellRep | SummaryUndeliverable
 
 
 def record_return(
@@ -150,7 +161,7 @@ def record_return(
 
 def _next_rep(
     services: Services, draft_id: int, version: int | None, bounced_to: list[str], reason: str
-) -> ResendSummary | None:
+) -> ResendSummary | SummaryUndeliverable | None:
     with services.sessions.begin() as session:
         draft = repo.get_draft(session, draft_id)
         if (
@@ -178,7 +189,7 @@ def _next_rep(
             log.error(
                 "draft %s: the summary bounced for every rep (%s)", draft_id, ", ".join(sorted(unreachable))
             )
-            return None
+            return SummaryUndeliverable(draft_id, draft.version, services.settings.default_rep, reason)
         previous, draft.rep = draft.rep, next_rep
         repo.audit(
             session,

@@ -211,6 +211,17 @@ async def message_returned(
     follow_up = bounces.record_return(services, message, reason=reason, email_id=email_id, how=how)
     if isinstance(follow_up, bounces.ResendSummary):
         await resend_summary(services, follow_up.draft_id, rep=follow_up.rep, key=key)
+    elif isinstance(follow_up, bounces.SummaryUndeliverable):
+        await send_notice(
+            services,
+            "undeliverable",
+            to=follow_up.rep,
+            key=f"{key}-undeliverable",
+            draft_id=follow_up.draft_id,
+            version=follow_up.version,
+            reason=follow_up.reason,
+            with_review_address=True,
+        )
     elif isinstance(follow_up, bounces.TellRep):
         await send_notice(
             services,

@@ -98,15 +98,18 @@ async def send(
 
 
 def refusal(exc: BaseException) -> str | None:
-    """The status codes when the server refused every recipient for good (5xx at RCPT: no such
-    user, relaying denied...); retrying cannot help then. None for anything else (pure). The
-    server's free text is not kept: it ends up in notices to reps."""
+    """The status codes when the server refused the message for good: 5xx at RCPT for every
+    recipient (no such user, relaying denied...) or 5xx after DATA (too large, rejected);
+    retrying cannot help then. None for anything else (pure). The server's free text is not
+    kept: it ends up in notices to reps."""
     if (
         isinstance(exc, aiosmtplib.SMTPRecipientsRefused)
         and exc.recipients
         and all(500 <= r.code < 600 for r in exc.recipients)
     ):
         return "; ".join(f"status {r.code} for {r.recipient}" for r in exc.recipients)[:300]
+    if isinstance(exc, aiosmtplib.SMTPDataError) and 500 <= exc.code < 600:
+        return f"status {exc.code}: the server refused the message"
     return None
 
 
@@ -136,7 +139,7 @@ async def deliver(
         crash_point(f"after_send:{kind}")
     except RetryError as exc:
         error = repr(exc.last_attempt.exception())
-    except aiosmtplib.SMTPRecipientsRefused as exc:  # refused for good: not retried
+    except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPDataError) as exc:  # refused for good
         error, refused = repr(exc), refusal(exc)
     if refused is not None and on_returned is not None:  # hand its purpose to a person before giving up
         await on_returned(Returned(kind, draft_id, version, recipients, message_id), refused, outbox_id)

@@ -13,7 +13,16 @@ from pydantic import BaseModel
 
 from mailorder.agent.extract.classify import triage
 from mailorder.agent.extract.rules import extract_rules
-from mailorder.domain import CustomerMatch, Draft, Extraction, ParsedEmail, Triage, TriageLabel
+from mailorder.domain import (
+    CustomerMatch,
+    Draft,
+    Extraction,
+    Issue,
+    IssueCode,
+    ParsedEmail,
+    Triage,
+    TriageLabel,
+)
 from mailorder.mail.clean import CleanBody, clean_order_body
 from mailorder.tools.history import PastOrder, refers_to_history
 from mailorder.tools.toolbox import Toolbox, serving_customer
@@ -21,6 +30,10 @@ from mailorder.tools.toolbox import Toolbox, serving_customer
 log = logging.getLogger(__name__)
 
 LlmExtractor = Callable[[ParsedEmail, CleanBody, Toolbox], Awaitable[Extraction]]
+
+MAX_BODY_LINES = 2000  # lines of an email read for an order; a longer one is cut (and cannot post)
+MAX_DRAFT_LINES = 200  # order lines in one draft; beyond that the draft names the rest (and cannot post)
+_CUT = "long email: only the first {kept} of {total} lines were read"
 
 
 class Analysis(BaseModel):
@@ -31,7 +44,24 @@ class Analysis(BaseModel):
     body: CleanBody
 
 
+def bounded(email: ParsedEmail, max_lines: int = MAX_BODY_LINES) -> ParsedEmail:
+    """The email as the pipeline reads it: at most `max_lines` lines of each body version (a
+    60,000-line email must not take minutes and gigabytes); the cut is noted as a defect."""
+    total = max(email.text.count("\n"), email.html_text.count("\n")) + 1
+    if total <= max_lines:
+        return email
+    return email.model_copy(
+        update={
+            "text": "\n".join(email.text.split("\n", max_lines)[:max_lines]),
+            "html_text": "\n".join(email.html_text.split("\n", max_lines)[:max_lines]),
+            "html": "",
+            "defects": [*email.defects, _CUT.format(kept=max_lines, total=total)],
+        }
+    )
+
+
 def triage_email(email: ParsedEmail) -> tuple[Triage, CleanBody]:
+    email = bounded(email)
     body = clean_order_body(email)
     return triage(email, body), body
 
@@ -45,6 +75,7 @@ async def extract_order(
     customer_id: str | None = None,
 ) -> Extraction:
     """The model extractor when configured; on any failure the rules, with a note saying so."""
+    email = bounded(email)
     received = email.date or now
     wants_history = refers_to_history(getattr(body, "new_text", "") or body.text)
     if customer_id is None and (wants_history or getattr(toolbox, "customer_aliases", None)):
@@ -89,7 +120,31 @@ async def build_draft(
 ) -> Draft:
     if customer is None:
         customer = await toolbox.customer_lookup(email.sender, email.body)
-    return toolbox.draft_order(extraction, customer, recent_orders=recent_orders)
+    found = len(extraction.lines)
+    if found > MAX_DRAFT_LINES:
+        extraction = extraction.model_copy(update={"lines": extraction.lines[:MAX_DRAFT_LINES]})
+    draft = toolbox.draft_order(extraction, customer, recent_orders=recent_orders)
+    draft.issues.extend(_size_issues(bounded(email), found))
+    return draft
+
+
+def _size_issues(email: ParsedEmail, lines_found: int) -> list[Issue]:
+    """Blocking issues for an email larger than one draft: the rep books it by hand or splits it."""
+    issues = []
+    cut = next((d for d in email.defects if d.startswith("long email")), None)
+    if cut:
+        issues.append(Issue(code=IssueCode.TOO_LONG, message=f"{cut}; check the original before posting"))
+    if lines_found > MAX_DRAFT_LINES:
+        issues.append(
+            Issue(
+                code=IssueCode.TOO_LONG,
+                message=(
+                    f"the email lists {lines_found} order lines; only the first {MAX_DRAFT_LINES} are in "
+                    "this draft: split the order or book it in the ERP directly"
+                ),
+            )
+        )
+    return issues
 
 
 async def analyse_email(

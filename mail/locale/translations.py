@@ -288,6 +288,20 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Ihre offenen Auftragsentwürfe (%(n)s) – %(day)s",
     ),
     "unknown customer": ("onbekende klant", "unbekannter Kunde"),
+    "Summary could not be delivered": (
+        "Samenvatting kon niet worden afgeleverd",
+        "Zusammenfassung nicht zustellbar",
+    ),
+    "The summary of this draft could not be delivered to any rep (%(reason)s).": (
+        "De samenvatting van dit voorstel kon bij geen enkele vertegenwoordiger worden afgeleverd (%(reason)s).",
+        "Die Zusammenfassung dieses Entwurfs konnte keinem Vertreter zugestellt werden (%(reason)s).",
+    ),
+    "Review it with `mailorder orders show MO-%(id)s` or in the console; reply STATUS to this note to get it again.": (
+        "Bekijk het met `mailorder orders show MO-%(id)s` of in de console; antwoord STATUS op dit bericht "
+        "om het opnieuw te krijgen.",
+        "Prüfen Sie ihn mit `mailorder orders show MO-%(id)s` oder in der Konsole; antworten Sie STATUS auf "
+        "diese Nachricht, um ihn erneut zu erhalten.",
+    ),
     "waiting %(n)s days": ("wacht %(n)s dagen", "wartet %(n)s Tage"),
     "waiting %(n)s h": ("wacht %(n)s u", "wartet %(n)s Std."),
 }
