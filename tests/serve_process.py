@@ -82,6 +82,8 @@ class Serve:
                 env[key] = value
         if self.log_path is not None:
             self._log = open(self.log_path, "ab")  # noqa: SIM115 - open while the child runs, closed in stop()
+            self._log.write(f"--- started by the test at {time.strftime('%H:%M:%S')} ---\n".encode())
+            self._log.flush()
             out = self._log
         else:
             out = subprocess.DEVNULL
