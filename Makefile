@@ -11,7 +11,7 @@ CONSTRAINTS = constraints.txt
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[dev,postgres,test,lint]'
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[dev,postgres,console,test,lint]'
 	touch $(STAMP)
 
 install: $(STAMP)

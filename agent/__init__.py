@@ -7,6 +7,8 @@ review/     a rep's reply: matching, authorisation, decisions, the wire formats,
 outgoing/   everything the agent sends: outbox, mailing, bounces, reminders and digests
 evaluation/ `mailorder eval`: datasets, the production pipeline over them, scoring
 monitoring/ watching `serve`: /healthz, /readyz, /metrics (HTTP server, readiness, Prometheus metrics)
+console/    the web console beside `serve` (`mailorder console`): queue, drafts, stats, eval runs; decisions
+            through review/console_actions.py; triage as an API (/api/classify)
 cli/        the `mailorder` command line; demo.py, service.py (wiring for `serve`), shutdown.py
             (draining on SIGTERM/SIGINT) and config.py (settings of every command) beside them
 """

@@ -183,6 +183,22 @@ class Settings(BaseSettings):
     ready_interval: float = Field(
         5.0, description="/readyz checks IMAP, database and ERP at most this often (seconds)"
     )
+    # --- the web console (`mailorder console`) and /api/classify -------------------------------------
+    console_host: str = Field(
+        "127.0.0.1", description="address of the console: loopback unless widened (put TLS in front of it)"
+    )
+    console_port: int = Field(8080, description="port of the console and /api/classify (`console --port`)")
+    console_session_seconds: float = Field(
+        28800.0, description="a console sign-in expires after this many seconds (8 h)"
+    )
+    console_label_sets: Path | None = Field(
+        None,
+        description="TOML file of per-mailbox contact reasons for /api/classify (keyword rules, "
+        "labelled examples); other mailboxes get the triage labels",
+    )
+    console_results_dir: Path = Field(
+        Path("results"), description="folder of the `mailorder eval` results the console shows on /eval"
+    )
 
     @field_validator("reps", mode="before")
     @classmethod
@@ -250,7 +266,7 @@ class Settings(BaseSettings):
             raise ValueError(f"no such folder: {folder}")
         return folder
 
-    @field_validator("http_port", "imap_port", "smtp_port")
+    @field_validator("http_port", "imap_port", "smtp_port", "console_port")
     @classmethod
     def _port(cls, value: int | None) -> int | None:
         if value is not None and not 0 <= value <= 65535:

@@ -16,8 +16,11 @@ from rich.table import Table
 
 from mailorder.agent.cli.aliases import aliases_app
 from mailorder.agent.cli.common import config_option, fail, load_settings, read_sessions
+from mailorder.agent.cli.console import console_cmd, eval_triage_cmd
 from mailorder.agent.cli.db import db_app
 from mailorder.agent.cli.prompts import prompts_app
+from mailorder.agent.cli.tokens import tokens_app
+from mailorder.agent.cli.users import users_app
 
 app = typer.Typer(help="mailorder: an email-native order desk.", no_args_is_help=True, add_completion=False)
 orders_app = typer.Typer(help="Inspect drafts and their audit trail.", no_args_is_help=True)
@@ -25,6 +28,10 @@ app.add_typer(orders_app, name="orders")
 app.add_typer(aliases_app, name="aliases")
 app.add_typer(db_app, name="db")
 app.add_typer(prompts_app, name="prompts")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.command("console")(console_cmd)
+app.command("eval-triage")(eval_triage_cmd)
 console = Console()
 
 
