@@ -153,6 +153,9 @@ class Settings(BaseSettings):
     )
     model: str = Field("gpt-4o-mini", description="model name")
     llm_timeout: float = Field(30.0, description="seconds per model call")
+    llm_max_tokens: int = Field(
+        1024, ge=1, description="most tokens per model answer; the response body is capped to match"
+    )
     llm_concurrency: int = Field(32, description="model requests in flight at once")
     llm_rpm: int = Field(500, description="model requests per minute")
     llm_tpm: int = Field(2_000_000, description="model tokens per minute")

@@ -65,6 +65,7 @@ def llm_settings(settings: Settings) -> LlmSettings | None:
         base_url=settings.openai_base_url,
         model=settings.model,
         timeout=settings.llm_timeout,
+        max_tokens=settings.llm_max_tokens,
     )
 
 

@@ -1,8 +1,9 @@
 """A scripted, OpenAI-compatible chat-completions server on loopback, for tests.
 
 Runs FastAPI under uvicorn in a background thread on a free port. Tests `enqueue()` replies
-(text/JSON content, tool calls, HTTP errors, slow replies) or set a `responder`; every request
-body lands in `.history` with an approximate prompt-token count (chars / 4).
+(text/JSON content, tool calls, HTTP errors, slow replies, bodies that never end) or set a
+`responder`; every request body lands in `.history` with an approximate prompt-token count
+(chars / 4).
 
     with FakeOpenAI() as fake:
         fake.enqueue([ToolCall("catalog_lookup", {"query": "vinyl"})])
@@ -34,10 +35,11 @@ BROKEN_JSON = '{"is_order": true, "lines": [{"sku": "06-0403'  # truncated JSON 
 
 @dataclass
 class ToolCall:
-    """One tool call the fake model makes; `id` is generated when omitted."""
+    """One tool call the fake model makes; `id` is generated when omitted. A str `args` is sent
+    verbatim (e.g. broken JSON)."""
 
     name: str
-    args: dict[str, Any] = field(default_factory=dict)
+    args: dict[str, Any] | str = field(default_factory=dict)
     id: str | None = None
 
 
@@ -68,8 +70,19 @@ class Usage:
     completion_tokens: int | None = None
 
 
+@dataclass
+class Endless:
+    """A 200 reply whose body never ends: `piece` every `interval` seconds (0: as fast as the client
+    reads), inside one unfinished JSON completion, or as chunk events when `events` (a server
+    streaming tokens whatever was asked). Ends when the client leaves or the server stops."""
+
+    interval: float = 0.0
+    events: bool = False
+    piece: str = "token " * 200
+
+
 # str = text content, dict/list[dict] = JSON content, list[ToolCall] = tool calls
-ReplySpec = Union[str, dict, ToolCall, list, HttpError, Delay, Usage]
+ReplySpec = Union[str, dict, ToolCall, list, HttpError, Delay, Usage, Endless]
 
 
 @dataclass
@@ -87,6 +100,10 @@ class Recorded:
     @property
     def tools(self) -> list[dict[str, Any]]:
         return self.body.get("tools") or []
+
+    @property
+    def tool_names(self) -> set[str]:
+        return {t["function"]["name"] for t in self.tools}
 
     @property
     def response_format(self) -> dict[str, Any] | None:
@@ -226,6 +243,8 @@ class FakeOpenAI:
             return await self._answer(
                 body, reply.reply, reply.prompt_tokens or prompt_tokens, reply.completion_tokens
             )
+        if isinstance(reply, Endless):
+            return StreamingResponse(self._endless(reply, body), media_type="application/json")
         if isinstance(reply, HttpError):
             headers = dict(reply.headers)
             if reply.retry_after is not None:
@@ -269,6 +288,28 @@ class FakeOpenAI:
             "usage": usage,
         }
 
+    async def _endless(self, reply: Endless, body: dict[str, Any]):
+        assert self._closing is not None
+        completion_id = f"chatcmpl-fake-{next(self._ids)}"
+        model = body.get("model") or self.model_name
+        if reply.events:
+            chunk = {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": CREATED,
+                "model": model,
+                "choices": [{"index": 0, "delta": {"content": reply.piece}, "finish_reason": None}],
+            }
+            piece = f"data: {json.dumps(chunk)}\n\n"
+        else:
+            opening = {"id": completion_id, "object": "chat.completion", "created": CREATED, "model": model}
+            yield json.dumps(opening)[:-1] + ', "choices": [{"index": 0, "message": {"content": "'
+            piece = reply.piece
+        while not self._closing.is_set():
+            yield piece
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), timeout=reply.interval)
+
     def _message_parts(self, reply: ReplySpec) -> tuple[str | None, list[dict[str, Any]]]:
         """(content, tool_calls in wire format) for a content or tool-call reply."""
         calls = [reply] if isinstance(reply, ToolCall) else reply
@@ -277,7 +318,10 @@ class FakeOpenAI:
                 {
                     "id": c.id or f"call_{next(self._ids)}",
                     "type": "function",
-                    "function": {"name": c.name, "arguments": json.dumps(c.args)},
+                    "function": {
+                        "name": c.name,
+                        "arguments": c.args if isinstance(c.args, str) else json.dumps(c.args),
+                    },
                 }
                 for c in calls
             ]

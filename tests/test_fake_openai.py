@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
+import httpx
 import openai
 import pytest
 from langchain_core.messages import HumanMessage
@@ -12,7 +14,7 @@ from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
-from tests.fake_openai import BROKEN_JSON, Delay, FakeOpenAI, HttpError, ToolCall, Usage
+from tests.fake_openai import BROKEN_JSON, Delay, Endless, FakeOpenAI, HttpError, ToolCall, Usage
 
 
 @pytest.fixture
@@ -65,6 +67,15 @@ async def test_tool_calls_reach_the_client_and_tools_are_recorded(fake):
     assert reply.tool_calls[0]["id"] == "call_1"
     assert reply.response_metadata["finish_reason"] == "tool_calls"
     assert fake.history[0].tools[0]["function"]["name"] == "catalog_lookup"
+    assert fake.history[0].tool_names == {"catalog_lookup"}
+
+
+async def test_tool_call_with_raw_arguments_reaches_the_client_unparsed(fake):
+    fake.enqueue([ToolCall("catalog_lookup", '{"query": "wit', id="call_x")])
+    reply = await chat(fake).bind_tools([catalog_lookup]).ainvoke("order")
+    assert reply.tool_calls == []
+    (invalid,) = reply.invalid_tool_calls
+    assert invalid["args"] == '{"query": "wit' and invalid["id"] == "call_x"
 
 
 class Answer(BaseModel):
@@ -150,3 +161,39 @@ def test_prompt_tokens_grow_with_the_prompt(fake):
     model.invoke("long " * 400)
     small, large = (r.prompt_tokens for r in fake.history)
     assert large > small + 400
+
+
+async def read_until(fake: FakeOpenAI, enough) -> bytes:
+    """A reply read with a plain HTTP client until `enough(received)`; then the server stops,
+    with the reply still open."""
+    received = b""
+    async with (
+        httpx.AsyncClient(timeout=5) as client,
+        client.stream("POST", f"{fake.base_url}/chat/completions", json={"model": "m"}) as response,
+    ):
+        async for chunk in response.aiter_raw():
+            received += chunk
+            if enough(received):
+                started = time.monotonic()
+                fake.stop()
+                assert time.monotonic() - started < 1.5  # an endless reply does not hold up the shutdown
+                return received
+    raise AssertionError("the endless reply ended")
+
+
+@pytest.mark.parametrize("events", [False, True])
+async def test_endless_reply_keeps_sending(fake, events):
+    fake.enqueue(Endless(events=events))
+    received = await read_until(fake, lambda data: len(data) > 1_000_000)
+    if events:
+        first = json.loads(received.split(b"\n\n")[0].removeprefix(b"data: "))
+        assert first["object"] == "chat.completion.chunk" and first["choices"][0]["delta"]["content"]
+    else:
+        assert received.startswith(b'{"id": "chatcmpl-fake-') and b'"content": "token token' in received
+
+
+async def test_endless_trickle_sends_a_piece_per_interval(fake):
+    fake.enqueue(Endless(interval=0.02, piece="x"))
+    started = time.monotonic()
+    received = await read_until(fake, lambda data: data.endswith(b"x" * 10))
+    assert received.startswith(b'{"id": "chatcmpl-fake-') and time.monotonic() - started > 0.02 * 9

@@ -8,25 +8,29 @@ import logging
 import re
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 import pytest
 from langchain_core.tools import BaseTool, StructuredTool
 
 from mailorder.agent.extract.model import (
+    SUBMIT_TOOL,
     LlmExtraction,
     LlmExtractionFailed,
     LlmExtractor,
     LlmSettings,
+    compact_schema,
+    env_proxy,
     make_chat_model,
     parse_answer,
     render_email,
+    response_byte_cap,
 )
 from mailorder.agent.extract.prompts import PromptNotFound, load_prompt, parse_prompt_file
 from mailorder.domain import ParsedEmail
 from tests.conftest import SHARED_EVAL
-from tests.fake_openai import BROKEN_JSON, Delay, FakeOpenAI, HttpError, ToolCall
+from tests.fake_openai import BROKEN_JSON, Delay, Endless, FakeOpenAI, HttpError, ToolCall
 
 CATALOG = [
     {
@@ -101,6 +105,12 @@ ANSWER = {
     "reference": "PO-4411",
     "delivery_date": "2026-12-01",
 }
+FORCED_SUBMIT = {"type": "function", "function": {"name": SUBMIT_TOOL}}
+
+
+def submit(answer: dict | str, id: str | None = None) -> list[ToolCall]:
+    """The model's answer as the submit tool call (a str is sent as raw arguments)."""
+    return [ToolCall(SUBMIT_TOOL, answer, id=id)]
 
 
 @pytest.fixture
@@ -124,10 +134,11 @@ async def extract(
     return await extractor(order_email(text), StandInBody(text), toolbox or StandInToolbox())
 
 
-async def test_happy_path_tool_call_then_json_answer(fake):
+async def test_happy_path_lookup_then_submit_call(fake):
     toolbox = StandInToolbox()
     fake.enqueue(
-        [ToolCall("catalog_lookup", {"query": "wit glanzend 1260 mm", "limit": 2}, id="call_a")], ANSWER
+        [ToolCall("catalog_lookup", {"query": "wit glanzend 1260 mm", "limit": 2}, id="call_a")],
+        submit(ANSWER),
     )
     result = await extract(fake, toolbox=toolbox)
 
@@ -139,11 +150,13 @@ async def test_happy_path_tool_call_then_json_answer(fake):
     assert [c.sku for c in result.lines[0].candidates] == ["11-2222-0001", "11-2222-0002"]
     assert result.reference == "PO-4411" and result.delivery_date == date(2026, 12, 1)
     assert result.method == "gpt-4o-mini via OpenAI-compatible API"
-    assert result.prompt_version == "extract-v1"
+    assert result.prompt_version == "extract-v2"
     assert toolbox.calls == [("catalog_lookup", {"query": "wit glanzend 1260 mm", "limit": 2})]
 
     first, second = fake.history
-    assert {t["function"]["name"] for t in first.tools} == {"catalog_lookup", "customer_lookup"}
+    assert first.tool_names == {"catalog_lookup", "customer_lookup", SUBMIT_TOOL}
+    assert second.tool_names == first.tool_names and second.body.get("tool_choice") in (None, "auto")
+    assert first.body["max_completion_tokens"] == 1024  # langchain-openai's name for max_tokens
     assert first.messages[0]["role"] == "system" and "untrusted" in first.messages[0]["content"]
     tool_reply = second.messages[-1]
     assert tool_reply["role"] == "tool" and tool_reply["tool_call_id"] == "call_a"
@@ -271,11 +284,12 @@ async def test_unseen_sku_gets_low_confidence(fake):
     assert any("99-9999-9999" in n for n in result.notes)
 
 
-async def test_tool_budget_forces_an_answer(fake):
-    fake.enqueue([ToolCall("catalog_lookup", {"query": "wit"})], ANSWER)
-    await extract(fake, max_tool_rounds=1)
+async def test_tool_budget_forces_the_submit_call(fake):
+    fake.enqueue([ToolCall("catalog_lookup", {"query": "wit"})], submit(ANSWER))
+    result = await extract(fake, max_tool_rounds=1)
     assert fake.history[0].body.get("tool_choice") in (None, "auto")
-    assert fake.history[1].body["tool_choice"] == "none"
+    assert fake.history[1].body["tool_choice"] == FORCED_SUBMIT
+    assert SUBMIT_TOOL in fake.history[1].tool_names and len(result.lines) == 1
 
 
 async def test_endless_tool_calls_hit_the_step_limit(fake):
@@ -298,6 +312,7 @@ async def test_prompt_version_can_be_chosen_per_call(fake):
         order_email("2 rollen"), StandInBody("2 rollen"), StandInToolbox(), prompt_version="extract-v1"
     )
     assert result.prompt_version == "extract-v1"
+    assert "Extract only what is ordered" in fake.history[0].messages[0]["content"]
 
 
 async def test_prompt_tokens_stay_small_for_a_typical_order(fake):
@@ -341,7 +356,7 @@ async def test_tools_outside_the_allow_list_are_not_offered(fake):
 
     fake.enqueue(ANSWER)
     await extract(fake, toolbox=ToolboxWithDraft())
-    assert {t["function"]["name"] for t in fake.history[0].tools} == {"catalog_lookup", "customer_lookup"}
+    assert fake.history[0].tool_names == {"catalog_lookup", "customer_lookup", SUBMIT_TOOL}
 
 
 async def test_concurrent_extractions_share_one_extractor(fake):
@@ -392,11 +407,133 @@ async def test_runs_inside_a_streamed_parent_graph_without_streaming_or_checkpoi
     assert namespaces == {""}  # the inner agent wrote no checkpoints of its own
 
 
-def test_chat_model_has_explicit_timeout_and_retries():
-    model = make_chat_model(
-        LlmSettings(api_key="k", base_url="http://127.0.0.1:9/v1", timeout=7.5, max_retries=3, model="m")
-    )
+def test_chat_model_has_explicit_timeout_retries_and_token_cap():
+    settings = LlmSettings(api_key="k", base_url="http://127.0.0.1:9/v1", timeout=7.5, max_retries=3)
+    model = make_chat_model(replace(settings, model="m", max_tokens=99))
     assert model.request_timeout == 7.5 and model.max_retries == 3 and model.model_name == "m"
+    assert model.max_tokens == 99 and model.http_async_client is not None
+
+
+# --- answers through the submit tool ----------------------------------------------------------
+async def test_answer_as_the_submit_call_without_lookups(fake):
+    fake.enqueue(submit(ANSWER))
+    result = await extract(fake)
+    assert [(ln.sku, ln.qty) for ln in result.lines] == [("11-2222-0001", 2)]
+    assert len(fake.history) == 1 and result.usage.calls == 1
+
+
+async def test_submit_schema_errors_are_shown_as_its_tool_reply_and_retried(fake):
+    fake.enqueue(submit({"lines": [{"qty": "veel"}]}, id="call_s"), submit(ANSWER))
+    result = await extract(fake)
+    assert len(result.lines) == 1
+    reply = fake.history[1].messages[-1]
+    assert reply["role"] == "tool" and reply["tool_call_id"] == "call_s"
+    assert "is_order: Field required" in reply["content"] and "lines.0.qty" in reply["content"]
+    assert SUBMIT_TOOL in reply["content"]
+
+
+async def test_broken_submit_arguments_are_shown_and_retried(fake):
+    fake.enqueue(submit(BROKEN_JSON, id="call_s"), submit(ANSWER))
+    await extract(fake)
+    reply = fake.history[1].messages[-1]
+    assert reply["tool_call_id"] == "call_s" and "Invalid JSON" in reply["content"]
+
+
+async def test_invalid_submits_are_bounded(fake):
+    fake.responder = lambda body: submit({"is_order": "perhaps"})
+    with pytest.raises(LlmExtractionFailed, match="invalid answer after 3 attempts: is_order"):
+        await extract(fake, max_answer_attempts=3)
+    assert len(fake.history) == 3
+
+
+async def test_submit_is_never_run_as_a_tool_and_calls_beside_it_get_a_reply(fake):
+    toolbox = StandInToolbox()
+    beside = [ToolCall("catalog_lookup", {"query": "wit"}, id="call_l"), *submit({"lines": []}, id="call_s")]
+    fake.enqueue(beside, [ToolCall("catalog_lookup", {"query": "wit"}, id="call_l"), *submit(ANSWER)])
+    result = await extract(fake, toolbox=toolbox)
+    assert len(result.lines) == 1 and toolbox.calls == []  # neither turn went to the tools
+    replies = {m["tool_call_id"]: m["content"] for m in fake.history[1].messages if m["role"] == "tool"}
+    assert replies.keys() == {"call_l", "call_s"}  # every call answered, as the API requires
+    assert replies["call_l"].startswith("Not run") and "not valid" in replies["call_s"]
+
+
+async def test_a_server_ignoring_tools_with_json_in_prose_still_works(fake):
+    fake.enqueue(f"Sure! Here is the order:\n{json.dumps(ANSWER)}\nKind regards")
+    result = await extract(fake)
+    assert [ln.sku for ln in result.lines] == ["11-2222-0001"] and len(fake.history) == 1
+
+
+async def test_a_server_ignoring_tools_with_prose_only_fails_quickly(fake):
+    fake.responder = lambda body: "I have forwarded your order to the sales department."
+    started = time.monotonic()
+    with pytest.raises(LlmExtractionFailed, match="invalid answer after 2 attempts"):
+        await extract(fake)
+    assert len(fake.history) == 2 and time.monotonic() - started < 2
+    feedback = fake.history[1].messages[-1]
+    assert feedback["role"] == "user" and SUBMIT_TOOL in feedback["content"]
+
+
+async def test_order_history_is_offered_and_answers_for_the_sender(fake):
+    from mailorder.tools.catalog import CatalogIndex
+    from mailorder.tools.history import PastOrder
+    from mailorder.tools.toolbox import Toolbox, serving_customer
+
+    asked: list[tuple[str, int]] = []
+
+    class StandInErp:
+        async def customer_orders(self, company_id: str, limit: int) -> list[PastOrder]:
+            asked.append((company_id, limit))
+            raw = {"order_id": "SO-9", "products": [{"sku": "11-2222-0001", "quantity": 2, "unit": "rol"}]}
+            return [PastOrder.from_erp(raw)]
+
+    toolbox = Toolbox(erp=StandInErp(), catalog=CatalogIndex.build([]))  # type: ignore[arg-type]
+    fake.enqueue([ToolCall("order_history", {"company_id": "COMP-002"}, id="call_h")], submit(ANSWER))
+    with serving_customer("COMP-001"):
+        await extract(fake, text="Zelfde als vorige keer graag", toolbox=toolbox)
+    assert "order_history" in fake.history[0].tool_names
+    assert asked == [("COMP-001", 3)]  # the sender's own history, whatever the model asked
+    reply = fake.history[1].messages[-1]
+    assert reply["tool_call_id"] == "call_h" and "SO-9" in reply["content"]
+
+
+# --- runaway responses -----------------------------------------------------------------------------
+@pytest.mark.parametrize("events", [False, True], ids=["json", "token-events"])
+async def test_a_response_past_max_tokens_fails_at_the_size_cap_without_retries(fake, events):
+    fake.enqueue(Endless(events=events), ANSWER, ANSWER)
+    started = time.monotonic()
+    with pytest.raises(LlmExtractionFailed, match=f"larger than {response_byte_cap(100)} bytes"):
+        await extract(fake, max_tokens=100, max_retries=2, timeout=5.0)
+    assert time.monotonic() - started < 2
+    assert len(fake.history) == 1  # the runaway is not asked again
+    assert fake.history[0].body["max_completion_tokens"] == 100
+
+
+async def test_a_trickling_response_fails_at_the_request_timeout_without_retries(fake):
+    fake.enqueue(Endless(interval=0.02, piece="x"), ANSWER, ANSWER)
+    started = time.monotonic()
+    with pytest.raises(LlmExtractionFailed, match="time limit"):
+        await extract(fake, timeout=0.5, max_retries=2)  # every read arrives within 0.5 s
+    assert 0.4 < time.monotonic() - started < 2  # the deadline (180 s) was never near
+    assert len(fake.history) == 1
+
+
+async def test_a_runaway_model_falls_back_to_the_rules_in_seconds(fake, project_data):
+    from mailorder.agent.workflow.pipeline import extract_order
+    from mailorder.domain import Product
+    from mailorder.mail.clean import clean_order_body
+    from mailorder.tools.catalog import CatalogIndex
+    from mailorder.tools.toolbox import Toolbox
+
+    products = [Product.model_validate(p) for p in json.loads((project_data / "products.json").read_text())]
+    toolbox = Toolbox(erp=None, catalog=CatalogIndex.build(products))
+    email = order_email(f"Graag 3x {products[0].sku}")
+    fake.responder = lambda body: Endless()
+    started = time.monotonic()
+    extraction = await extract_order(
+        email, clean_order_body(email), toolbox, datetime.now(UTC), extractor_for(fake, max_retries=2)
+    )
+    assert extraction.method == "rules (model failed)" and time.monotonic() - started < 3
+    assert [ln.sku for ln in extraction.lines] == [products[0].sku] and len(fake.history) == 1
 
 
 # --- pure parts ---------------------------------------------------------------------------------
@@ -426,6 +563,32 @@ def test_parse_answer_reports_problems_readably():
         parse_answer('{"is_order": true, "lines": [{"qty": "veel"}]}')
 
 
+def test_submit_schema_is_compact_and_still_nullable():
+    schema = compact_schema(
+        {
+            "properties": {
+                "sku": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+                "lines": {"items": {"additionalProperties": True, "properties": {}}, "type": "array"},
+                "default": {"type": "string"},  # a property may be called "default"
+            }
+        }
+    )
+    assert schema["properties"]["sku"] == {"type": ["string", "null"]}
+    assert schema["properties"]["lines"]["items"] == {"properties": {}}
+    assert schema["properties"]["default"] == {"type": "string"}
+
+
+def test_env_proxy_is_kept_for_the_model_client(monkeypatch):
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    assert env_proxy("https://api.openai.com/v1") is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.local:3128")
+    assert env_proxy("https://api.openai.com/v1") == "http://proxy.local:3128"
+    monkeypatch.setenv("NO_PROXY", "api.openai.com")
+    assert env_proxy("https://api.openai.com/v1") is None
+
+
 def test_render_email_prefers_the_clean_body_and_cuts_long_text():
     email = order_email("full text with quotes")
     assert "clean text" in render_email(email, "clean text")
@@ -434,7 +597,7 @@ def test_render_email_prefers_the_clean_body_and_cuts_long_text():
 
 
 def test_load_prompt_versions(tmp_path):
-    assert load_prompt().version == "extract-v1"
+    assert load_prompt().version == "extract-v2"
     for spelling in ("extract-v1", "v1", "1", 1):
         assert load_prompt("extract", spelling).version == "extract-v1"
     with pytest.raises(PromptNotFound):
@@ -504,7 +667,7 @@ async def test_prompt_tokens_on_the_dev_sample(fake):
         statistics.median(largest),
         max(largest),
     )
-    assert statistics.median(totals) < 3000
+    assert statistics.median(totals) < 3500  # ~2600 before order_history and submit_answer were offered
 
 
 async def test_the_models_catalog_lookups_use_the_senders_learned_aliases(fake, project_data):

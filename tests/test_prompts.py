@@ -37,7 +37,7 @@ def admin_prompts(tmp_path) -> Path:
     folder = tmp_path / "my-prompts"
     shutil.copytree(PROMPTS, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     v1 = (folder / "extract_v1.md").read_text()
-    (folder / "extract_v2.md").write_text(
+    (folder / "extract_v2.md").write_text(  # the admin's own v2 replaces the bundled one
         v1.replace("version: extract-v1", "version: extract-v2") + "\nV2MARK\n"
     )
     return folder
@@ -55,7 +55,7 @@ def test_every_prompt_is_a_file_and_the_free_text_prompt_too():
 
 def test_live_versions_are_the_newest_or_the_pinned_one(admin_prompts):
     assert {k: p.version for k, p in live_prompts(Settings()).items()} == {
-        "extract": "extract-v1",
+        "extract": "extract-v2",
         "edit": "edit-v1",
     }
     admin = Settings(prompts_dir=admin_prompts)

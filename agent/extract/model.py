@@ -1,10 +1,13 @@
 """The model path of extraction: a small LangGraph tool-calling agent over an OpenAI-compatible API.
 
-The model reads the cleaned email, asks `catalog_lookup` / `customer_lookup` for candidates,
-and answers with one JSON object (`LlmOrder`) that Pydantic validates. Invalid answers are
-shown their validation error and retried (bounded); API errors, timeouts and rate limits are
-retried by the openai client (`max_retries`, honouring Retry-After). Whatever still fails
-raises `LlmExtractionFailed`, and the pipeline falls back to the rules extractor.
+The model reads the cleaned email, asks `catalog_lookup` / `customer_lookup` / `order_history`
+for candidates, and answers by calling the `submit_answer` tool, whose arguments are the answer
+(`LlmOrder`); once its tool rounds are used up that call is forced. A server that ignores tools
+may answer with the JSON as text instead (`parse_answer`). Invalid answers are shown their
+validation error and retried (bounded); API errors, timeouts and rate limits are retried by the
+openai client (`max_retries`, honouring Retry-After). Each response is capped in tokens
+(`max_tokens`) and, whatever the server does, in wall time and bytes (`CappedTransport`). Whatever
+still fails raises `LlmExtractionFailed`, and the pipeline falls back to the rules extractor.
 
 The email is untrusted: it only ever appears inside <email>...</email> in the user message,
 and the answer schema has no price or approval field, so the model cannot set either.
@@ -16,8 +19,9 @@ import asyncio
 import json
 import logging
 import re
+import urllib.request
 import warnings
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal, Protocol, TypedDict
@@ -26,6 +30,7 @@ import httpx
 import openai
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import BaseTool, StructuredTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_openai import ChatOpenAI
 from langgraph.errors import GraphRecursionError
 from langgraph.graph import START, StateGraph
@@ -38,7 +43,13 @@ from mailorder.domain import Candidate, Extraction, LineRequest, ParsedEmail
 
 log = logging.getLogger(__name__)
 
-FEEDBACK_ID_PREFIX = "answer-feedback-"
+SUBMIT_TOOL = "submit_answer"  # the answer as a tool call; checked, never run
+ANSWER_ID_PREFIX = "answer-"  # our replies to an answer, not tool output
+FEEDBACK_ID_PREFIX = "answer-feedback-"  # one per rejected answer
+SKIPPED_ID_PREFIX = "answer-skipped-"  # calls made beside a rejected answer
+OPENAI_URL = "https://api.openai.com/v1"
+BYTES_PER_TOKEN = 32  # generous: a token JSON-escaped twice (tool arguments) stays well below
+RESPONSE_SLACK_BYTES = 64 * 1024  # envelope, usage, error pages
 
 
 # --- settings and client -------------------------------------------------------------------
@@ -54,11 +65,93 @@ class LlmSettings:
     max_answer_attempts: int = 2  # final answers tried (the error is shown before each retry)
     deadline: float = 180.0  # seconds for one whole extraction
     max_body_chars: int = 8000  # longer email text is cut (keeps prompts small)
-    tool_names: tuple[str, ...] = ("catalog_lookup", "customer_lookup")  # offered to the model
+    tool_names: tuple[str, ...] = ("catalog_lookup", "customer_lookup", "order_history")  # offered
+    max_tokens: int = 1024  # per answer; the response body is capped accordingly
+
+
+class RunawayResponse(openai.OpenAIError):
+    """A response past its time or size cap. An OpenAIError, so the openai client raises it at once
+    instead of retrying: the same prompt would most likely run away again."""
+
+
+class CappedStream(httpx.AsyncByteStream):
+    """A response body that must end by `deadline` (event-loop time) and within `max_bytes`."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, deadline: float, max_bytes: int) -> None:
+        self.inner, self.deadline, self.max_bytes = inner, deadline, max_bytes
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        received = 0
+        chunks = aiter(self.inner)
+        while True:
+            try:
+                async with asyncio.timeout_at(self.deadline):
+                    chunk = await anext(chunks)
+            except StopAsyncIteration:
+                return
+            except TimeoutError as exc:
+                raise RunawayResponse("model response still arriving at the request time limit") from exc
+            received += len(chunk)
+            if received > self.max_bytes:
+                raise RunawayResponse(f"model response larger than {self.max_bytes} bytes")
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class CappedTransport(httpx.AsyncBaseTransport):
+    """Bounds each exchange to `max_seconds` and `max_bytes` of body. httpx's timeouts are per read,
+    so a server trickling bytes, or streaming past max_tokens, would never trip them."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, *, max_seconds: float, max_bytes: int) -> None:
+        self.inner, self.max_seconds, self.max_bytes = inner, max_seconds, max_bytes
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request.headers["Accept-Encoding"] = "identity"  # the bytes counted are the bytes decoded
+        deadline = asyncio.get_running_loop().time() + self.max_seconds
+        try:
+            async with asyncio.timeout_at(deadline):
+                response = await self.inner.handle_async_request(request)
+        except TimeoutError as exc:  # no headers yet: a slow server, retried like any timeout
+            raise httpx.ReadTimeout(f"no response within {self.max_seconds:g} s", request=request) from exc
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=CappedStream(response.stream, deadline, self.max_bytes),
+            extensions=response.extensions,
+            request=request,
+        )
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def response_byte_cap(max_tokens: int) -> int:
+    return RESPONSE_SLACK_BYTES + BYTES_PER_TOKEN * max_tokens
+
+
+def env_proxy(url: str) -> str | None:
+    """The proxy the environment names for `url` (httpx stops reading it once given a transport)."""
+    target = httpx.URL(url)
+    if urllib.request.proxy_bypass(target.host):
+        return None
+    proxies = urllib.request.getproxies()
+    return proxies.get(target.scheme) or proxies.get("all")
+
+
+def capped_http_client(settings: LlmSettings) -> httpx.AsyncClient:
+    inner = httpx.AsyncHTTPTransport(proxy=env_proxy(settings.base_url or OPENAI_URL))
+    transport = CappedTransport(
+        inner, max_seconds=settings.timeout, max_bytes=response_byte_cap(settings.max_tokens)
+    )
+    return httpx.AsyncClient(transport=transport, timeout=settings.timeout)
 
 
 def make_chat_model(settings: LlmSettings) -> ChatOpenAI:
-    """ChatOpenAI with an explicit timeout and retry budget (it has no timeout by default)."""
+    """ChatOpenAI with an explicit timeout and retry budget (it has no timeout by default), a token
+    cap per answer, and an HTTP client that ends a runaway response within the timeout."""
     return ChatOpenAI(
         model=settings.model,
         api_key=settings.api_key,
@@ -66,6 +159,8 @@ def make_chat_model(settings: LlmSettings) -> ChatOpenAI:
         timeout=settings.timeout,
         max_retries=settings.max_retries,
         temperature=settings.temperature,
+        max_tokens=settings.max_tokens,  # sent as max_completion_tokens
+        http_async_client=capped_http_client(settings),
         use_responses_api=False,  # plain chat completions: what OpenAI-compatible servers speak
         disable_streaming=True,  # one request per turn, also inside a streamed parent graph
     )
@@ -181,8 +276,15 @@ def message_text(message: AnyMessage) -> str:
     return "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
 
 
+def validation_problems(exc: ValidationError) -> str:
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}" for e in exc.errors()[:5]
+    )
+    return problems[:600]
+
+
 def parse_answer(text: str) -> LlmOrder:
-    """The model's final JSON (a code fence or prose around it is tolerated); raises ValueError."""
+    """The model's final JSON as text (a code fence or prose around it is tolerated); raises ValueError."""
     text = text.strip()
     fenced = _FENCE.match(text)
     if fenced:
@@ -190,14 +292,19 @@ def parse_answer(text: str) -> LlmOrder:
     elif not text.startswith("{") and "{" in text:
         text = text[text.index("{") : text.rindex("}") + 1] if "}" in text else text
     if not text:
-        raise ValueError("the answer was empty; reply with the JSON object")
+        raise ValueError("the answer was empty")
     try:
         return LlmOrder.model_validate_json(text)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}" for e in exc.errors()[:5]
-        )
-        raise ValueError(problems[:600]) from exc
+        raise ValueError(validation_problems(exc)) from exc
+
+
+def validate_answer(args: dict[str, Any]) -> LlmOrder:
+    """The submit call's arguments as an answer; raises ValueError."""
+    try:
+        return LlmOrder.model_validate(args)
+    except ValidationError as exc:
+        raise ValueError(validation_problems(exc)) from exc
 
 
 def usage_of(messages: Sequence[AnyMessage]) -> LlmUsage:
@@ -216,7 +323,7 @@ def tool_candidates(messages: Sequence[AnyMessage]) -> tuple[str, list[list[Cand
     """All tool output as text, and the candidate lists that parse as JSON."""
     texts, lists = [], []
     for message in messages:
-        if not isinstance(message, ToolMessage):
+        if not isinstance(message, ToolMessage) or (message.id or "").startswith(ANSWER_ID_PREFIX):
             continue
         text = message_text(message)
         texts.append(text)
@@ -299,8 +406,93 @@ class RunState(TypedDict, total=False):
     failure: str  # why the answers were given up on
 
 
+def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The same JSON schema in fewer prompt tokens: no defaults or additionalProperties, and
+    `anyOf: [X, null]` written as `type: [X, "null"]`."""
+    out = {k: v for k, v in schema.items() if k not in ("default", "additionalProperties", "anyOf")}
+    variants = schema.get("anyOf", [])
+    others = [v for v in variants if v != {"type": "null"}]
+    if len(variants) == 2 and len(others) == 1 and isinstance(others[0].get("type"), str):
+        out.update(compact_schema(others[0]), type=[others[0]["type"], "null"])
+    elif variants:
+        out["anyOf"] = [compact_schema(v) for v in variants]
+    if "properties" in schema:
+        out["properties"] = {name: compact_schema(p) for name, p in schema["properties"].items()}
+    if "items" in schema:
+        out["items"] = compact_schema(schema["items"])
+    return out
+
+
+def submit_tool() -> dict[str, Any]:
+    """The answer as a tool: its arguments are an LlmOrder."""
+    parameters = convert_to_openai_tool(LlmOrder)["function"]["parameters"]
+    description = "The final answer: the order read from the email. Call it alone, after the lookups."
+    return {
+        "type": "function",
+        "function": {
+            "name": SUBMIT_TOOL,
+            "description": description,
+            "parameters": compact_schema(parameters),
+        },
+    }
+
+
+def calls_of(message: AnyMessage) -> list[tuple[str, str, str | None]]:
+    """(id, name, error) of every tool call in a model turn, including unparsable ones."""
+    if not isinstance(message, AIMessage):
+        return []
+    calls: list[tuple[str, str, str | None]] = [(c["id"] or "", c["name"], None) for c in message.tool_calls]
+    for bad in message.invalid_tool_calls:
+        calls.append((bad["id"] or "", bad["name"] or "", bad["error"] or "arguments are not valid JSON"))
+    return calls
+
+
+def submits(message: AnyMessage) -> bool:
+    return any(name == SUBMIT_TOOL for _, name, _ in calls_of(message))
+
+
+def is_lookup_turn(message: AnyMessage) -> bool:
+    return isinstance(message, AIMessage) and bool(message.tool_calls) and not submits(message)
+
+
+def answer_of(message: AnyMessage) -> LlmOrder:
+    """The answer in a model turn: the submit call's arguments, else JSON in the text; raises ValueError."""
+    if isinstance(message, AIMessage):
+        for call in message.tool_calls:
+            if call["name"] == SUBMIT_TOOL:
+                return validate_answer(call["args"])
+        for bad in message.invalid_tool_calls:
+            if bad["name"] == SUBMIT_TOOL:
+                return parse_answer(bad["args"] or "")  # raises with the JSON error
+    return parse_answer(message_text(message))
+
+
+def feedback(message: AnyMessage, problem: str, attempt: int) -> list[AnyMessage]:
+    """The error for the model: the reply to its submit call, else a user message; every other
+    call of that turn gets a reply too, as the API requires."""
+    text = f"Your answer is not valid: {problem}\nCall {SUBMIT_TOOL} again with the corrected answer."
+    replies: list[AnyMessage] = []
+    answered = False
+    for index, (call_id, name, error) in enumerate(calls_of(message)):
+        if name == SUBMIT_TOOL and not answered:
+            answered = True
+            replies.append(ToolMessage(text, tool_call_id=call_id, id=f"{FEEDBACK_ID_PREFIX}{attempt}"))
+        else:
+            skipped = f"Not run: {error or 'an answer came in the same turn'}"
+            replies.append(
+                ToolMessage(skipped, tool_call_id=call_id, id=f"{SKIPPED_ID_PREFIX}{attempt}-{index}")
+            )
+    if not answered:
+        text = (
+            f"Your answer is not valid: {problem}\nCall {SUBMIT_TOOL} with the answer, or reply with "
+            "only the JSON object described in the instructions, nothing else."
+        )
+        replies.append(HumanMessage(text, id=f"{FEEDBACK_ID_PREFIX}{attempt}"))
+    return replies
+
+
 def tool_rounds(messages: Sequence[AnyMessage]) -> int:
-    return sum(1 for m in messages if isinstance(m, AIMessage) and m.tool_calls)
+    return sum(1 for m in messages if is_lookup_turn(m))
 
 
 def answer_attempts(messages: Sequence[AnyMessage]) -> int:
@@ -308,8 +500,8 @@ def answer_attempts(messages: Sequence[AnyMessage]) -> int:
 
 
 def route_after_agent(state: RunState) -> Literal["tools", "check"]:
-    last = state["messages"][-1]
-    return "tools" if isinstance(last, AIMessage) and last.tool_calls else "check"
+    """Lookups go to the tools; an answer (submit call or text) to the check, never to ToolNode."""
+    return "tools" if is_lookup_turn(state["messages"][-1]) else "check"
 
 
 def route_after_check(state: RunState) -> Literal["agent", "__end__"]:
@@ -317,9 +509,10 @@ def route_after_check(state: RunState) -> Literal["agent", "__end__"]:
 
 
 def build_graph(model: ChatOpenAI, tools: Sequence[BaseTool], settings: LlmSettings):
-    """agent ⇄ tools, then check: valid JSON ends the run, invalid goes back with the error."""
-    with_tools = model.bind_tools(tools) if tools else model
-    must_answer = model.bind_tools(tools, tool_choice="none") if tools else model
+    """agent ⇄ tools, then check: a valid answer ends the run, an invalid one goes back with the error."""
+    offered: list[BaseTool | dict[str, Any]] = [*tools, submit_tool()]
+    with_tools = model.bind_tools(offered)
+    must_answer = model.bind_tools(offered, tool_choice=SUBMIT_TOOL)
 
     async def agent(state: RunState) -> RunState:
         messages = state["messages"]
@@ -329,17 +522,13 @@ def build_graph(model: ChatOpenAI, tools: Sequence[BaseTool], settings: LlmSetti
     def check(state: RunState) -> RunState:
         messages = state["messages"]
         try:
-            order = parse_answer(message_text(messages[-1]))
+            order = answer_of(messages[-1])
         except ValueError as exc:
             attempt = answer_attempts(messages) + 1
             if attempt >= settings.max_answer_attempts:
                 return {"failure": f"invalid answer after {attempt} attempts: {exc}"}
             log.info("model answer invalid (attempt %d): %s", attempt, exc)
-            feedback = (
-                f"Your answer is not valid: {exc}\nReply with only the JSON object "
-                "described in the instructions, nothing else."
-            )
-            return {"messages": [HumanMessage(feedback, id=f"{FEEDBACK_ID_PREFIX}{attempt}")]}
+            return {"messages": feedback(messages[-1], str(exc), attempt)}
         return {"order": order.model_dump(mode="json")}
 
     graph = StateGraph(RunState)
@@ -392,7 +581,7 @@ class LlmExtractor:
                 final = await graph.ainvoke(
                     start, config={"recursion_limit": step_limit(self.settings)}, durability="exit"
                 )  # no checkpointer: never inherit "sync"
-        except (openai.APIError, httpx.HTTPError) as exc:
+        except (openai.OpenAIError, httpx.HTTPError) as exc:
             raise self._failed(email, f"model API error ({type(exc).__name__}): {exc}") from exc
         except GraphRecursionError as exc:
             raise self._failed(email, "the model took too many steps") from exc
