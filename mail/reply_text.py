@@ -17,7 +17,7 @@ from bs4 import BeautifulSoup
 from bs4.element import CData, NavigableString, PageElement, Tag
 
 from mailorder.domain import ParsedEmail
-from mailorder.mail.html import render_node
+from mailorder.mail.html import parse_html, render_node
 
 # ---- patterns --------------------------------------------------------------------------------
 
@@ -61,14 +61,14 @@ def reply_new_text(email: ParsedEmail) -> str:
 
 def _new_text_from_html(html: str) -> str | None:
     """Text above the client's quote container; None when the HTML has no known container."""
-    soup = BeautifulSoup(html, "html.parser")
+    soup = parse_html(html)
     _drop_signatures(soup)
     marker = next((tag for tag in soup.find_all(True) if _is_quote_marker(tag)), None)
     if marker is None:
         return None
     container = _is_container(marker)
     if container:
-        rest = BeautifulSoup(html, "html.parser")
+        rest = parse_html(html)
         _drop_signatures(rest)
         twin = next(tag for tag in rest.find_all(True) if _is_quote_marker(tag))
     _remove_from(marker)

@@ -657,6 +657,32 @@ def test_deep_nested_tables_render_their_cells():
     assert shallow == "3x | 02-0001-1049"  # rows of a table nested within the limit stay rows
 
 
+def test_void_tags_and_stray_end_tags_render_as_with_the_stock_parser():
+    from bs4 import BeautifulSoup
+
+    from mailorder.mail.html import render_node
+
+    html = "<p>a<br>b</br>c<img src=x>d</img><br/>e<hr>f</hr></p><table><tr><td>1<br>2</td></tr></table>"
+    assert html_to_text(html) == render_node(BeautifulSoup(html, "html.parser"))
+
+
+def test_void_tags_cost_what_other_tags_cost():
+    """bs4 looks every end tag up in a list of the void tags seen so far; 40,000 <img> in a
+    5 MB HTML email took 148 s. Measured as a ratio against the same markup without void tags."""
+    import time
+
+    def cost(html: str) -> float:
+        runs = []
+        for _ in range(3):
+            started = time.process_time()
+            html_to_text(html)
+            runs.append(time.process_time() - started)
+        return sorted(runs)[1]
+
+    voids, plain = "<b>x<br><img src=y></b><i></i>" * 10000, "<b>x<i></i><u></u></b><i></i>" * 10000
+    assert cost(voids) < 3 * cost(plain)
+
+
 def _html_only(html: str) -> bytes:
     return _headers() + b"Content-Type: text/html; charset=utf-8\r\n\r\n" + html.encode()
 
