@@ -26,6 +26,7 @@ from mailorder.agent.crashpoints import crash_point
 from mailorder.agent.inbox.report import PollReport
 from mailorder.agent.workflow.context import Services
 from mailorder.agent.workflow.loading import remember_parsed
+from mailorder.domain import ParsedEmail
 from mailorder.mail.imap import FAILED_FOLDER, FetchedMessage, FetchFailure, ImapInbox
 from mailorder.mail.parse import SYNTHETIC_DOMAIN, content_fingerprint, is_parseable, parse_email
 from mailorder.store import repo
@@ -72,7 +73,8 @@ async def ingest_batch(services: Services, inbox: ImapInbox, report: PollReport)
     seen: list[int] = []
     failed: list[int] = []
     for message in result.messages:
-        outcome = store_message(services, message, mailbox, result.uidvalidity, ceiling=ceiling)
+        email = await asyncio.to_thread(parse_email, message.raw)  # a big HTML email takes seconds
+        outcome = store_message(services, message, mailbox, result.uidvalidity, ceiling=ceiling, email=email)
         setattr(report, outcome, getattr(report, outcome) + 1)
         (failed if outcome == "failed" else seen).append(message.uid)
     if result.messages:
@@ -187,15 +189,22 @@ def _advance(uid: int, ceiling: int | None) -> int:
 
 
 def store_message(
-    services: Services, message: FetchedMessage, mailbox: str, uidvalidity: int, *, ceiling: int | None = None
+    services: Services,
+    message: FetchedMessage,
+    mailbox: str,
+    uidvalidity: int,
+    *,
+    ceiling: int | None = None,
+    email: ParsedEmail | None = None,
 ) -> Stored:
-    """Store one fetched message and advance the mailbox's last UID (to at most `ceiling`) in the
-    same transaction."""
+    """Store one fetched message (`email`: its parse, when done already) and advance the mailbox's
+    last UID (to at most `ceiling`) in the same transaction."""
     now = services.clock()
     error = None
     if message.truncated:
         error = f"message too large ({message.size} bytes > {services.settings.max_message_bytes})"
-    email = parse_email(message.raw)
+    if email is None:
+        email = parse_email(message.raw)
     fingerprint = content_fingerprint(message.raw)
     if error is None and not is_parseable(message.raw, email):
         error = "not a parseable email message"
