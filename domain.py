@@ -20,6 +20,9 @@ class Attachment(BaseModel):
     filename: str | None = None
     content_type: str = "application/octet-stream"
     size: int = 0
+    order_source: bool = False  # a file that can hold an order: PDF, Excel, CSV, Word, an attached image
+    data: bytes | None = Field(default=None, exclude=True, repr=False)  # an order source's bytes (bounded)
+    not_kept: str | None = None  # why an order source's bytes were not kept (a size or count limit)
 
 
 class ParsedEmail(BaseModel):
@@ -129,6 +132,9 @@ class IssueCode(StrEnum):
     REPLY_TO_DIFFERS = "reply_to_differs"  # answers would go to another address than the sender
     FOLLOW_UP = "follow_up"  # refers to an earlier draft of ours (adds to it? replaces it?)
     TOO_LONG = "too_long"  # more text or lines than one draft holds: summarised, not postable
+    ATTACHMENT_PROBLEM = "attachment_problem"  # an order file not (fully) read: damaged, a scan, too big
+    STOCK_SHORT = "stock_short"  # the ERP has less in stock than the line orders (never blocking)
+    STOCK_UNKNOWN = "stock_unknown"  # the ERP gave no stock figure (down, or SKU unknown to it)
 
 
 class Issue(BaseModel):
@@ -165,6 +171,15 @@ class DraftLine(BaseModel):
         return [c for c in self.candidates if c.sku != self.sku][:limit]
 
 
+class AttachmentNote(BaseModel):
+    """One order file of the email (PDF, Excel, CSV, Word, image) as the draft read it."""
+
+    filename: str
+    read: bool  # its text was read (with order lines or without)
+    lines: int = 0  # draft lines taken from it
+    problem: str | None = None  # why it was not (fully) read
+
+
 class Draft(BaseModel):
     customer: Customer | None = None
     reference: str | None = None
@@ -176,6 +191,7 @@ class Draft(BaseModel):
     extraction_method: str = "rules, no AI model configured"
     prompt_version: str | None = None
     confidence: float = 0.0
+    attachments: list[AttachmentNote] = Field(default_factory=list)  # the order files read, or not
 
     @property
     def blocking_issues(self) -> list[Issue]:

@@ -2,7 +2,8 @@
 
 inbox/      IMAP ingest, dedupe, claims and heartbeat, the processing pool, crash recovery
 workflow/   the LangGraph order workflow: state, context, graph, one module per node
-extract/    triage, the deterministic extractor, the model path, learning from corrections
+extract/    triage, the deterministic extractor, order files in attachments, the model path, learning
+            from corrections
 review/     a rep's reply: matching, authorisation, decisions, the wire formats, edits
 outgoing/   everything the agent sends: outbox, mailing, bounces, reminders and digests
 evaluation/ `mailorder eval`: datasets, the production pipeline over them, scoring

@@ -142,6 +142,30 @@ class Settings(BaseSettings):
     concurrency: int = Field(
         64, description="emails processed at once per worker (keep it above the model concurrency)"
     )
+    # --- order files attached to emails (PDF, Excel, CSV, Word, images) ----------------------------
+    attachment_max_bytes: int = Field(
+        10 * 1024 * 1024,
+        description="an order file (PDF, Excel, CSV, Word, image) larger than this (10 MiB) is named on "
+        "the draft, not read",
+    )
+    attachment_max_total: int = Field(
+        20 * 1024 * 1024,
+        description="order-file bytes read per email (20 MiB); later files are named, not read",
+    )
+    attachment_max_count: int = Field(
+        10, description="order files read per email; later ones are named, not read"
+    )
+    attachment_max_pages: int = Field(
+        30, description="pages read per PDF or scan; a longer file is read in part and its draft cannot post"
+    )
+    attachment_max_rows: int = Field(
+        2000, description="table rows and text lines read per order file; beyond that the draft cannot post"
+    )
+    summary_attachment_bytes: int = Field(
+        5 * 1024 * 1024,
+        description="the customer's order files a rep's summary carries, in total (5 MiB; the outbox "
+        "keeps every summary); larger ones are named, not attached",
+    )
     # --- the model path ---------------------------------------------------------------------------
     openai_api_key: SecretStr | None = Field(
         None,
@@ -274,6 +298,19 @@ class Settings(BaseSettings):
     def _port(cls, value: int | None) -> int | None:
         if value is not None and not 0 <= value <= 65535:
             raise ValueError("a port is 0..65535")
+        return value
+
+    @field_validator(
+        "attachment_max_bytes",
+        "attachment_max_total",
+        "attachment_max_count",
+        "attachment_max_pages",
+        "attachment_max_rows",
+    )
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
         return value
 
     @field_validator("drain_seconds", "ready_interval", "poll_seconds")

@@ -17,6 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from mailorder.agent.config import DEV_SECRET, Settings, unknown_environment
+from mailorder.agent.extract.attachments import use_attachment_settings
 from mailorder.agent.extract.learning import load_aliases
 from mailorder.agent.extract.prompts import Prompt, load_prompt, use_prompts_dir
 from mailorder.agent.inbox.runner import Runner
@@ -128,6 +129,7 @@ async def open_runner(
     if settings.secret.get_secret_value() == DEV_SECRET:
         log.warning("MAILORDER_SECRET is the development default; set a real secret in production")
     use_prompts_dir(settings.prompts_dir)
+    use_attachment_settings(settings)
     engine = make_engine(settings.database_url, migrate=settings.auto_migrate)
     if not settings.auto_migrate and schema_revision(engine) != head_revision():
         engine.dispose()

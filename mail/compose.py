@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -13,6 +14,16 @@ from mailorder.mail.render import RenderedMail
 AGENT_HEADER = "X-Mailorder"  # our signed mark (mail.tokens.agent_mark), set by the outbox
 MAX_REFERENCES = 20  # keep the first id (thread root) and the most recent ones
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
+_UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f\x7f"\\/]+')  # a file name never breaks its header
+
+
+@dataclass(frozen=True)
+class FileAttachment:
+    """A file a message carries (e.g. the customer's purchase order in the rep's summary)."""
+
+    filename: str
+    content_type: str  # maintype/subtype
+    data: bytes
 
 
 def make_message_id(kind: str, *parts: object, domain: str) -> str:
@@ -35,8 +46,10 @@ def build_message(
     extra_headers: dict[str, str] | None = None,
     cc: Sequence[str] = (),
     date: datetime | None = None,
+    attachments: Sequence[FileAttachment] = (),
 ) -> EmailMessage:
-    """multipart/alternative (text + html) with threading and agent-marker headers.
+    """multipart/alternative (text + html) with threading and agent-marker headers; with
+    `attachments`, multipart/mixed with the files after the text.
 
     `date` defaults to now (UTC); pass it in for deterministic output.
     """
@@ -66,6 +79,12 @@ def build_message(
     message.set_content(rendered.text)
     if rendered.html:
         message.add_alternative(rendered.html, subtype="html")
+    for file in attachments:
+        maintype, _, subtype = file.content_type.partition("/")
+        if not (maintype and subtype):
+            maintype, subtype = "application", "octet-stream"
+        name = " ".join(_UNSAFE_NAME_CHARS.sub(" ", file.filename).split()) or "attachment"
+        message.add_attachment(file.data, maintype=maintype, subtype=subtype, filename=name)
     return message
 
 

@@ -7,6 +7,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.header import decode_header, make_header
@@ -57,6 +58,30 @@ class UnparseableEmail(Exception):
     """The bytes are not an email at all (empty, or neither headers nor body)."""
 
 
+@dataclass(frozen=True)
+class AttachmentLimits:
+    """How many bytes of its order files (PDF, Excel, CSV, Word, attached images) a parsed email
+    keeps for reading; the other attachments keep only their name, type and size."""
+
+    max_bytes: int = 10 * 1024 * 1024  # one attachment
+    max_total: int = 20 * 1024 * 1024  # all kept attachments of one email
+    max_count: int = 10  # attachments kept per email
+
+
+_limits = AttachmentLimits()
+
+
+def use_attachment_limits(limits: AttachmentLimits) -> None:
+    """Keep attachment bytes within these limits from now on (process-wide: `serve` and `eval` set
+    them from the settings, like the prompts folder)."""
+    global _limits
+    _limits = limits
+
+
+def attachment_limits() -> AttachmentLimits:
+    return _limits
+
+
 def is_parseable(raw: bytes, parsed: ParsedEmail | None = None) -> bool:
     """False for the truly unusable case: nothing, or no headers and no body text.
     Pass `parsed` when the caller parsed the bytes already (parsing is the costly part)."""
@@ -67,13 +92,17 @@ def is_parseable(raw: bytes, parsed: ParsedEmail | None = None) -> bool:
     return has_headers or bool(parsed.body.strip()) or bool(parsed.attachments)
 
 
-def parse_email(raw: bytes, *, strict: bool = False) -> ParsedEmail:
-    """Parse raw bytes; with strict=True raise UnparseableEmail for unusable input."""
+def parse_email(
+    raw: bytes, *, strict: bool = False, attachments: AttachmentLimits | None = None
+) -> ParsedEmail:
+    """Parse raw bytes; with strict=True raise UnparseableEmail for unusable input. The bytes of
+    order files are kept within `attachments` (default: the process-wide attachment limits)."""
     raw = raw or b""
     if strict and not is_parseable(raw):
         raise UnparseableEmail("empty message or no headers and no body")
+    limits = attachments or _limits
     try:
-        return _parse(raw, flat=_many_nesting_parts(raw))
+        return _parse(raw, flat=_many_nesting_parts(raw), limits=limits)
     except RecursionError:  # the stdlib parses and walks MIME trees recursively
         log.info("MIME tree too deep for the stdlib parser, reading its parts flat")
         first: Exception | None = None
@@ -81,7 +110,7 @@ def parse_email(raw: bytes, *, strict: bool = False) -> ParsedEmail:
         log.warning("email parser failed, reading the parts flat: %r", exc)
         first = exc
     try:
-        parsed = _parse(raw, flat=True)
+        parsed = _parse(raw, flat=True, limits=limits)
     except Exception as exc:  # last resort: the headers and the raw text
         log.warning("flat email parser failed, keeping headers and raw text only: %r", exc)
         return _headers_and_text(raw, first or exc)
@@ -95,10 +124,10 @@ def synthetic_message_id(raw: bytes) -> str:
     return f"<{hashlib.sha256(raw).hexdigest()[:32]}@{SYNTHETIC_DOMAIN}>"
 
 
-def _parse(raw: bytes, *, flat: bool = False) -> ParsedEmail:
+def _parse(raw: bytes, *, flat: bool = False, limits: AttachmentLimits | None = None) -> ParsedEmail:
     defects: list[str] = []
     decoded = _Decoded()
-    body = _Body()
+    body = _Body(limits)
     if flat:  # any depth: the top message's headers, then every part in document order
         legacy = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
         parse_defects = _defect_names(legacy)
@@ -459,10 +488,77 @@ _PLAIN_DECODERS = {
 
 
 class _Body:
-    def __init__(self) -> None:
+    def __init__(self, limits: AttachmentLimits | None = None) -> None:
         self.text = ""
         self.html = ""
         self.attachments: list[Attachment] = []
+        self.limits = limits or _limits
+        self.kept_bytes = 0
+        self.kept_count = 0
+
+    def attach(self, part: Message, content_type: str) -> None:
+        """An attachment: its name, type and size; an order file's bytes too, within the limits."""
+        payload = part.get_payload(decode=True) if content_type != "message/rfc822" else None
+        data = payload if isinstance(payload, bytes) else b""
+        filename = _filename(part)
+        attachment = Attachment(filename=filename, content_type=content_type, size=len(data))
+        if _order_source(part, filename, content_type):
+            attachment.order_source = True
+            limits = self.limits
+            if len(data) > limits.max_bytes:
+                attachment.not_kept = f"over the {_megabytes(limits.max_bytes)} limit per attachment"
+            elif self.kept_count >= limits.max_count:
+                attachment.not_kept = f"over the limit of {limits.max_count} attachments per email"
+            elif self.kept_bytes + len(data) > limits.max_total:
+                attachment.not_kept = f"over the {_megabytes(limits.max_total)} limit for all attachments"
+            else:
+                attachment.data = data
+                self.kept_bytes += len(data)
+                self.kept_count += 1
+        self.attachments.append(attachment)
+
+
+# files that can hold an order: by name, or by declared type when the name says nothing
+_ORDER_EXTENSIONS = (".pdf", ".xlsx", ".xlsm", ".xls", ".csv", ".tsv", ".docx", ".docm", ".doc")
+_ORDER_TYPES = (
+    "application/pdf",
+    "application/x-pdf",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-excel.sheet.macroenabled.12",
+    "text/csv",
+    "application/csv",
+    "text/comma-separated-values",
+    "text/tab-separated-values",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/msword",
+)
+_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+_IMAGE_TYPES = ("image/png", "image/jpeg", "image/jpg", "image/pjpeg", "image/tiff")
+# what mail clients call the pictures of a signature (image001.png, Outlook-abc12.png)
+_SIGNATURE_IMAGE = re.compile(r"^(?:image\d{3}|outlook-[\w-]+)\.\w+$", re.I)
+
+
+def _order_source(part: Message, filename: str | None, content_type: str) -> bool:
+    """A PDF, Excel, CSV or Word file (also inline: Apple Mail shows PDFs inline), or an image
+    attached as a file: a photo or scan of an order, not a logo in a signature."""
+    name = (filename or "").strip().lower()
+    if name.endswith(_ORDER_EXTENSIONS) or (
+        not name.endswith(_IMAGE_EXTENSIONS) and content_type in _ORDER_TYPES
+    ):
+        return True
+    if not (name.endswith(_IMAGE_EXTENSIONS) or content_type in _IMAGE_TYPES):
+        return False
+    try:
+        disposition = (part.get_content_disposition() or "").lower()
+        content_id = part.get("content-id")
+    except Exception:
+        return False
+    return disposition == "attachment" and not content_id and not _SIGNATURE_IMAGE.match(name)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MB" if size >= 1024 * 1024 else f"{size} bytes"
 
 
 _MIME_HEADERS = ("content-type", "content-disposition", "content-transfer-encoding")  # what the walk reads
@@ -511,10 +607,7 @@ def _take_part(part: Message, body: _Body, defects: list[str]) -> None:
             defects.append("broken multipart: body read as text")
         return
     if content_type == "message/rfc822" or _is_attachment(part, content_type):
-        payload = part.get_payload(decode=True) or b""
-        body.attachments.append(
-            Attachment(filename=_filename(part), content_type=content_type, size=len(payload))
-        )
+        body.attach(part, content_type)
         return
     if content_type == "text/plain" and not body.text:
         body.text = _decode_part(part, defects)
@@ -523,10 +616,7 @@ def _take_part(part: Message, body: _Body, defects: list[str]) -> None:
     elif content_type in ("text/plain", "text/html"):
         return  # later inline text parts: ignore (signatures, footers added by gateways)
     else:
-        payload = part.get_payload(decode=True) or b""
-        body.attachments.append(
-            Attachment(filename=_filename(part), content_type=content_type, size=len(payload))
-        )
+        body.attach(part, content_type)
 
 
 # ---- deep MIME: the parts read flat ------------------------------------------------------------

@@ -7,7 +7,9 @@ reader's language through gettext catalogs and Babel's number and date formats (
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -18,7 +20,18 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 from pydantic import BaseModel, Field
 
-from mailorder.domain import PICK_LETTERS, Candidate, Customer, Draft, DraftLine, ParsedEmail, TriageLabel
+from mailorder.domain import (
+    PICK_LETTERS,
+    AttachmentNote,
+    Candidate,
+    Customer,
+    Draft,
+    DraftLine,
+    Issue,
+    IssueCode,
+    ParsedEmail,
+    TriageLabel,
+)
 from mailorder.mail import i18n
 from mailorder.mail.i18n import Language
 
@@ -71,6 +84,8 @@ class SummaryContext(BaseModel):
     triage: TriageLabel | None = None
     customer_hints: list[Customer] = Field(default_factory=list)  # shown when customer unknown
     language: Language = "en"  # the rep's
+    attachments: list[AttachmentNote] = Field(default_factory=list)  # the email's order files, read or not
+    attached_files: list[str] = Field(default_factory=list)  # the names of those this summary carries
 
 
 class ConfirmationContext(BaseModel):
@@ -169,7 +184,9 @@ def render_summary(ctx: SummaryContext) -> RenderedMail:
         "c": ctx,
         "tag": tag,
         "customer_label": _customer_label(ctx.draft.customer, lang),
-        "lines": [_line_view(i, line) for i, line in enumerate(ctx.draft.lines, start=1)],
+        "lines": [
+            _line_view(i, line, lang, ctx.draft.issues) for i, line in enumerate(ctx.draft.lines, start=1)
+        ],
         "issues": sorted(ctx.draft.issues, key=lambda issue: not issue.blocking),
         "approve_word": approve,
         "reject_word": reject,
@@ -186,10 +203,15 @@ def render_summary(ctx: SummaryContext) -> RenderedMail:
     )
 
 
-def _line_view(number: int, line: DraftLine) -> dict[str, Any]:
+def _line_view(
+    number: int, line: DraftLine, lang: str = "en", issues: Sequence[Issue] = ()
+) -> dict[str, Any]:
+    stock, stock_state = _stock_marker(number, line, lang, issues)
     return {
         "n": number,
         "line": line,
+        "stock": stock,  # "in stock: 12 rol" / "only 6 rol in stock" / "stock unknown" / ""
+        "stock_state": stock_state,  # "ok" | "short" | "unknown" | ""
         "identified": bool(line.sku),
         "level": confidence_level(line.confidence),
         "percent": round(line.confidence * 100),
@@ -199,6 +221,27 @@ def _line_view(number: int, line: DraftLine) -> dict[str, Any]:
         ],
         "picks": " / ".join(f"{number}{PICK_LETTERS[i]}" for i in range(len(line.alternatives()))),
     }
+
+
+def _stock_marker(number: int, line: DraftLine, lang: str, issues: Sequence[Issue]) -> tuple[str, str]:
+    """The short stock marker beside a line's quantity, in the line's unit, and its state; ("", "")
+    when stock was not asked (no product, or a version made without asking)."""
+    if line.available is None:
+        unknown = any(i.code == IssueCode.STOCK_UNKNOWN and i.line in (None, number) for i in issues)
+        return (tr(lang, "stock unknown"), "unknown") if unknown and line.sku else ("", "")
+    if not line.qty or not line.base_qty or line.qty <= 0 or line.base_qty <= 0:
+        return "", ""
+    in_unit = line.available * line.qty / line.base_qty
+    shown = math.floor(in_unit * 100 + 1e-6) / 100 or round(in_unit, 4)  # never overstated
+    amount = f"{i18n.number(shown, lang)} {line.unit or ''}".strip()
+    short = line.base_qty > line.available + 1e-6 or any(
+        i.code == IssueCode.STOCK_SHORT and i.line == number for i in issues
+    )
+    if not short:
+        return tr(lang, "in stock: %(qty)s") % {"qty": amount}, "ok"
+    if line.available <= 1e-6:
+        return tr(lang, "out of stock"), "short"
+    return tr(lang, "only %(qty)s in stock") % {"qty": amount}, "short"
 
 
 def _why(candidate: Candidate) -> str:

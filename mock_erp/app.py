@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from mailorder.mock_erp.backend import Clock, ErpBackend, request_hash, utc_now
+from mailorder.mock_erp.contract import ErpStockList, ErpStockUpdate
 from mailorder.mock_erp.dataset import default_dataset_dir, read_dataset
 from mailorder.mock_erp.db import make_engine
 from mailorder.mock_erp.errors import (
@@ -24,6 +25,7 @@ from mailorder.mock_erp.faults import FaultInjector, Faults
 from mailorder.mock_erp.orders import OrderRequestIn
 
 MAX_PAGE = 100_000
+MAX_STOCK_SKUS = 1000  # SKUs in one GET /api/inventory?skus=...
 
 
 def create_app(
@@ -99,6 +101,39 @@ def create_app(
         if product is None:
             return error_response(404, f"Product not found: {sku}", "NOT_FOUND")
         return JSONResponse(product.model_dump(), headers={"X-Catalog-Version": backend.catalog_version})
+
+    @app.get("/api/inventory")
+    async def list_stock(skus: str | None = None) -> Response:
+        """Stock of the comma-separated SKUs (one request per draft), or of every product."""
+        injected = injector.inventory_error_status()
+        if injected is not None:
+            return _injected_error(injected, injector.faults.retry_after_s)
+        wanted = [s.strip() for s in skus.split(",") if s.strip()] if skus is not None else None
+        if wanted is not None and len(wanted) > MAX_STOCK_SKUS:
+            return error_response(400, f"At most {MAX_STOCK_SKUS} SKUs per request", "BAD_REQUEST")
+        items, unknown = await run_in_threadpool(backend.stock, wanted)
+        return JSONResponse(ErpStockList(items=items, unknown=unknown).model_dump())
+
+    @app.get("/api/inventory/{sku}")
+    async def get_stock(sku: str) -> Response:
+        injected = injector.inventory_error_status()
+        if injected is not None:
+            return _injected_error(injected, injector.faults.retry_after_s)
+        items, _unknown = await run_in_threadpool(backend.stock, [sku])
+        if not items:
+            return error_response(404, f"Product not found: {sku}", "NOT_FOUND")
+        return JSONResponse(items[0].model_dump())
+
+    @app.put("/api/inventory/{sku}")
+    async def set_stock(sku: str, update: ErpStockUpdate) -> Response:
+        """Set what is available (base unit): for admins and tests."""
+        injected = injector.inventory_error_status()
+        if injected is not None:
+            return _injected_error(injected, injector.faults.retry_after_s)
+        stock = await run_in_threadpool(backend.set_stock, sku, update.available)
+        if stock is None:
+            return error_response(404, f"Product not found: {sku}", "NOT_FOUND")
+        return JSONResponse(stock.model_dump())
 
     @app.get("/api/customers")
     async def list_customers(

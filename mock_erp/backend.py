@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from mailorder.mock_erp.contract import ErpCustomer, ErpProduct
+from mailorder.mock_erp.contract import ErpCustomer, ErpProduct, ErpStock
 from mailorder.mock_erp.dataset import Dataset, HistoryOrder, sync_dataset
 from mailorder.mock_erp.db import (
     CompanyRow,
@@ -29,9 +29,11 @@ from mailorder.mock_erp.db import (
     OrderLineRow,
     OrderRow,
     ProductRow,
+    StockRow,
     make_sessionmaker,
 )
 from mailorder.mock_erp.errors import error_body
+from mailorder.mock_erp.inventory import base_quantity, initial_stock
 from mailorder.mock_erp.orders import OrderRequestIn, validate_order
 
 log = logging.getLogger(__name__)
@@ -111,6 +113,7 @@ class ErpBackend:
         self._lock = threading.Lock()
         with self._lock, self._sessions.begin() as session:
             sync_dataset(session, dataset)
+            self._seed_stock(session, dataset)
             added = self._load_history(session, dataset.history)
         log.info(
             "mock ERP loaded %d products, %d companies, %d contacts, %d earlier orders (catalog %s)",
@@ -142,6 +145,48 @@ class ErpBackend:
         with self._lock, self._sessions() as session:
             row = session.get(ProductRow, sku)
             return product_from_row(row) if row else None
+
+    # --- stock ---------------------------------------------------------------------------------
+    @staticmethod
+    def _seed_stock(session: Session, dataset: Dataset) -> None:
+        """A starting figure for every product without one; figures of dropped products go. Stock
+        that orders took survives restarts (a file database keeps it)."""
+        known = set(session.scalars(select(StockRow.sku)))
+        for product in dataset.products:
+            if product.sku not in known:
+                figure = initial_stock(product, dataset.stock.get(product.sku))
+                session.add(StockRow(sku=product.sku, available=figure))
+        stale = known - {p.sku for p in dataset.products}
+        if stale:
+            session.execute(delete(StockRow).where(StockRow.sku.in_(stale)))
+
+    def stock(self, skus: list[str] | None) -> tuple[list[ErpStock], list[str]]:
+        """(stock of the known SKUs in the asked order, the SKUs the ERP does not know); None = all."""
+        with self._lock, self._sessions() as session:
+            stmt = select(StockRow, ProductRow.base_unit).join(ProductRow, ProductRow.sku == StockRow.sku)
+            if skus is not None:
+                stmt = stmt.where(StockRow.sku.in_(set(skus)))
+            found = {
+                row.sku: ErpStock(sku=row.sku, available=row.available, unit=unit)
+                for row, unit in session.execute(stmt.order_by(StockRow.sku))
+            }
+        if skus is None:
+            return list(found.values()), []
+        wanted = list(dict.fromkeys(skus))
+        return [found[s] for s in wanted if s in found], [s for s in wanted if s not in found]
+
+    def set_stock(self, sku: str, available: float) -> ErpStock | None:
+        """Set what is available of a product (base unit); None for an unknown SKU."""
+        with self._lock, self._sessions.begin() as session:
+            product = session.get(ProductRow, sku)
+            if product is None:
+                return None
+            row = session.get(StockRow, sku)
+            if row is None:
+                session.add(StockRow(sku=sku, available=available))
+            else:
+                row.available = available
+            return ErpStock(sku=sku, available=available, unit=product.base_unit)
 
     # --- customers -----------------------------------------------------------------------------
     def find_customers(
@@ -291,8 +336,24 @@ class ErpBackend:
         session.add(row)
         session.flush()  # assigns row.id
         row.order_id = f"EXT-ORDER-{created:%Y%m%d}-{row.id:06d}"
+        self._take_stock(session, order, products)
         session.flush()
         return row
+
+    @staticmethod
+    def _take_stock(session: Session, order: OrderRequestIn, products: dict[str, ProductRow]) -> None:
+        """What the order's lines take from stock (base units), in the transaction storing the order;
+        stock does not go below zero (the rest is a backorder)."""
+        taken: dict[str, float] = {}
+        for line in order.products:
+            product = products.get(line.sku or "")
+            if product is not None:
+                quantity = base_quantity(product_from_row(product), float(line.quantity or 0), line.unit)
+                taken[product.sku] = taken.get(product.sku, 0.0) + quantity
+        for sku, quantity in taken.items():
+            row = session.get(StockRow, sku)
+            if row is not None:
+                row.available = max(0.0, round(row.available - quantity, 6))
 
     def _load_history(self, session: Session, history: list[HistoryOrder]) -> int:
         """Earlier orders from the dataset (history.json), each added once under its own key."""

@@ -1,11 +1,11 @@
-"""The mock ERP's own models of the ERP contract: what it stores and answers for products and
-customers. Deliberately independent of the client's domain models (mailorder.domain): the
+"""The mock ERP's own models of the ERP contract: what it stores and answers for products,
+customers and stock. Deliberately independent of the client's domain models (mailorder.domain): the
 contract test (tests/test_contract.py) checks that the client reads these answers and that the
 ERP accepts what the client sends, so a drift between the two shows up."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ErpUnit(BaseModel):
@@ -33,3 +33,26 @@ class ErpCustomer(BaseModel):
     contact_email: str | None = None
     contact_id: int | None = None
     rep_email: str | None = None
+
+
+class ErpStock(BaseModel):
+    """GET /api/inventory/{sku}: what is available, in the product's base unit."""
+
+    sku: str
+    available: float
+    unit: str  # the product's base unit
+
+
+class ErpStockList(BaseModel):
+    """GET /api/inventory?skus=a,b,c: the known SKUs' stock, and the SKUs the ERP does not know."""
+
+    items: list[ErpStock]
+    unknown: list[str] = []
+
+
+class ErpStockUpdate(BaseModel):
+    """PUT /api/inventory/{sku} (admins and tests): set what is available, in the base unit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    available: float = Field(ge=0)

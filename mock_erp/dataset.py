@@ -1,5 +1,5 @@
 """Load a dataset folder (interchange format: products.json, contacts.json, companies.json, and
-optionally history.json: earlier ERP orders per customer).
+optionally history.json: earlier ERP orders per customer; a product may carry a `stock` figure).
 
 Parsing is pure (files -> typed records); `sync_dataset` mirrors the master data into the DB.
 Orders are never touched, so they survive restarts and dataset reloads; earlier orders from
@@ -54,6 +54,7 @@ class Dataset:
     companies: list[dict] = field(default_factory=list)  # raw rows: id, company_id, company_name, ...
     contacts: list[dict] = field(default_factory=list)  # raw rows: id, company_id, email_address
     history: list[HistoryOrder] = field(default_factory=list)  # earlier orders (history.json)
+    stock: dict[str, float] = field(default_factory=dict)  # sku -> starting stock (products.json `stock`)
 
     @property
     def catalog_version(self) -> str:
@@ -87,7 +88,13 @@ def _read_json_array(path: Path, required: bool, quiet: bool = False) -> list[di
 def read_dataset(dataset_dir: Path) -> Dataset:
     """Parse the three master-data files; products.json is required, customers are optional."""
     dataset_dir = Path(dataset_dir)
-    products = [ErpProduct.model_validate(p) for p in _read_json_array(dataset_dir / "products.json", True)]
+    raw_products = _read_json_array(dataset_dir / "products.json", True)
+    products = [ErpProduct.model_validate(p) for p in raw_products]
+    stock = {
+        str(p["sku"]): float(p["stock"])
+        for p in raw_products
+        if isinstance(p.get("stock"), int | float) and not isinstance(p.get("stock"), bool)
+    }
     companies = [
         {
             "id": int(c["id"]),
@@ -121,7 +128,7 @@ def read_dataset(dataset_dir: Path) -> Dataset:
         for h in _read_json_array(dataset_dir / "history.json", False, quiet=True)
         if h.get("company_id")
     ]
-    return Dataset(products=products, companies=companies, contacts=contacts, history=history)
+    return Dataset(products=products, companies=companies, contacts=contacts, history=history, stock=stock)
 
 
 def sync_dataset(session: Session, dataset: Dataset) -> None:

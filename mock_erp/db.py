@@ -26,6 +26,16 @@ class ProductRow(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class StockRow(Base):
+    """What is available of a product, in its base unit (kept apart from the master data, so a
+    dataset reload does not reset it; posted orders take from it)."""
+
+    __tablename__ = "stock"
+
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    available: Mapped[float] = mapped_column(Float)
+
+
 class CompanyRow(Base):
     __tablename__ = "companies"
 

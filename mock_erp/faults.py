@@ -13,7 +13,8 @@ ENV_PREFIX = "MOCK_ERP_"
 
 
 class Faults(BaseModel):
-    """What the mock ERP should do wrong. Latency hits every /api call; errors hit submit-order."""
+    """What the mock ERP should do wrong. Latency hits every /api call; errors hit submit-order;
+    inventory_status fails the inventory endpoints (stock unknown to the agent)."""
 
     model_config = ConfigDict(extra="forbid")  # a misspelt fault must not be silently ignored
 
@@ -22,11 +23,13 @@ class Faults(BaseModel):
     force_status: int | None = Field(default=None, ge=400, le=599)  # every submit gets this status
     fail_next: int = Field(default=0, ge=0)  # the next N submit-order calls answer 500
     retry_after_s: float | None = Field(default=None, ge=0)  # Retry-After header on injected errors
+    inventory_status: int | None = Field(default=None, ge=400, le=599)  # every inventory call gets this
     seed: int = 0  # seed of the error_rate RNG
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Faults:
-        """Read MOCK_ERP_LATENCY_MS, _ERROR_RATE, _FORCE_STATUS, _FAIL_NEXT, _RETRY_AFTER_S, _SEED."""
+        """Read MOCK_ERP_LATENCY_MS, _ERROR_RATE, _FORCE_STATUS, _FAIL_NEXT, _RETRY_AFTER_S,
+        _INVENTORY_STATUS, _SEED."""
         env = os.environ if environ is None else environ
         values: dict[str, str] = {}
         for name in cls.model_fields:
@@ -68,6 +71,11 @@ class FaultInjector:
     def latency_seconds(self) -> float:
         with self._lock:
             return self._faults.latency_ms / 1000.0
+
+    def inventory_error_status(self) -> int | None:
+        """The HTTP status to answer an inventory call with, or None to proceed normally."""
+        with self._lock:
+            return self._faults.inventory_status
 
     def submit_error_status(self) -> int | None:
         """The HTTP status to inject for this submit-order call, or None to proceed normally."""

@@ -298,3 +298,42 @@ async def test_customer_orders_are_read_as_past_orders(tmp_path, clock):
         assert [(ln.sku, ln.qty, ln.unit) for ln in orders[0].lines] == [(ROLL_SKU, 2, "rol")]
         assert "2025-09-15" in orders[0].label
         assert await erp.customer_orders("COMP-404") == []  # unknown customer: no history
+
+
+# --- stock ---------------------------------------------------------------------------------------
+async def test_stock_of_a_draft_is_one_request(client, transport):
+    await client.set_stock(SHEET_SKU, 6)
+    transport.sent.clear()
+    levels = await client.stock_levels([ROLL_SKU, SHEET_SKU, ROLL_SKU, "99-9999-9999"])
+    assert transport.sent == [("GET", "/api/inventory")]
+    assert levels[SHEET_SKU].available == 6 and levels[SHEET_SKU].unit == "plaat"
+    assert levels[ROLL_SKU].unit == "mtr" and "99-9999-9999" not in levels
+    assert await client.stock_levels([]) == {} and len(transport.sent) == 1  # nothing to ask
+
+
+async def test_many_skus_are_asked_in_batches(client, transport):
+    skus = [ROLL_SKU, *(f"00-0000-{i:04d}" for i in range(150))]
+    levels = await client.stock_levels(skus)
+    assert transport.sent == [("GET", "/api/inventory")] * 2 and set(levels) == {ROLL_SKU}
+
+
+async def test_stock_failures_are_retried_and_end_in_unavailable(erp, client, transport):
+    erp.faults.update({"inventory_status": 503})
+    with pytest.raises(ErpUnavailable) as caught:
+        await client.stock_levels([ROLL_SKU])
+    assert caught.value.attempts == FAST["max_attempts"] and caught.value.status == 503
+    assert transport.sent.count(("GET", "/api/inventory")) == FAST["max_attempts"]
+    erp.faults.update({"inventory_status": 404})  # a 4xx is not retried
+    with pytest.raises(ErpRejected):
+        await client.stock_levels([ROLL_SKU])
+    erp.faults.update({"inventory_status": None})
+    assert (await client.get_stock(ROLL_SKU)).sku == ROLL_SKU
+    assert await client.get_stock("99-9999-9999") is None
+    with pytest.raises(ErpRejected):
+        await client.set_stock("99-9999-9999", 1)
+
+
+async def test_posted_orders_take_stock(client):
+    await client.set_stock(ROLL_SKU, 500)
+    await client.submit_order(build_order_request(draft()), idempotency_key="stock-1")
+    assert (await client.get_stock(ROLL_SKU)).available == 400  # 2 rol of 50 m

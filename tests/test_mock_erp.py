@@ -531,3 +531,139 @@ def test_history_is_loaded_once_into_a_file_database(tmp_path, dataset):
         assert len(app.state.backend.customer_orders("COMP-001", 10)) == 2
         assert len(app.state.backend.customer_orders("COMP-002", 10)) == 1
         app.state.backend.close()
+
+
+# --- inventory -----------------------------------------------------------------------------------
+async def test_inventory_single_batch_and_all(api):
+    one = await api.get(f"/api/inventory/{ROLL_SKU}")
+    assert one.status_code == 200
+    body = one.json()
+    assert set(body) == {"sku", "available", "unit"} and body["sku"] == ROLL_SKU and body["unit"] == "mtr"
+    assert body["available"] > 0
+
+    batch = (await api.get("/api/inventory", params={"skus": f"{SHEET_SKU}, {ROLL_SKU},99-9999-9999"})).json()
+    assert [i["sku"] for i in batch["items"]] == [SHEET_SKU, ROLL_SKU]  # in the asked order
+    assert batch["unknown"] == ["99-9999-9999"]
+    assert batch["items"][1] == body
+
+    everything = (await api.get("/api/inventory")).json()
+    assert [i["sku"] for i in everything["items"]] == sorted([ROLL_SKU, SHEET_SKU, INACTIVE_SKU])
+    assert everything["unknown"] == []
+    assert_error_shape(await api.get("/api/inventory/99-9999-9999"), 404, "NOT_FOUND")
+    too_many = ",".join(f"S{i}" for i in range(1001))
+    assert_error_shape(await api.get("/api/inventory", params={"skus": too_many}), 400, "BAD_REQUEST")
+
+
+async def test_starting_stock_is_deterministic_and_generous(dataset):
+    async def figures() -> dict[str, float]:
+        app = create_app(dataset, faults=Faults())
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://erp") as api:
+            return {i["sku"]: i["available"] for i in (await api.get("/api/inventory")).json()["items"]}
+
+    first, second = await figures(), await figures()
+    assert first == second
+    assert 5 * 100 <= first[SHEET_SKU] <= 20 * 100  # 5 to 20 pallets of 100 sheets
+    assert 5 * 50 * 20 <= first[ROLL_SKU] <= 20 * 50 * 20  # no pallet: 100 to 400 rolls of 50 m
+
+
+async def test_stock_figure_from_products_json_when_present(tmp_path):
+    folder = write_dataset(tmp_path / "ds")
+    products = json.loads((folder / "products.json").read_text())
+    products[0]["stock"] = 75
+    (folder / "products.json").write_text(json.dumps(products), encoding="utf-8")
+    app = create_app(folder, faults=Faults())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://erp") as api:
+        assert (await api.get(f"/api/inventory/{ROLL_SKU}")).json()["available"] == 75
+        catalog = (await api.get(f"/api/products/{ROLL_SKU}")).json()
+        assert "stock" not in catalog  # stock is not part of the product's master data
+
+
+async def test_put_sets_stock_and_validates(api):
+    response = await api.put(f"/api/inventory/{SHEET_SKU}", json={"available": 6})
+    assert response.status_code == 200
+    assert response.json() == {"sku": SHEET_SKU, "available": 6.0, "unit": "plaat"}
+    assert (await api.get(f"/api/inventory/{SHEET_SKU}")).json()["available"] == 6
+    assert_error_shape(await api.put("/api/inventory/99-9999-9999", json={"available": 1}), 404, "NOT_FOUND")
+    for bad in ({"available": -1}, {"available": "lots"}, {}, {"available": 1, "extra": 2}):
+        assert_error_shape(await api.put(f"/api/inventory/{SHEET_SKU}", json=bad), 422, "VALIDATION_ERROR")
+    assert (await api.get(f"/api/inventory/{SHEET_SKU}")).json()["available"] == 6
+
+
+async def test_a_posted_order_takes_its_base_quantity_from_stock_once(api):
+    await api.put(f"/api/inventory/{ROLL_SKU}", json={"available": 500})
+    await api.put(f"/api/inventory/{SHEET_SKU}", json={"available": 2})
+    headers = {"Idempotency-Key": "stock-1"}
+    assert (await api.post("/api/submit-order", json=order_body(), headers=headers)).status_code == 200
+    # 2 rol of 50 m, and 3 plaat of which only 2 were there (the rest is a backorder: stock stays at 0)
+    stock = (await api.get("/api/inventory", params={"skus": f"{ROLL_SKU},{SHEET_SKU}"})).json()["items"]
+    assert [i["available"] for i in stock] == [400, 0]
+    replay = await api.post("/api/submit-order", json=order_body(), headers=headers)
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert (await api.get(f"/api/inventory/{ROLL_SKU}")).json()["available"] == 400  # not taken twice
+    rejected = await api.post("/api/submit-order", json=order_body(total_amount=1.0))
+    assert rejected.status_code == 422
+    assert (await api.get(f"/api/inventory/{ROLL_SKU}")).json()["available"] == 400
+    plain = order_body(
+        products=[{"sku": ROLL_SKU, "product_name": "x", "quantity": 30, "unit_price": 2.5}], total_amount=75
+    )
+    assert (await api.post("/api/submit-order", json=plain)).status_code == 200  # no unit: the base unit
+    assert (await api.get(f"/api/inventory/{ROLL_SKU}")).json()["available"] == 370
+
+
+def test_stock_is_taken_in_the_transaction_that_stores_the_order(dataset, monkeypatch):
+    """When storing the order fails, the stock it would have taken stays."""
+    from mailorder.mock_erp.backend import ErpBackend, request_hash
+    from mailorder.mock_erp.db import make_engine
+    from mailorder.mock_erp.orders import OrderRequestIn
+
+    backend = ErpBackend(make_engine("sqlite://"), read_dataset(dataset))
+    backend.set_stock(ROLL_SKU, 500)
+    raw = order_body()["orderRequest"]
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("disk full")
+
+    original = ErpBackend._create_order
+
+    def create_then_fail(self, session, order, key):
+        original(self, session, order, key)  # order rows and stock change are flushed ...
+        broken()  # ... and rolled back together
+
+    monkeypatch.setattr(ErpBackend, "_create_order", create_then_fail)
+    with pytest.raises(RuntimeError):
+        backend.submit(OrderRequestIn.model_validate(raw), [], "k", request_hash(raw))
+    assert backend.stock([ROLL_SKU])[0][0].available == 500 and backend.list_orders(10) == []
+    monkeypatch.setattr(ErpBackend, "_create_order", original)
+    backend.submit(OrderRequestIn.model_validate(raw), [], "k", request_hash(raw))
+    assert backend.stock([ROLL_SKU])[0][0].available == 400 and len(backend.list_orders(10)) == 1
+    backend.close()
+
+
+async def test_inventory_fault_fails_only_the_inventory(api):
+    await api.post("/_faults", json={"inventory_status": 503, "retry_after_s": 1})
+    for call in (
+        api.get(f"/api/inventory/{ROLL_SKU}"),
+        api.get("/api/inventory", params={"skus": ROLL_SKU}),
+        api.put(f"/api/inventory/{ROLL_SKU}", json={"available": 1}),
+    ):
+        response = await call
+        assert_error_shape(response, 503, "UNAVAILABLE")
+        assert response.headers["retry-after"] == "1"
+    assert (await api.get(f"/api/products/{ROLL_SKU}")).status_code == 200
+    assert (await api.post("/api/submit-order", json=order_body())).status_code == 200
+    await api.delete("/_faults")
+    assert (await api.get(f"/api/inventory/{ROLL_SKU}")).status_code == 200
+    assert Faults.from_env({"MOCK_ERP_INVENTORY_STATUS": "500"}).inventory_status == 500
+
+
+def test_stock_survives_a_restart_and_follows_the_catalog(tmp_path, dataset):
+    db_url = sqlite_url(tmp_path / "erp.sqlite3")
+    with ErpServer(dataset, db_url) as erp:
+        httpx.put(f"{erp.url}/api/inventory/{ROLL_SKU}", json={"available": 500}).raise_for_status()
+        httpx.post(f"{erp.url}/api/submit-order", json=order_body()).raise_for_status()
+    products = json.loads((dataset / "products.json").read_text())
+    (dataset / "products.json").write_text(json.dumps(products[:2]), encoding="utf-8")  # one dropped
+    with ErpServer(dataset, db_url) as erp:
+        assert httpx.get(f"{erp.url}/api/inventory/{ROLL_SKU}").json()["available"] == 400
+        everything = httpx.get(f"{erp.url}/api/inventory").json()["items"]
+        assert sorted(i["sku"] for i in everything) == [ROLL_SKU, SHEET_SKU]

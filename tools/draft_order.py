@@ -6,7 +6,8 @@ Anything guessed becomes an issue, so the draft needs review.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, Field
 
@@ -31,6 +32,8 @@ COUNTED_UNITS = {"stuks", "rol", "plaat", "doos", "riem", "pallet"}
 UNIT_GUESS_FACTOR = 0.8
 MAX_ALTERNATIVES = 3
 PRICE_TOLERANCE = 0.005  # relative; a stated price within half a percent of the catalog's agrees
+STOCK_TOLERANCE = 1e-6  # base units; ordering exactly what is available fits
+STOCK_UNKNOWN = "stock unknown: the ERP did not answer the stock query; check availability if it matters"
 
 
 class DraftOrderInput(BaseModel):
@@ -225,6 +228,85 @@ def price_mismatch(product: Product, unit: str, stated: float | None, stated_uni
         f"the customer states EUR {stated:.2f} per {option.unit}; the catalog price is "
         f"EUR {catalog_price:.2f} per {option.unit} (the order uses the catalog price)"
     )
+
+
+def apply_stock(draft: Draft, available: Mapping[str, float | None] | None, catalog: CatalogIndex) -> Draft:
+    """The draft with each line's `available` (base units, from `available`: sku -> figure, None =
+    the ERP does not know the SKU) and a non-blocking issue on every line stock cannot cover (also
+    when lines of one product only together ask for more). `available=None` (the ERP did not
+    answer) gives one note that stock is unknown. Approval stays the rep's call. Pure."""
+    draft = draft.model_copy(deep=True)
+    if available is None:
+        draft.issues.append(Issue(code=IssueCode.STOCK_UNKNOWN, message=STOCK_UNKNOWN, blocking=False))
+        return draft
+    ordered: dict[str, list[tuple[int, DraftLine]]] = {}
+    for number, line in enumerate(draft.lines, start=1):
+        if not line.sku or catalog.get(line.sku) is None:
+            continue  # no product: nothing to ask (the line has its own issue)
+        figure = available.get(line.sku)
+        if figure is None:
+            draft.issues.append(
+                Issue(
+                    code=IssueCode.STOCK_UNKNOWN,
+                    message=f"stock unknown: the ERP has no stock figure for {line.sku}",
+                    line=number,
+                    blocking=False,
+                )
+            )
+            continue
+        line.available = figure
+        if line.base_qty:
+            ordered.setdefault(line.sku, []).append((number, line))
+    for sku, lines in ordered.items():
+        product, figure = catalog.get(sku), available.get(sku)
+        if product is None or figure is None:
+            continue
+        total = sum(line.base_qty or 0.0 for _, line in lines)
+        if total <= figure + STOCK_TOLERANCE:
+            continue
+        numbers = [number for number, _ in lines]
+        for number, line in lines:
+            draft.issues.append(
+                Issue(
+                    code=IssueCode.STOCK_SHORT,
+                    message=_short_message(product, line, figure, numbers, total),
+                    line=number,
+                    blocking=False,
+                )
+            )
+    return draft
+
+
+def _short_message(product: Product, line: DraftLine, figure: float, numbers: list[int], total: float) -> str:
+    """ "only 2.4 rol in stock (120 mtr; ordered 5 rol = 250 mtr)": what is available in the line's
+    unit where that reads well, with the base unit beside it when the units differ. `numbers` are
+    the lines of this product, `total` what they order together (base units)."""
+    base, unit, qty = product.base_unit, line.unit or product.base_unit, line.qty or 0.0
+    option = product.unit_option(unit)
+    per = option.per_base if option is not None and option.per_base > 0 else None
+    if per == 1:  # "stuks" of a product counted in "plaat": the same count
+        base = unit
+    ordered = f"{_amount(qty)} {unit}" + (f" = {_amount(line.base_qty)} {base}" if unit != base else "")
+    if (line.base_qty or 0.0) <= figure + STOCK_TOLERANCE:  # only together with other lines of it
+        together = ", ".join(str(n) for n in numbers)
+        return (
+            f"only {_amount(figure, floor=True)} {base} in stock for lines {together} together "
+            f"(ordered {_amount(total)} {base})"
+        )
+    if figure <= STOCK_TOLERANCE:
+        return f"out of stock (ordered {ordered})"
+    sensible = per is not None and unit != base and (figure >= per or per < 1)  # a whole pack, or finer
+    in_unit = _amount(figure / per, floor=True) if sensible and per is not None else None
+    if in_unit is None:
+        return f"only {_amount(figure, floor=True)} {base} in stock (ordered {ordered})"
+    return f"only {in_unit} {unit} in stock ({_amount(figure, floor=True)} {base}; ordered {ordered})"
+
+
+def _amount(value: float | None, *, floor: bool = False) -> str:
+    """2.4, 120, 0.33: at most two decimals; rounded down for what is available (never overstated)."""
+    value = value or 0.0
+    value = math.floor(value * 100 + 1e-6) / 100 if floor else round(value, 2)
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def _overall_confidence(lines: list[DraftLine], customer: CustomerMatch) -> float:

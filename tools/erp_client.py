@@ -11,6 +11,7 @@ import email.utils
 import logging
 import random
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,10 +21,12 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from mailorder.domain import Customer, Draft, Product
 from mailorder.tools.history import PastOrder
+from mailorder.tools.stock import StockLevel
 
 log = logging.getLogger(__name__)
 
 CATALOG_PAGE = 100_000
+STOCK_BATCH = 100  # SKUs per GET /api/inventory?skus=... (a draft of up to 100 products asks once)
 
 
 class ErpError(Exception):
@@ -235,6 +238,30 @@ class ErpClient:
     async def get_customer(self, company_id: str) -> Customer | None:
         found = await self._customers(company_id=company_id)
         return found[0] if found else None
+
+    # --- stock ---------------------------------------------------------------------------------
+    async def stock_levels(self, skus: Sequence[str]) -> dict[str, StockLevel]:
+        """The stock of these SKUs (base units) in one request per 100 SKUs; a SKU the ERP does not
+        know is left out."""
+        wanted = list(dict.fromkeys(s for s in skus if s))
+        found: dict[str, StockLevel] = {}
+        for start in range(0, len(wanted), STOCK_BATCH):
+            batch = wanted[start : start + STOCK_BATCH]
+            response = await self._request_ok("GET", "/api/inventory", params={"skus": ",".join(batch)})
+            for item in response.json().get("items", []):
+                level = StockLevel.model_validate(item)
+                found[level.sku] = level
+        return found
+
+    async def get_stock(self, sku: str) -> StockLevel | None:
+        """One SKU's stock; None when the ERP does not know the SKU."""
+        response = await self._request("GET", f"/api/inventory/{sku}", allow_404=True)
+        return StockLevel.model_validate(response.json()) if response is not None else None
+
+    async def set_stock(self, sku: str, available: float) -> StockLevel:
+        """Set what is available of a SKU (base units): for admins and tests. Idempotent (PUT)."""
+        response = await self._request_ok("PUT", f"/api/inventory/{sku}", json={"available": available})
+        return StockLevel.model_validate(response.json())
 
     # --- orders --------------------------------------------------------------------------------
     async def submit_order(self, order_request: dict, idempotency_key: str) -> SubmitResult:

@@ -1,5 +1,5 @@
-"""The agent's hands in one object: catalog lookup, customer lookup, order history, draft_order,
-as LangChain tools."""
+"""The agent's hands in one object: catalog lookup, customer lookup, order history, stock,
+draft_order, as LangChain tools."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from mailorder.tools.customers import CachedDirectory, CustomerLookupInput, cust
 from mailorder.tools.draft_order import DraftOrderInput, draft_order
 from mailorder.tools.erp_client import ErpClient
 from mailorder.tools.history import OrderHistoryInput, PastOrder, order_history
+from mailorder.tools.stock import CachedStock, StockInput, StockLevel, check_stock, stock
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class Toolbox:
     ) -> None:
         self.erp = erp
         self.directory = CachedDirectory(erp)  # customers change rarely; orders arrive in bursts
+        self.stock_cache = CachedStock(erp)  # a minute old at most; one request per draft
         self.catalog = catalog
         self.aliases: dict[str, str] = dict(aliases or {})  # global text -> sku
         # learned per customer: company_id -> normalised text -> (sku, unit, reason)
@@ -84,6 +86,17 @@ class Toolbox:
         """The customer's most recent ERP orders, newest first."""
         return await order_history(self.erp, company_id, limit)
 
+    async def stock(self, skus: Sequence[str]) -> dict[str, StockLevel | None]:
+        """What the ERP has of these SKUs, in base units (None: a SKU it does not know)."""
+        return await stock(self.stock_cache, skus)
+
+    async def check_stock(self, draft: Draft) -> Draft:
+        """The draft with each line's availability and non-blocking stock notes (one ERP request
+        at most; a failure is a note). Without an ERP the draft as it is."""
+        if self.erp is None:
+            return draft
+        return await check_stock(draft, self.stock_cache, self.catalog)
+
     def draft_order(
         self, extraction: Extraction, customer: CustomerMatch, *, recent_orders: Sequence[Draft] = ()
     ) -> Draft:
@@ -92,7 +105,8 @@ class Toolbox:
     # ------------------------------------------------------------ LangChain
 
     def langchain_tools(self) -> list[BaseTool]:
-        """catalog_lookup / customer_lookup / draft_order as StructuredTools returning JSON-able data."""
+        """catalog_lookup / customer_lookup / order_history / stock / draft_order as StructuredTools
+        returning JSON-able data."""
 
         def catalog_tool(query: str, limit: int = 5, customer_id: str | None = None) -> list[dict]:
             """Find catalog products for a product description, SKU or customer code.
@@ -119,6 +133,20 @@ class Toolbox:
             if not customer:
                 return []
             return [compact_order(o) for o in await self.order_history(customer, limit)]
+
+        async def stock_tool(skus: list[str]) -> list[dict]:
+            """What the ERP has in stock of these products: per SKU the quantity available in the
+            product's base unit (null when the ERP does not know the SKU). Stock never stops an
+            order: a rep decides about a line above what is available."""
+            levels = await self.stock(skus)
+            return [
+                {
+                    "sku": sku,
+                    "available": level.available if level else None,
+                    "unit": level.unit if level else None,
+                }
+                for sku, level in levels.items()
+            ]
 
         async def draft_tool(
             lines: list[Any],
@@ -160,6 +188,12 @@ class Toolbox:
                 name="order_history",
                 description=history_tool.__doc__,
                 args_schema=OrderHistoryInput,
+            ),
+            StructuredTool.from_function(
+                coroutine=stock_tool,
+                name="stock",
+                description=stock_tool.__doc__,
+                args_schema=StockInput,
             ),
             StructuredTool.from_function(
                 coroutine=draft_tool,

@@ -171,6 +171,7 @@ def evaluate(
     """Backtest the extraction pipeline on a dataset and print accuracy, latency and tokens."""
     _require_dev_extra("eval")  # the backtest answers catalog and customers from an in-process mock ERP
     from mailorder.agent.evaluation.harness import format_report, run_eval
+    from mailorder.agent.extract.attachments import use_attachment_settings
     from mailorder.agent.service import make_llm_extractor
 
     _logging(False)
@@ -184,6 +185,7 @@ def evaluate(
         console.print(text, markup=False, highlight=False)
         return
     settings = load_settings(config)
+    use_attachment_settings(settings)  # order files in the dataset are read within the same limits as `serve`
     extractor = make_llm_extractor(settings)
     if extractor is not None and prompt_version:  # admins compare prompt versions on one dataset
         from mailorder.agent.extract.prompts import load_prompt
@@ -191,7 +193,12 @@ def evaluate(
         extractor.extractor.prompt = load_prompt("extract", prompt_version)
     report = asyncio.run(
         run_eval(
-            dataset, out, llm_extractor=extractor, details=details, prompt_version=prompt_version, learn=learn
+            dataset,
+            out,
+            llm_extractor=extractor,
+            details=details,
+            prompt_version=prompt_version,
+            learn=learn,
         )
     )
     console.print(format_report(report), markup=False, highlight=False)

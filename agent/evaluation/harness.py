@@ -71,9 +71,10 @@ class EvalReport(BaseModel):
     missed: list[dict] = Field(default_factory=list)  # --details: true lines not matched
 
 
-def email_to_mime(record: dict) -> bytes:
-    """The input fields of a dataset email record as a multipart/alternative message."""
-    return bytes(record_to_message(record))
+def email_to_mime(record: dict, dataset_dir: Path | None = None) -> bytes:
+    """The input fields of a dataset email record as a multipart/alternative message (with its
+    order files attached, their paths relative to `dataset_dir`)."""
+    return bytes(record_to_message(record, dataset_dir=dataset_dir))
 
 
 def received_at(record: dict) -> datetime | None:
@@ -144,7 +145,7 @@ async def _predict(
     try:
         toolbox = await Toolbox.create(erp)
         for record in records:
-            email = parse_email(email_to_mime(record))
+            email = parse_email(email_to_mime(record, dataset_dir))
             now = received_at(record) or datetime.now(UTC)
             started = clock()
             analysis = await analyse_email(email, toolbox, now=now, llm_extractor=llm_extractor)

@@ -4,12 +4,15 @@ An email that talks about products and quantities is not yet an order: complaint
 questions, status questions and quote requests list them too. An order needs the customer to
 ask for delivery now, or to accept an offer or earlier order below the new text ("akkoord met
 onderstaande offerte", "go ahead with items 1 and 3"), or to repeat an earlier order ("same as
-last time"), or to be a plain list of order lines.
+last time"), or to be a plain list of order lines. An email whose order is an attached file (a purchasing
+system's PDF, an Excel or CSV export: "see attached PO", "zie bijlage", "Anbei unsere Bestellung")
+is an order when its words say so, or when the file's text holds order lines.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from mailorder.agent.extract.thread import ACCEPT_RX
 from mailorder.domain import ParsedEmail, Triage, TriageLabel
@@ -148,6 +151,25 @@ _NOT_ORDERING = re.compile(
     r"(?:nog )?niet (?:te )?bestellen|not (?:yet )?(?:to )?order|nicht bestellen|noch nicht bestellen",
     re.I,
 )
+# the words point at an attached file
+_POINTS_AT_FILE = re.compile(
+    r"bijlage|bijgaand|bijgevoegd|meegestuurd|attached|attachment|enclosed|\banbei\b|\banhang\b|"
+    r"angehängt|beigefügt|in der anlage",
+    re.I,
+)
+# attached files that are no order of the customer's: invoices, credit notes, delivery notes, statements
+_NOT_AN_ORDER_FILE = re.compile(
+    r"factuur|facturen|invoice|rechnung|creditnota|credit note|gutschrift|pakbon|packing (?:list|slip)|"
+    r"delivery note|lieferschein|afleverbon|rekeningoverzicht|statement of account|kontoauszug|"
+    r"betalingsherinnering|payment reminder|zahlungserinnerung|mahnung",
+    re.I,
+)
+# the customer's words name what is attached as their order
+_ORDER_FILE = re.compile(
+    r"bestelling|bestelbon|bestellijst|inkooporder|inkoopopdracht|purchase order|\bP\.?O\b|bestellung|"
+    r"\border(?:list| list|form| form)?\b|auftrag",
+    re.I,
+)
 # three or more short lines each ending in a count ("C 2", "M 2", "K 3"): a list of quantities
 _COUNT_LINE = re.compile(r"^\s*[-•*]?\s*[A-Za-z][\w .&/-]{0,40}?\s\d{1,3}\s*(?:x|st|stk)?\.?\s*$", re.I)
 
@@ -187,8 +209,53 @@ def _marketing(headers: dict[str, str], text: str) -> int:
     return int(len(cues) >= 2 or (bool(cues) and bool(_UNSUBSCRIBE.search(text)) and len(text) > 200))
 
 
-def triage(email: ParsedEmail, body: CleanBody) -> Triage:
-    """Label the email; general cues only (headers, subject, the new text)."""
+def _names_attached_order(email: ParsedEmail, subject: str, new_text: str) -> bool:
+    """The words point at an attached file and call it an order ("bijgaand onze bestelling",
+    "PO 7734 attached", "anbei unsere Bestellung"), and an order file is attached: then a
+    side remark ("graag orderbevestiging retour", "please confirm the delivery date") does not
+    make the email a complaint, a status question or an enquiry. Questions do not count ("is our
+    order (attached) on its way?" asks about it)."""
+    words = f"{subject}\n{_statements(new_text)}"
+    return (
+        any(a.order_source for a in email.attachments)
+        and bool(_POINTS_AT_FILE.search(words) and _ORDER_FILE.search(words))
+        and not _NOT_AN_ORDER_FILE.search(subject)
+    )
+
+
+def _attached_order(
+    email: ParsedEmail, subject: str, new_text: str, attachment_text: Callable[[], str] | None, *, read: bool
+) -> Triage | None:
+    """An order whose lines are in an attached file: the words say an order is attached (an order
+    word, or a PO), or (with `read`) the file's text holds order lines. Never for files the words
+    call an invoice, a credit or delivery note, a statement or a payment reminder."""
+    files = [a for a in email.attachments if a.order_source]
+    if not files:
+        return None
+    words = f"{subject}\n{_statements(new_text)}"
+    if _NOT_AN_ORDER_FILE.search(subject) or (
+        _NOT_AN_ORDER_FILE.search(new_text) and not _ORDER_FILE.search(new_text)
+    ):
+        return None
+    names = ", ".join((a.filename or a.content_type)[:80] for a in files[:3])
+    if _ORDER.search(words) or _PURCHASE_ORDER.search(words) or _ORDER_FILE.search(words):
+        sure = bool(_POINTS_AT_FILE.search(words)) or len(new_text.split()) <= 12
+        return Triage(
+            label=TriageLabel.ORDER,
+            reason=f"order in the attachment ({names})",
+            confidence=0.9 if sure else 0.8,
+        )
+    if read and attachment_text is not None and has_order_lines(attachment_text()):
+        return Triage(
+            label=TriageLabel.ORDER, reason=f"order lines in the attachment ({names})", confidence=0.7
+        )
+    return None
+
+
+def triage(email: ParsedEmail, body: CleanBody, attachment_text: Callable[[], str] | None = None) -> Triage:
+    """Label the email; general cues only (headers, subject, the new text). `attachment_text`
+    gives the order lines read from the email's attached order files: called only when the words
+    leave open whether the email is an order."""
     headers = {k.lower(): v for k, v in email.headers.items()}
     subject = email.subject or ""
     new_text = body.new_text or body.text
@@ -199,9 +266,15 @@ def triage(email: ParsedEmail, body: CleanBody) -> Triage:
     generated = bool(_GENERATED.search(new_text)) and bool(
         _PURCHASE_ORDER.search(subject) or _PURCHASE_ORDER.search(new_text[:300])
     )
-    if (auto == "auto-generated" or generated) and own_lines and not _AUTO_SUBJECT.search(subject):
+    if (auto == "auto-generated" or generated) and not _AUTO_SUBJECT.search(subject):
         # RFC 3834 auto-generated, not auto-replied: how purchasing systems send their orders
-        return Triage(label=TriageLabel.ORDER, reason="order from a purchasing system (auto-generated)")
+        if own_lines:
+            return Triage(label=TriageLabel.ORDER, reason="order from a purchasing system (auto-generated)")
+        attached = _attached_order(email, subject, new_text, attachment_text, read=False)
+        if attached is not None:
+            return attached.model_copy(
+                update={"reason": f"purchasing system (auto-generated), {attached.reason}"}
+            )
     if (
         (auto and auto != "no")
         or "x-autoreply" in headers
@@ -227,6 +300,7 @@ def triage(email: ParsedEmail, body: CleanBody) -> Triage:
     if not lines and _is_invitation(email):
         return Triage(label=TriageLabel.OTHER, reason="calendar invitation")
     new_order = bool(_NEW_ORDER.search(new_text))
+    named_file = _names_attached_order(email, subject, new_text)
     quoted_lines = bool(body.quoted) and has_order_lines(body.quoted)
     confirmed = bool(_CONFIRMATION.search(body.quoted[:1500] + " " + subject)) and not _OFFER.search(subject)
     accepts = bool(ACCEPT_RX.search(new_text)) and (quoted_lines or body.includes_quote)
@@ -238,12 +312,13 @@ def triage(email: ParsedEmail, body: CleanBody) -> Triage:
     asks_price = _QUOTE.search(new_text) or _QUOTE.search(subject)
     if asks_price and (_NOT_ORDERING.search(new_text) or not _ORDER.search(_QUOTE.sub(" ", new_text))):
         return Triage(label=TriageLabel.QUOTE_REQUEST, reason="asks for a price or quote")
-    if _QUOTE.search(new_text) and not new_order:
+    if _QUOTE.search(new_text) and not new_order and not named_file:
         return Triage(label=TriageLabel.QUOTE_REQUEST, reason="asks for a price or quote")
     statements = _statements(new_text)  # the customer's words without their questions
     if (
         _ENQUIRY.search(new_text)
         and not new_order
+        and not named_file
         and not (has_order_lines(statements) and _ORDER.search(statements))
     ):
         return Triage(label=TriageLabel.QUOTE_REQUEST, reason="asks about stock, lead time or a product")
@@ -253,14 +328,26 @@ def triage(email: ParsedEmail, body: CleanBody) -> Triage:
     damage = _DAMAGE.search(new_text) or _DAMAGE.search(subject)
     if invoice and not damage and _INVOICE_QUESTION.search(new_text) and not new_order:
         return Triage(label=TriageLabel.OTHER, reason="a question about an invoice")
-    if (_COMPLAINT.search(new_text) or _COMPLAINT.search(subject)) and not (own_lines and new_order):
+    if (
+        (_COMPLAINT.search(new_text) or _COMPLAINT.search(subject))
+        and not (own_lines and new_order)
+        and not (named_file and not damage)
+    ):
         return Triage(label=TriageLabel.COMPLAINT, reason="reports a problem with a delivery")
-    if (_STATUS.search(new_text) or _STATUS.search(subject)) and not (own_lines and new_order):
+    if (
+        (_STATUS.search(new_text) or _STATUS.search(subject))
+        and not (own_lines and new_order)
+        and not named_file
+    ):
         return Triage(label=TriageLabel.ORDER_STATUS, reason="asks about an existing order")
     if refers_to_history(new_text) and (
         ordering or own_lines or re.search(r"\bagain\b|nochmal", new_text, re.I)
     ):
         return Triage(label=TriageLabel.ORDER, reason="repeats an earlier order", confidence=0.8)
+    if not lines:
+        attached = _attached_order(email, subject, new_text, attachment_text, read=True)
+        if attached is not None:
+            return attached
     if lines and ordering:
         return Triage(label=TriageLabel.ORDER, reason="order wording and order lines")
     if lines:

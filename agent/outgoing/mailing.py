@@ -3,17 +3,22 @@ follows when one of them comes back (agent.outgoing.bounces decides, this module
 
 from __future__ import annotations
 
+import logging
+
 from mailorder.agent.config import Settings
+from mailorder.agent.extract import attachments
 from mailorder.agent.outgoing import bounces, outbox
 from mailorder.agent.outgoing.outbox import Returned
 from mailorder.agent.review import wire
 from mailorder.agent.workflow.context import Services
 from mailorder.agent.workflow.loading import load_draft, parsed_email
-from mailorder.domain import Draft, ParsedEmail
+from mailorder.domain import AttachmentNote, Draft, ParsedEmail
 from mailorder.mail import compose, i18n, render, tokens
 from mailorder.mail.i18n import Language
 from mailorder.mail.reports import read_report
 from mailorder.store import repo
+
+log = logging.getLogger(__name__)
 
 
 def rep_language(settings: Settings, rep: str) -> Language:
@@ -44,6 +49,7 @@ async def send_summary(
     """The review email for one version; `key` makes a second summary of the same version (to
     another rep) a message of its own."""
     reply_address = review_address(services, draft_id, version, rep)
+    files, notes = await _order_files(services, draft, original)
     rendered = render.render_summary(
         render.SummaryContext(
             draft_id=draft_id,
@@ -58,6 +64,8 @@ async def send_summary(
             changes=changes or [],
             customer_hints=hints or [],
             language=rep_language(services.settings, rep),
+            attachments=notes,
+            attached_files=[file.filename for file in files],
         )
     )
     message = compose.build_message(
@@ -71,6 +79,7 @@ async def send_summary(
         in_reply_to=original.message_id,
         references=original.references,
         date=services.clock(),
+        attachments=files,
     )
     await outbox.send(
         services,
@@ -81,6 +90,25 @@ async def send_summary(
         email_id=email_id,
         on_returned=returned_handler(services, email_id),
     )
+
+
+async def _order_files(
+    services: Services, draft: Draft, original: ParsedEmail
+) -> tuple[list[compose.FileAttachment], list[AttachmentNote]]:
+    """The customer's order files a summary carries (within MAILORDER_SUMMARY_ATTACHMENT_BYTES) and
+    what became of each (a later version re-reads them: edits make the draft anew)."""
+    if not attachments.order_files(original):
+        return [], []
+    try:
+        files, _ = attachments.summary_files(original, services.settings.summary_attachment_bytes)
+        notes = draft.attachments
+        if not notes:
+            readings = await attachments.read_attachments_async(original)
+            notes, _ = attachments.attachment_report(readings, [line.source_text for line in draft.lines])
+    except Exception:  # the summary goes out without the files rather than not at all
+        log.warning("order files of %s not added to the summary", original.message_id, exc_info=True)
+        return [], []
+    return files, notes
 
 
 def confirmation_address(draft: Draft, original: ParsedEmail) -> str:

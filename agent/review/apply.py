@@ -92,7 +92,7 @@ async def apply_edits(draft: Draft, ops: list[EditOp], toolbox: Toolbox) -> Edit
         method=draft.extraction_method,
         prompt_version=draft.prompt_version,
     )
-    result.draft = toolbox.draft_order(extraction, customer)
+    result.draft = await toolbox.check_stock(toolbox.draft_order(extraction, customer))  # as v1 had
     return result
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from mailorder.agent.extract import attachments
 from mailorder.agent.extract.classify import triage
 from mailorder.agent.extract.rules import extract_rules
 from mailorder.domain import (
@@ -63,7 +64,8 @@ def bounded(email: ParsedEmail, max_lines: int = MAX_BODY_LINES) -> ParsedEmail:
 def triage_email(email: ParsedEmail) -> tuple[Triage, CleanBody]:
     email = bounded(email)
     body = clean_order_body(email)
-    return triage(email, body), body
+    # the order files are read only when the email's words leave open whether it is an order
+    return triage(email, body, lambda: attachments.attachment_order_text(email)), body
 
 
 async def extract_order(
@@ -74,9 +76,37 @@ async def extract_order(
     llm_extractor: LlmExtractor | None = None,
     customer_id: str | None = None,
 ) -> Extraction:
-    """The model extractor when configured; on any failure the rules, with a note saying so."""
+    """The model extractor when configured; on any failure the rules, with a note saying so. The
+    order files attached to the email (PDF, Excel, CSV, Word, scans) are read by the rules, each
+    line keeping its source ("PO-7781.pdf p1 r2: ..."); a PO number in a file is the reference."""
     email = bounded(email)
     received = email.date or now
+    if customer_id is None and getattr(toolbox, "customer_aliases", None) and attachments.order_files(email):
+        match = await toolbox.customer_lookup(email.sender, body.new_text)
+        customer_id = match.customer.company_id if match.customer else None
+    extraction = await _extract_body(email, body, toolbox, received, llm_extractor, customer_id)
+    try:
+        readings = await attachments.read_attachments_async(email)
+        if not readings:
+            return extraction
+        found = attachments.extract_attachments(
+            email, readings, toolbox, received=received, customer_id=customer_id
+        )
+        return attachments.merge_extractions(extraction, found)
+    except Exception as exc:  # noqa: BLE001 - the email's own lines still make a draft
+        log.warning("order files of %s not read: %r", email.message_id, exc)
+        extraction.notes.append(f"review: the attached order files could not be read ({type(exc).__name__})")
+        return extraction
+
+
+async def _extract_body(
+    email: ParsedEmail,
+    body: CleanBody,
+    toolbox: Toolbox,
+    received: datetime,
+    llm_extractor: LlmExtractor | None,
+    customer_id: str | None,
+) -> Extraction:
     wants_history = refers_to_history(getattr(body, "new_text", "") or body.text)
     if customer_id is None and (wants_history or getattr(toolbox, "customer_aliases", None)):
         # learned aliases and the order history need the customer
@@ -125,6 +155,23 @@ async def build_draft(
         extraction = extraction.model_copy(update={"lines": extraction.lines[:MAX_DRAFT_LINES]})
     draft = toolbox.draft_order(extraction, customer, recent_orders=recent_orders)
     draft.issues.extend(_size_issues(bounded(email), found))
+    try:
+        readings = await attachments.read_attachments_async(email)
+        if readings:  # what became of each order file: read (how many lines), or not and why
+            draft.attachments, issues = attachments.attachment_report(
+                readings, [line.source_text for line in draft.lines]
+            )
+            draft.issues.extend(issues)
+    except Exception as exc:  # noqa: BLE001 - the draft stands; the rep is told to look
+        log.warning("order files of %s not reported: %r", email.message_id, exc)
+        draft.issues.append(
+            Issue(
+                code=IssueCode.ATTACHMENT_PROBLEM,
+                message="the attached order files could not be checked: please check the original",
+                blocking=not draft.lines,
+            )
+        )
+    draft = await toolbox.check_stock(draft)  # after pricing: availability per line, notes never block
     return draft
 
 

@@ -76,6 +76,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "(erste und letzte Zeile stehen lassen).",
     ),
     "Order draft for review": ("Ordervoorstel ter controle", "Auftragsentwurf zur Prüfung"),
+    "Order files:": ("Orderbestanden:", "Bestelldateien:"),
     "Order posted": ("Order geboekt", "Auftrag gebucht"),
     "Original email": ("Oorspronkelijke e-mail", "Ursprüngliche E-Mail"),
     "Original subject:": ("Oorspronkelijk onderwerp:", "Ursprünglicher Betreff:"),
@@ -288,6 +289,13 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Ihre offenen Auftragsentwürfe (%(n)s) – %(day)s",
     ),
     "unknown customer": ("onbekende klant", "unbekannter Kunde"),
+    "attached": ("bijgevoegd", "angehängt"),
+    "could not be read (%(why)s): please check the original": (
+        "kon niet worden gelezen (%(why)s): controleer het origineel",
+        "konnte nicht gelesen werden (%(why)s): bitte prüfen Sie das Original",
+    ),
+    "read, no order lines": ("gelezen, geen orderregels", "gelesen, keine Bestellpositionen"),
+    "read, order lines: %(n)s": ("gelezen, orderregels: %(n)s", "gelesen, Bestellpositionen: %(n)s"),
     "Summary could not be delivered": (
         "Samenvatting kon niet worden afgeleverd",
         "Zusammenfassung nicht zustellbar",
@@ -302,6 +310,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Prüfen Sie ihn mit `mailorder orders show MO-%(id)s` oder in der Konsole; antworten Sie STATUS auf "
         "diese Nachricht, um ihn erneut zu erhalten.",
     ),
+    "in stock: %(qty)s": ("op voorraad: %(qty)s", "auf Lager: %(qty)s"),
+    "only %(qty)s in stock": ("slechts %(qty)s op voorraad", "nur %(qty)s auf Lager"),
+    "out of stock": ("niet op voorraad", "nicht auf Lager"),
+    "stock unknown": ("voorraad onbekend", "Bestand unbekannt"),
     "waiting %(n)s days": ("wacht %(n)s dagen", "wartet %(n)s Tage"),
     "waiting %(n)s h": ("wacht %(n)s u", "wartet %(n)s Std."),
 }
