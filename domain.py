@@ -171,6 +171,13 @@ class DraftLine(BaseModel):
         return [c for c in self.candidates if c.sku != self.sku][:limit]
 
 
+class AutopostNote(BaseModel):
+    """Why and when a draft posts by itself unless the rep replies HOLD, edits or rejects it."""
+
+    due_at: datetime  # UTC
+    reasons: list[str] = Field(default_factory=list)
+
+
 class AttachmentNote(BaseModel):
     """One order file of the email (PDF, Excel, CSV, Word, image) as the draft read it."""
 
@@ -192,6 +199,7 @@ class Draft(BaseModel):
     prompt_version: str | None = None
     confidence: float = 0.0
     attachments: list[AttachmentNote] = Field(default_factory=list)  # the order files read, or not
+    autopost: AutopostNote | None = None  # posts by itself when its window passes (earned autonomy)
 
     @property
     def blocking_issues(self) -> list[Issue]:
@@ -252,8 +260,8 @@ class ReviewDecision(BaseModel):
     """A rep's decision as it resumes a draft's thread (the graph's resume payload)."""
 
     kind: DecisionKind
-    rep: str  # the rep's address
-    reply_email_id: int  # the stored reply that carried it
+    rep: str  # the rep's address ("autopost" when the veto window passed)
+    reply_email_id: int | None = None  # the stored reply that carried it (None: automatic posting)
     version: int | None = None  # the draft version the rep answered
     reason: str | None = None  # a rejection's reason
     ops: list[EditOp] = Field(default_factory=list)  # edits to apply first (approve or edit)

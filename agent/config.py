@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AliasChoices,
@@ -134,6 +134,24 @@ class Settings(BaseSettings):
         SecretStr(DEV_SECRET), description="HMAC key for reply tokens: set it, the same on every worker"
     )
     token_max_age_days: float = Field(7.0, description="reply tokens expire")
+    # --- earned autonomy (off by default) ---------------------------------------------------------
+    autopost: Literal["off", "on"] = Field(
+        "off", description="routine drafts post themselves after a veto window (on) or always wait (off)"
+    )
+    autopost_customers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="company ids allowed to post automatically, comma-separated, or * for all "
+        "(also `mailorder autopost enable|disable`)",
+    )
+    autopost_min_history: int = Field(
+        5, description="earlier orders of the customer approved without edits (none corrected or held) first"
+    )
+    autopost_max_total: float = Field(
+        2500.0, description="drafts above this total (EUR) always wait for a rep"
+    )
+    autopost_window_seconds: float = Field(
+        1800.0, description="working seconds a rep has to reply HOLD, edit or reject before it posts"
+    )
     # --- processing -------------------------------------------------------------------------------
     poll_seconds: float = Field(5.0, description="poll interval")
     max_message_bytes: int = Field(
@@ -245,6 +263,15 @@ class Settings(BaseSettings):
             _, _, lang = entry.partition(":")
             if lang and lang not in LANGUAGES:
                 raise ValueError(f"{entry}: the language after ':' is one of {', '.join(LANGUAGES)}")
+        return value
+
+    @field_validator("autopost_customers", mode="before")
+    @classmethod
+    def _split_customers(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [c.strip().upper() for c in value.split(",") if c.strip()]
+        if isinstance(value, list):
+            return [str(c).strip().upper() for c in value if str(c).strip()]
         return value
 
     @field_validator("language")

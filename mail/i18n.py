@@ -74,6 +74,17 @@ def day(value: date | datetime | None, lang: str) -> str:
     return str(format_date(value, format="medium", locale=locale))
 
 
+def moment(value: datetime, lang: str, tz: str) -> str:
+    """A moment in the reader's time zone: "di 3 jun 10:45" / "Tue 3 Jun 10:45"."""
+    from zoneinfo import ZoneInfo
+
+    return str(
+        format_datetime(
+            value, format="EEE d MMM HH:mm", tzinfo=ZoneInfo(tz), locale=LOCALES.get(lang, "en_GB")
+        )
+    )
+
+
 _DUTCH = {"de", "het", "een", "en", "van", "graag", "bestelling", "bestellen", "met", "vriendelijke",
           "groet", "groeten", "wij", "ons", "willen", "voor", "levering", "alvast", "bedankt", "dank",
           "stuks", "rollen", "zijn", "ik", "je", "u", "op", "te", "niet", "wil", "hierbij",

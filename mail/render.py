@@ -43,6 +43,7 @@ DECISION_WORDS: dict[str, tuple[str, str]] = {
     "nl": ("AKKOORD", "AFGEWEZEN"),
     "de": ("GENEHMIGT", "ABGELEHNT"),
 }
+HOLD_WORDS = {"en": "HOLD", "nl": "WACHT", "de": "WARTEN"}
 
 
 def N_(message: str) -> str:
@@ -84,6 +85,7 @@ class SummaryContext(BaseModel):
     triage: TriageLabel | None = None
     customer_hints: list[Customer] = Field(default_factory=list)  # shown when customer unknown
     language: Language = "en"  # the rep's
+    autopost_at: str | None = None  # when the draft posts by itself (rep's time zone), if it does
     attachments: list[AttachmentNote] = Field(default_factory=list)  # the email's order files, read or not
     attached_files: list[str] = Field(default_factory=list)  # the names of those this summary carries
 
@@ -190,6 +192,7 @@ def render_summary(ctx: SummaryContext) -> RenderedMail:
         "issues": sorted(ctx.draft.issues, key=lambda issue: not issue.blocking),
         "approve_word": approve,
         "reject_word": reject,
+        "hold_word": HOLD_WORDS.get(lang, "HOLD"),
         "approve_link": mailto(ctx.reply_address, f"{approve} {tag}", approve),
         "reject_link": mailto(ctx.reply_address, f"{reject} {tag}", f"{reject} {tr(lang, 'reason')}: "),
         "original_body": _original_body(ctx.original),
@@ -294,6 +297,7 @@ class DigestContext(BaseModel):
     day: date
     language: Language = "en"
     failed: list[FailedEmail] = Field(default_factory=list)  # emails nobody else would see
+    auto_posted: list[DigestRow] = Field(default_factory=list)  # posted by themselves since the last digest
 
 
 def render_digest(ctx: DigestContext) -> RenderedMail:

@@ -317,4 +317,5 @@ def _add_baseline_columns(conn: Connection) -> list[str]:
 
 
 import mailorder.store.aliases  # noqa: E402,F401  (the aliases table belongs to the metadata)
+from mailorder.store import autopost as _autopost_tables  # noqa: E402,F401  (and earned autonomy's)
 from mailorder.store import console as _console_tables  # noqa: E402,F401  (so do the console's)

@@ -80,4 +80,20 @@ def compute_stats(
         "erp_errors": dict(erp_errors),
         "mail_delivery_problems": dict(mail_problems),
         "failed_emails": by_class.get(EmailStatus.FAILED, 0),
+        **_autonomy(events, len(drafts)),
+    }
+
+
+def _autonomy(events: list[AuditEvent], drafts: int) -> dict[str, Any]:
+    """Earned autonomy: posted by themselves, stopped by HOLD, and edited inside the window."""
+    actions = Counter(e.action for e in events)
+    auto = actions["auto_posted"]
+    scheduled = {e.draft_id for e in events if e.action == "autopost_scheduled"}
+    edited_in_window = {e.draft_id for e in events if e.action == "edited" and e.draft_id in scheduled}
+    return {
+        "auto_posted": auto,
+        "autopost_rate": round(auto / drafts, 3) if drafts else None,  # auto-posted / orders drafted
+        "autopost_held": actions["autopost_held"],
+        "autopost_edited_in_window": len(edited_in_window),
+        "autopost_corrected": actions["autopost_corrected"],  # posted by itself, then rejected or edited
     }

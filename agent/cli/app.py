@@ -15,17 +15,21 @@ from rich.console import Console
 from rich.table import Table
 
 from mailorder.agent.cli.aliases import aliases_app
+from mailorder.agent.cli.autopost import autopost_app
 from mailorder.agent.cli.common import config_option, fail, load_settings, read_sessions
 from mailorder.agent.cli.console import console_cmd, eval_triage_cmd
 from mailorder.agent.cli.db import db_app
 from mailorder.agent.cli.prompts import prompts_app
 from mailorder.agent.cli.tokens import tokens_app
 from mailorder.agent.cli.users import users_app
+from mailorder.agent.config import Settings
+from mailorder.agent.review.autopost_policy import Policy
 
 app = typer.Typer(help="mailorder: an email-native order desk.", no_args_is_help=True, add_completion=False)
 orders_app = typer.Typer(help="Inspect drafts and their audit trail.", no_args_is_help=True)
 app.add_typer(orders_app, name="orders")
 app.add_typer(aliases_app, name="aliases")
+app.add_typer(autopost_app, name="autopost")
 app.add_typer(db_app, name="db")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(users_app, name="users")
@@ -163,6 +167,9 @@ def evaluate(
     details: bool = typer.Option(False, help="One row per email."),
     prompt_version: Optional[str] = typer.Option(None, help="Prompt version for the model path."),
     learn: bool = typer.Option(False, help="Replay with the ground truth as the rep's corrections."),
+    autopost: bool = typer.Option(
+        False, help="Apply the automatic-posting policy (history from the replay): would / unsafe auto-post."
+    ),
     compare: Optional[str] = typer.Option(
         None, help="A second prompt version: both versions' metrics side by side in one run."
     ),
@@ -199,9 +206,21 @@ def evaluate(
             details=details,
             prompt_version=prompt_version,
             learn=learn,
+            autopost=_autopost_policy(settings) if autopost else None,
         )
     )
     console.print(format_report(report), markup=False, highlight=False)
+
+
+def _autopost_policy(settings: Settings) -> Policy:
+    """The policy as configured, applied to every customer of the dataset."""
+    return Policy(
+        enabled=True,
+        customers=frozenset({"*"}),
+        min_history=settings.autopost_min_history,
+        max_total=settings.autopost_max_total,
+        window_seconds=settings.autopost_window_seconds,
+    )
 
 
 @app.command()

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 from pydantic import BaseModel, Field
 
+from mailorder.agent.evaluation.autopost_replay import AutopostReplay
 from mailorder.agent.evaluation.dataset import record_to_message
 from mailorder.agent.evaluation.scoring import (
     Truth,
@@ -26,6 +27,7 @@ from mailorder.agent.evaluation.scoring import (
     phenomenon_recall,
     score,
 )
+from mailorder.agent.review.autopost_policy import Policy
 from mailorder.agent.workflow.pipeline import Analysis, LlmExtractor, analyse_email
 from mailorder.domain import TriageLabel
 from mailorder.mail.parse import parse_email
@@ -66,6 +68,7 @@ class EvalReport(BaseModel):
     latency_ms: dict[str, float] = Field(default_factory=dict)  # median, p95, max
     report_files: list[str] = Field(default_factory=list)
     learning: dict = Field(default_factory=dict)  # --learn: line F1 on later emails without/with
+    autopost: dict = Field(default_factory=dict)  # --autopost: would / unsafe automatic posts
     tokens: dict = Field(default_factory=dict)  # model path: prompt tokens per email
     phenomena: dict = Field(default_factory=dict)  # --details: per `phenomenon` tag of truth lines
     missed: list[dict] = Field(default_factory=list)  # --details: true lines not matched
@@ -135,6 +138,7 @@ async def _predict(
     llm_extractor: LlmExtractor | None,
     clock: Callable[[], float],
     teacher: Truth | None = None,
+    autopost: AutopostReplay | None = None,
 ) -> tuple[list[dict], list[float], int]:
     """Predictions in received order; with a teacher, its truth plays the rep's corrections
     after each email (taught as per-customer aliases, used for the later emails)."""
@@ -151,6 +155,8 @@ async def _predict(
             analysis = await analyse_email(email, toolbox, now=now, llm_extractor=llm_extractor)
             latencies.append((clock() - started) * 1000)
             predictions.append(prediction(record["email_id"], analysis))
+            if autopost is not None:
+                autopost.see(record["email_id"], email, analysis, predictions[-1])
             if teacher is not None and analysis.draft is not None:
                 taught += _teach(toolbox, teacher.emails.get(record["email_id"]), analysis)
     finally:
@@ -180,6 +186,7 @@ async def run_eval(
     details: bool = False,
     prompt_version: str | None = None,
     learn: bool = False,
+    autopost: Policy | None = None,
     results_dir: Path | None = Path("results"),
     clock: Callable[[], float] = time.perf_counter,
 ) -> EvalReport:
@@ -191,7 +198,10 @@ async def run_eval(
     records = json.loads((dataset_dir / "emails.json").read_text(encoding="utf-8"))
     records.sort(key=lambda r: str(r.get("received_date") or ""))
     truth = load_truth(dataset_dir)
-    predictions, latencies, _ = await _predict(dataset_dir, records, llm_extractor=llm_extractor, clock=clock)
+    replay = AutopostReplay(autopost, truth) if autopost is not None else None
+    predictions, latencies, _ = await _predict(
+        dataset_dir, records, llm_extractor=llm_extractor, clock=clock, autopost=replay
+    )
     learning: dict = {}
     if learn:
         learned, _, taught = await _predict(
@@ -233,6 +243,7 @@ async def run_eval(
         tokens=_tokens(predictions),
         phenomena=phenomenon_recall(truth, by_id) if details else {},
         missed=missed_lines(truth, by_id) if details else [],
+        autopost=replay.report() if replay is not None else {},
     )
     if results_dir is not None:
         report.report_files = write_report(report, results_dir)
@@ -279,6 +290,19 @@ def format_report(report: EvalReport) -> str:
             f"{'prompt tokens median/max':<24} {report.tokens['median']:.0f} / {report.tokens['max']:.0f}"
             f" (total {report.tokens['total']:.0f})"
         )
+    if report.autopost:
+        a = report.autopost
+        rate = a["automation_rate"]
+        rows += [
+            "",
+            f"autopost replay (min history {a['min_history']}, max total {a['max_total']:.0f})",
+            f"{'would auto-post':<24} {a['would_auto_post']} of {a['orders']} orders"
+            + (f" ({100 * rate:.1f}%)" if rate is not None else ""),
+            f"{'unsafe auto-post':<24} {a['unsafe_auto_post']}",
+        ]
+        held = ", ".join(f"{name} {n}" for name, n in list(a.get("held_by", {}).items())[:4])
+        if held:
+            rows.append(f"{'held back by':<24} {held}")
     if report.learning:
         ln = report.learning
         rows += [

@@ -13,6 +13,7 @@ from mailorder.agent.inbox.pool import Feed, Pool
 from mailorder.agent.inbox.recovery import recover
 from mailorder.agent.inbox.report import PollReport
 from mailorder.agent.outgoing import mailing, outbox
+from mailorder.agent.review.autopost_due import post_due
 from mailorder.agent.workflow.context import Services
 from mailorder.mail.imap import ImapInbox
 from mailorder.store import repo
@@ -60,6 +61,11 @@ class Runner:
             finally:
                 feed.room.set()  # never leave the ingest waiting for a pool that stopped
                 await ingest
+            try:
+                await post_due(self.services, self.graph, self.claims)  # veto windows that passed
+            except Exception as exc:
+                log.exception("automatic posting failed")
+                report.errors.append(f"autopost: {exc!r}")
             try:
                 await self._flush_outbox()
             except Exception as exc:

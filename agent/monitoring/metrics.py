@@ -24,6 +24,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailorder.store import autopost as plans
 from mailorder.store import repo
 from mailorder.store.models import DraftStatus, EmailStatus, OutboxStatus
 
@@ -171,6 +172,7 @@ class StoreCollector(Collector):
             by_class = repo.processed_emails_by_class(session)
             emails, drafts, outbox = repo.count_by_status(session)
             claimed = repo.count_claimed_emails(session)
+            autopost = plans.plans_by_status(session)
             self._catch_up_latencies(session)
         emails_total = CounterMetricFamily(
             "mailorder_emails",
@@ -200,9 +202,18 @@ class StoreCollector(Collector):
         claimed_family = GaugeMetricFamily(
             "mailorder_emails_claimed", "Emails claimed by some worker now (all workers)", value=claimed
         )
+        autopost_family = GaugeMetricFamily(
+            "mailorder_autopost_plans",
+            "Drafts announced to post by themselves, by outcome (posted, held, superseded by an edit, "
+            "corrected after posting, cancelled, scheduled)",
+            labels=["status"],
+        )
+        for status in plans.PlanStatus:
+            autopost_family.add_metric([status.value], autopost.get(status.value, 0))
         return [
             emails_total,
             pending,
+            autopost_family,
             drafts_family,
             outbox_pending,
             outbox_failed,

@@ -17,7 +17,9 @@ from mailorder.agent.review.wire import format_tag
 from mailorder.agent.workflow.context import Services
 from mailorder.agent.workflow.loading import load_draft
 from mailorder.mail import compose, render
+from mailorder.store import autopost as plans
 from mailorder.store import repo
+from mailorder.store.autopost import PlanStatus
 from mailorder.store.models import DraftRecord, DraftStatus
 
 log = logging.getLogger(__name__)
@@ -122,6 +124,29 @@ def _failed_since(services: Services, since: datetime) -> list[render.FailedEmai
     ]
 
 
+def _auto_posted_since(services: Services, since: datetime) -> dict[str, list[render.DigestRow]]:
+    """Per rep, the drafts that posted themselves since a moment (earned autonomy, made visible)."""
+    naive_since = since.astimezone(UTC).replace(tzinfo=None)
+    per_rep: dict[str, list[render.DigestRow]] = {}
+    with services.sessions() as session:
+        posted = [p for p in plans.plans_since(session, naive_since) if p.status == PlanStatus.POSTED]
+        for plan in posted:
+            draft = repo.get_draft(session, plan.draft_id)
+            if draft is None:
+                continue
+            total = float(repo.version_row(session, draft.id, draft.version).payload.get("total") or 0.0)
+            per_rep.setdefault(draft.rep, []).append(
+                render.DigestRow(
+                    tag=format_tag(draft.id, draft.version),
+                    customer=draft.customer_name or draft.customer_id,
+                    total=total,
+                    issues=0,
+                    hours_waiting=0.0,
+                )
+            )
+    return per_rep
+
+
 async def send_digests(services: Services) -> int:
     """Each rep with open drafts gets one digest per working day, from the digest hour on; the
     default rep's digest also lists the emails that failed since the previous working day (so no
@@ -150,9 +175,13 @@ async def send_digests(services: Services) -> int:
                 hours_waiting=hours,
             )
         )
-    failed = _failed_since(services, _previous_workday_start(local, settings.digest_hour))
+    since = _previous_workday_start(local, settings.digest_hour)
+    failed = _failed_since(services, since)
     if failed:
         per_rep.setdefault(settings.default_rep, [])
+    auto_posted = _auto_posted_since(services, since)
+    for rep in auto_posted:
+        per_rep.setdefault(rep, [])
     for rep, rows in per_rep.items():
         message = compose.build_message(
             render.render_digest(
@@ -161,6 +190,7 @@ async def send_digests(services: Services) -> int:
                     day=local.date(),
                     language=rep_language(settings, rep),
                     failed=failed if rep == settings.default_rep else [],
+                    auto_posted=auto_posted.get(rep, []),
                 )
             ),
             from_addr=services.agent_address,

@@ -26,6 +26,15 @@ def rep_language(settings: Settings, rep: str) -> Language:
     return i18n.language(settings.rep_language(rep))
 
 
+def _autopost_at(services: Services, draft: Draft, version: int, rep: str) -> str | None:
+    """When the announced automatic post happens, in the rep's language and time zone."""
+    if draft.autopost is None or version != 1:
+        return None
+    return i18n.moment(
+        draft.autopost.due_at, rep_language(services.settings, rep), services.settings.timezone
+    )
+
+
 def review_address(services: Services, draft_id: int, version: int, rep: str) -> str:
     """The plus-address carrying a fresh reply token for (draft, version, rep)."""
     secret = services.settings.secret.get_secret_value()
@@ -64,6 +73,7 @@ async def send_summary(
             changes=changes or [],
             customer_hints=hints or [],
             language=rep_language(services.settings, rep),
+            autopost_at=_autopost_at(services, draft, version, rep),
             attachments=notes,
             attached_files=[file.filename for file in files],
         )

@@ -1,141 +1,199 @@
-"""Earned autonomy: whether a draft may post itself after a veto window (pure).
+"""Earned autonomy at run time: plan a routine draft's automatic post when it is drafted, announce
+it in the summary, and post it when its veto window (working time) passes, unless the rep replied
+HOLD, edited or decided first. The policy itself is agent.review.autopost_policy (pure).
 
-Off by default. A draft qualifies only when every condition holds, each one checked and named:
-a known customer (by sender address, not domain), no issue of any kind, every product matched by
-an explicit article code or by this customer's learned aliases with high confidence, every
-quantity within the customer's usual range (at most 3x its largest earlier quantity of that
-product), stock sufficient where the ERP says so, the total under the limit, no free text the
-rules did not understand, no attachment that was not fully read, and enough history: this
-customer's last orders approved without edits, none corrected or held.
+Posting when the window passes is agent.review.autopost_due (it runs the workflow). Every step
+is audited (autopost_scheduled, autopost_declined, autopost_held, auto_posted) with the policy
+settings and the reasons.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from mailorder.domain import Draft, DraftLine
+from mailorder.agent.review.autopost_policy import History, Policy, Verdict, evaluate
+from mailorder.agent.workflow.context import Services
+from mailorder.domain import AutopostNote, Draft, ParsedEmail
+from mailorder.mail.clean import clean_order_body
+from mailorder.store import autopost as plans
+from mailorder.store import repo
+from mailorder.store.autopost import PlanStatus
+from mailorder.store.models import DraftStatus
 
-HIGH_CONFIDENCE = 0.95
-QTY_FACTOR = 3.0  # a quantity above 3x the customer's largest earlier one is unusual
-_DIGITS = re.compile(r"\D")
+log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Policy:
-    enabled: bool = False
-    customers: frozenset[str] = frozenset()  # company ids, or {"*"}
-    min_history: int = 5  # earlier drafts approved without edits, none corrected among the last ones
-    max_total: float = 2500.0  # EUR
-    window_seconds: float = 1800.0
-
-    def covers(self, company_id: str) -> bool:
-        return self.enabled and ("*" in self.customers or company_id in self.customers)
-
-
-@dataclass(frozen=True)
-class History:
-    """What this customer's earlier drafts say (from the store)."""
-
-    clean_approvals: int = 0  # approved without any edit, most recent streak
-    corrected_recently: bool = False  # among the last min_history: an edit, a HOLD, or a correction
-    largest_base_qty: Mapping[str, float] = field(default_factory=dict)  # sku -> largest base qty ordered
+AUTOPOST_ACTOR = "autopost"  # the "rep" of an automatic decision, in the audit trail
+WORKDAYS = range(0, 5)
+# lines of a customer's own text that carry no instruction: greetings, order phrases, closings
+_HARMLESS = re.compile(
+    r"^(?:(?:goede(?:morgen|middag)|hallo|hoi|beste|dear|hello|hi|guten (?:morgen|tag)|sehr geehrte)\b.*"
+    r"|(?:graag|hierbij|bitte|please|kindly|wij|we|ik|i)\b.{0,50}"
+    r"(?:bestel\w*|order\w*|bestell\w*|leveren|liefern|send\w*|nodig|need)\b.{0,20}"
+    r"|(?:met )?(?:vriendelijke )?groet(?:en|jes)?\b.*|m\.?v\.?g\.?\b.*|(?:kind |best |warm )?regards\b.*"
+    r"|mit freundlichen grüßen\b.*|viele grüße\b.*"
+    r"|(?:alvast )?(?:bedankt|dank ?je(?: wel)?|thanks|thank you|danke)\b.*"
+    r"|[A-ZÀ-Ý][\w'.-]*(?: [A-ZÀ-Ý][\w'.-]*){0,3})[\s.,:!]*$",
+    re.I,
+)
 
 
-@dataclass(frozen=True)
-class Verdict:
-    qualifies: bool
-    reasons: list[str]  # why it qualifies (shown to the rep, audited)
-    failures: list[str]  # the conditions that did not hold (audited)
+def policy_of(services: Services) -> Policy:
+    """The settings, with the switches an admin set per customer in the store."""
+    settings = services.settings
+    with services.sessions() as session:
+        switches = plans.customer_switches(session)
+    return Policy(
+        enabled=settings.autopost == "on",
+        customers=frozenset(settings.autopost_customers) | {c for c, on in switches.items() if on},
+        excluded=frozenset(c for c, on in switches.items() if not on),
+        min_history=settings.autopost_min_history,
+        max_total=settings.autopost_max_total,
+        window_seconds=settings.autopost_window_seconds,
+    )
 
 
-def evaluate(
-    draft: Draft,
-    *,
-    policy: Policy,
-    history: History,
-    unread_text: Sequence[str] = (),
-    unread_attachments: Sequence[str] = (),
-    learned_skus: Mapping[str, str] | None = None,
-) -> Verdict:
-    """The policy's verdict on one draft. `unread_text`: lines of the customer's new text no order
-    line came from and that are not greetings or signatures; `unread_attachments`: files not fully
-    read; `learned_skus`: this customer's learned aliases (source text -> sku)."""
-    reasons: list[str] = []
-    failures: list[str] = []
+def history_of(services: Services, company_id: str, policy: Policy) -> History:
+    """The customer's record: its latest decided drafts, newest first."""
+    with services.sessions() as session:
+        decided = plans.customer_history(session, company_id)
+        troubled = plans.troubled_plans(session, company_id, last=max(policy.min_history, 1))
+    clean = 0
+    for draft, _payload in decided:  # the streak of approvals without any edit
+        if draft.status == DraftStatus.REJECTED or draft.version > 1:
+            break
+        clean += 1
+    recent = decided[: max(policy.min_history, 1)]
+    corrected = troubled > 0 or any(d.version > 1 for d, _ in recent)
+    largest: dict[str, float] = {}
+    for draft, payload in decided:
+        if draft.status == DraftStatus.REJECTED:
+            continue
+        for line in payload.get("lines", []):
+            sku, base = line.get("sku"), line.get("base_qty")
+            if sku and base is not None:
+                largest[sku] = max(largest.get(sku, 0.0), float(base))
+    return History(clean_approvals=clean, corrected_recently=corrected, largest_base_qty=largest)
 
-    def check(ok: bool, reason: str, failure: str) -> None:
-        (reasons if ok else failures).append(reason if ok else failure)
 
+def unread_text(email: ParsedEmail, draft: Draft) -> list[str]:
+    """Lines of the customer's new text that no order line came from and that are not greetings,
+    order phrases, closings or names: an instruction the rules did not understand."""
+    body = clean_order_body(email)
+    taken = " ".join(line.source_text.lower() for line in draft.lines)
+    unread = []
+    for raw in body.new_text.splitlines():
+        line = raw.strip()
+        if not line or line.lower() in taken or _HARMLESS.match(line):
+            continue
+        unread.append(line)
+    return unread
+
+
+def unread_attachments(email: ParsedEmail, draft: Draft) -> list[str]:
+    """Order files (PDF, Excel, CSV, Word, attached images) the draft took no order lines from,
+    and files no reader handles: either may hold what the rep must see. Inline images (logos)
+    and calendar invites are not counted."""
+    taken = {note.filename for note in draft.attachments if note.read and note.lines and not note.problem}
+    unread = []
+    for a in email.attachments:
+        name = a.filename or a.content_type
+        if a.order_source and name not in taken:
+            unread.append(name)
+        elif not a.order_source and not a.content_type.startswith(("image/", "text/calendar")):
+            unread.append(name)  # a file no reader handles (zip, txt, a forwarded message)
+    return unread
+
+
+def judge(services: Services, email: ParsedEmail, draft: Draft) -> tuple[Verdict, Policy] | None:
+    """The policy's verdict on a new draft; None when automatic posting is off for its customer."""
+    policy = policy_of(services)
     customer = draft.customer
-    if customer is None:
-        return Verdict(False, [], ["customer unknown"])
-    if not policy.covers(customer.company_id):
-        return Verdict(False, [], [f"automatic posting is off for {customer.company_id}"])
-    check(True, f"known customer {customer.company_id} by sender address", "")
-    check(not draft.issues, "no open issue", f"{len(draft.issues)} open issue(s)")
-    check(bool(draft.lines), f"{len(draft.lines)} line(s)", "no lines")
-    learned = set((learned_skus or {}).values())
-    unsure = [n for n, line in enumerate(draft.lines, 1) if not _certain(line, learned)]
-    check(
-        not unsure,
-        "every product by explicit article code or learned alias",
-        "not certain: line " + ", ".join(map(str, unsure)),
+    if customer is None or not policy.covers(customer.company_id):
+        return None
+    learned = {
+        text: value[0]
+        for text, value in services.toolbox.customer_aliases.get(customer.company_id, {}).items()
+    }
+    verdict = evaluate(
+        draft,
+        policy=policy,
+        history=history_of(services, customer.company_id, policy),
+        unread_text=unread_text(email, draft),
+        unread_attachments=unread_attachments(email, draft),
+        learned_skus=learned,
     )
-    unusual = [n for n, line in enumerate(draft.lines, 1) if not _usual_qty(line, history, policy)]
-    check(
-        not unusual,
-        f"quantities within {QTY_FACTOR:g}x of earlier orders",
-        "unusual quantity: line " + ", ".join(map(str, unusual)),
-    )
-    short = [n for n, line in enumerate(draft.lines, 1) if not _in_stock(line)]
-    check(not short, "stock sufficient where known", "not enough stock: line " + ", ".join(map(str, short)))
-    check(
-        draft.total <= policy.max_total,
-        f"total {draft.total:.2f} under the limit {policy.max_total:.2f}",
-        f"total {draft.total:.2f} above the limit {policy.max_total:.2f}",
-    )
-    check(
-        not unread_text,
-        "no instruction the rules did not understand",
-        "text not understood: " + "; ".join(line[:60] for line in unread_text[:3]),
-    )
-    check(
-        not unread_attachments,
-        "no attachment left unread",
-        "attachment not fully read: " + ", ".join(unread_attachments[:3]),
-    )
-    check(
-        history.clean_approvals >= policy.min_history and not history.corrected_recently,
-        f"{history.clean_approvals} earlier order(s) approved without edits",
-        (
-            "an earlier order was corrected or held"
-            if history.corrected_recently
-            else f"{history.clean_approvals} of {policy.min_history} earlier orders approved without edits"
-        ),
-    )
-    return Verdict(not failures, reasons if not failures else [], failures)
+    return verdict, policy
 
 
-def _certain(line: DraftLine, learned: set[str]) -> bool:
-    """The product is the one written (its code in the line's text) or taught by a rep."""
-    if not line.sku or line.qty is None or line.confidence < HIGH_CONFIDENCE:
-        return False
-    written = _DIGITS.sub("", line.sku) in _DIGITS.sub("", line.source_text)
-    return written or line.sku in learned
+def announce(services: Services, draft: Draft, verdict: Verdict, policy: Policy) -> Draft:
+    """The draft with its automatic post announced (due at the end of the window, working time)."""
+    settings = services.settings
+    due = add_working_seconds(
+        services.clock(),
+        policy.window_seconds,
+        ZoneInfo(settings.timezone),
+        settings.work_start_hour,
+        settings.work_end_hour,
+    )
+    return draft.model_copy(
+        update={"autopost": AutopostNote(due_at=due.astimezone(UTC), reasons=verdict.reasons)}
+    )
 
 
-def _usual_qty(line: DraftLine, history: History, policy: Policy) -> bool:
-    """Within 3x the largest earlier quantity; a product never ordered before has no usual range
-    (allowed only when the policy asks for no history at all)."""
-    if line.base_qty is None:
-        return False
-    largest = history.largest_base_qty.get(line.sku or "")
-    if largest is None:
-        return policy.min_history == 0
-    return line.base_qty <= QTY_FACTOR * largest
+def policy_record(policy: Policy) -> dict[str, object]:
+    """The policy settings as the audit keeps them."""
+    record = dataclasses.asdict(policy)
+    record["customers"] = sorted(policy.customers)
+    record["excluded"] = sorted(policy.excluded)
+    return record
 
 
-def _in_stock(line: DraftLine) -> bool:
-    return line.available is None or line.base_qty is None or line.base_qty <= line.available
+def add_working_seconds(
+    start: datetime, seconds: float, tz: ZoneInfo, day_start: int, day_end: int
+) -> datetime:
+    """The moment `seconds` of working time (Mon–Fri, day_start..day_end local) after `start`."""
+    moment = start.astimezone(tz)
+    left = seconds
+    for _ in range(366 * 2):  # bounded: at most a couple of years of working days
+        day = moment.date()
+        open_at = datetime.combine(day, time(day_start), tz)
+        close_at = datetime.combine(day, time(day_end), tz)
+        if day.weekday() in WORKDAYS and moment < close_at:
+            begin = max(moment, open_at)
+            available = (close_at - begin).total_seconds()
+            if left <= available:
+                return begin + timedelta(seconds=left)
+            left -= available
+        moment = datetime.combine(day + timedelta(days=1), time(0), tz)
+    return moment
+
+
+def hold(services: Services, draft_id: int, rep: str, email_id: int) -> bool:
+    """The rep replied HOLD: the draft's plan never posts; True when a plan was waiting."""
+    now = services.clock()
+    with services.sessions.begin() as session:
+        held = plans.settle_plan(session, draft_id, naive(now), PlanStatus.HELD)
+        if held:
+            repo.audit(session, now, rep, "autopost_held", draft_id=draft_id, email_id=email_id)
+    return held
+
+
+def corrected_after_post(services: Services, draft_id: int, rep: str, email_id: int) -> bool:
+    """A rejection or an edit for a draft that already posted by itself: the automatic post was
+    wrong, so it is counted and the customer's autonomy stops until earned again. True when the
+    draft had posted by itself."""
+    now = services.clock()
+    with services.sessions.begin() as session:
+        corrected = plans.mark_corrected(session, draft_id, naive(now))
+        if corrected:
+            repo.audit(session, now, rep, "autopost_corrected", draft_id=draft_id, email_id=email_id)
+    return corrected
+
+
+def naive(moment: datetime) -> datetime:
+    """A moment as the store keeps it: naive UTC."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo is not None else moment

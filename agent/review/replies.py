@@ -15,7 +15,7 @@ from langgraph.types import Command
 
 from mailorder.agent.crashpoints import crash_point
 from mailorder.agent.outgoing.mailing import send_notice
-from mailorder.agent.review import authorise
+from mailorder.agent.review import authorise, autopost
 from mailorder.agent.review.matching import ReplyMatch, match_reply
 from mailorder.agent.review.reading import Reading, read_reply
 from mailorder.agent.workflow.context import Services
@@ -27,6 +27,10 @@ from mailorder.store import repo
 from mailorder.store.models import DraftRecord, DraftStatus, EmailStatus, ReplyRecord
 
 log = logging.getLogger(__name__)
+AUTOPOSTED_NOTE = (
+    " It posted automatically: correct the order in the ERP. Automatic posting stops for this"
+    " customer until its orders earn it again."
+)
 
 
 @dataclass
@@ -128,6 +132,7 @@ async def handle_reply(services: Services, graph: OrderGraph, email_id: int, ema
         return "status"
     if reading.kind == "hold":
         book.record("held", reading.reason)
+        held = autopost.hold(services, draft.id, email.sender, email_id)
         await _notice(
             services,
             "status",
@@ -135,7 +140,11 @@ async def handle_reply(services: Services, graph: OrderGraph, email_id: int, ema
             email,
             draft,
             status=f"on hold ({draft.status})",
-            reason="Nothing is posted until you reply APPROVE.",
+            reason=(
+                "The automatic posting is stopped; nothing is posted until you reply APPROVE."
+                if held
+                else "Nothing is posted until you reply APPROVE."
+            ),
             customer_name=draft.customer_name,
             with_review_address=DraftStatus(draft.status).is_open,
         )
@@ -157,6 +166,9 @@ async def handle_reply(services: Services, graph: OrderGraph, email_id: int, ema
     if refusal is None and reading.kind == "approve" and not reading.ops:
         refusal = authorise.blocking_refusal(draft, load_draft(services, draft.id)[1])
     if refusal is not None:
+        wanted_change = reading.kind == "reject" or bool(reading.ops)
+        if wanted_change and autopost.corrected_after_post(services, draft.id, email.sender, email_id):
+            refusal += AUTOPOSTED_NOTE
         book.record("refused", refusal)
         await _notice(
             services,

@@ -296,6 +296,18 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "read, no order lines": ("gelezen, geen orderregels", "gelesen, keine Bestellpositionen"),
     "read, order lines: %(n)s": ("gelezen, orderregels: %(n)s", "gelesen, Bestellpositionen: %(n)s"),
+    "Posted automatically since the last digest (%(n)s):": (
+        "Automatisch geboekt sinds het vorige overzicht (%(n)s):",
+        "Seit der letzten Übersicht automatisch gebucht (%(n)s):",
+    ),
+    "POSTS AUTOMATICALLY at %(at)s unless you reply %(hold)s, edit it or reject it.": (
+        "WORDT AUTOMATISCH GEBOEKT op %(at)s, tenzij je %(hold)s antwoordt, het wijzigt of afwijst.",
+        "WIRD AUTOMATISCH GEBUCHT am %(at)s, außer Sie antworten %(hold)s, ändern oder lehnen ihn ab.",
+    ),
+    "%(approve)s posts it now. It qualified because:": (
+        "%(approve)s boekt het nu. Het voldoet omdat:",
+        "%(approve)s bucht ihn sofort. Er erfüllt die Bedingungen, weil:",
+    ),
     "Summary could not be delivered": (
         "Samenvatting kon niet worden afgeleverd",
         "Zusammenfassung nicht zustellbar",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from alembic import context
 
 import mailorder.store.aliases  # noqa: F401  (the aliases table belongs to the metadata)
+from mailorder.store import autopost as _autopost_tables  # noqa: F401  (and earned autonomy's)
 from mailorder.store import console as _console_tables  # noqa: F401  (so do the console's)
 from mailorder.store.models import Base
 

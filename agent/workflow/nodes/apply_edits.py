@@ -9,11 +9,14 @@ from langgraph.runtime import Runtime
 from mailorder.agent.extract.learning import learn_corrections
 from mailorder.agent.outgoing.mailing import send_notice
 from mailorder.agent.review.apply import apply_edits
+from mailorder.agent.review.autopost import naive
 from mailorder.agent.workflow.context import Services
 from mailorder.agent.workflow.loading import load_draft
 from mailorder.agent.workflow.state import State, decision_of
 from mailorder.domain import Draft
+from mailorder.store import autopost as plans
 from mailorder.store import repo
+from mailorder.store.autopost import PlanStatus
 
 
 async def edit_node(state: State, runtime: Runtime[Services]) -> dict:
@@ -43,6 +46,7 @@ async def edit_node(state: State, runtime: Runtime[Services]) -> dict:
             if decision.proposed_by:
                 changes = [f"proposed by the AI model from your words: {c}" for c in changes]
             repo.add_version(session, now, current, result.draft.model_dump(mode="json"), changes, author)
+            plans.settle_plan(session, record.id, naive(now), PlanStatus.SUPERSEDED)  # an edit stops it
             current.customer_id = result.draft.customer.company_id if result.draft.customer else None
             current.customer_name = result.draft.customer.company_name if result.draft.customer else None
             learn_corrections(

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from langgraph.runtime import Runtime
+from sqlalchemy.orm import Session
 
 from mailorder.agent.crashpoints import crash_point
 from mailorder.agent.logs import bind
 from mailorder.agent.outgoing.mailing import confirmation_address
-from mailorder.agent.review import wire
+from mailorder.agent.review import autopost, wire
+from mailorder.agent.review.autopost_policy import Policy, Verdict
 from mailorder.agent.workflow.context import Services
 from mailorder.agent.workflow.loading import parsed_email
 from mailorder.agent.workflow.pipeline import build_draft
 from mailorder.agent.workflow.state import State
 from mailorder.domain import Draft, Extraction, Issue, IssueCode, ParsedEmail
+from mailorder.store import autopost as plans
 from mailorder.store import repo
 from mailorder.store.models import EmailStatus
 
@@ -77,6 +80,52 @@ def follow_up_notes(services: Services, email: ParsedEmail) -> list[Issue]:
     ]
 
 
+def _record_verdict(
+    session: Session,
+    now: datetime,
+    draft_id: int,
+    email_id: int,
+    draft: Draft,
+    verdict: Verdict,
+    policy: Policy,
+) -> None:
+    """Store the plan of a qualifying draft and audit the verdict either way."""
+    settings = autopost.policy_record(policy)
+    if draft.autopost is not None and draft.customer is not None:
+        plans.add_plan(
+            session,
+            now,
+            draft_id=draft_id,
+            version=1,
+            company_id=draft.customer.company_id,
+            due_at=autopost.naive(draft.autopost.due_at),
+            reasons=verdict.reasons,
+            policy=settings,
+        )
+        repo.audit(
+            session,
+            now,
+            "agent",
+            "autopost_scheduled",
+            email_id=email_id,
+            draft_id=draft_id,
+            due_at=draft.autopost.due_at.isoformat(),
+            reasons=verdict.reasons,
+            policy=settings,
+        )
+    else:
+        repo.audit(
+            session,
+            now,
+            "agent",
+            "autopost_declined",
+            email_id=email_id,
+            draft_id=draft_id,
+            failures=verdict.failures,
+            policy=settings,
+        )
+
+
 async def draft_node(state: State, runtime: Runtime[Services]) -> dict:
     services = runtime.context
     email_id = state["email_id"]
@@ -96,6 +145,9 @@ async def draft_node(state: State, runtime: Runtime[Services]) -> dict:
     )
     draft.issues.extend(reply_to_warnings(email, draft))
     draft.issues.extend(follow_up_notes(services, email))
+    judged = autopost.judge(services, email, draft)  # None: automatic posting is off for this customer
+    if judged is not None and judged[0].qualifies:
+        draft = autopost.announce(services, draft, *judged)
     customer = draft.customer
     rep = pick_rep(services, customer.rep_email if customer else None)
     now = services.clock()
@@ -126,6 +178,8 @@ async def draft_node(state: State, runtime: Runtime[Services]) -> dict:
             prompt_version=draft.prompt_version,
             rep=rep,
         )
+        if judged is not None:
+            _record_verdict(session, now, record.id, email_id, draft, *judged)
         draft_id = record.id
     bind(draft_id=draft_id)
     crash_point("after_draft")

@@ -13,11 +13,14 @@ from langgraph.runtime import Runtime
 
 from mailorder.agent.crashpoints import crash_point
 from mailorder.agent.outgoing.mailing import send_notice
+from mailorder.agent.review.autopost import AUTOPOST_ACTOR, naive
 from mailorder.agent.workflow.context import Services
 from mailorder.agent.workflow.loading import load_draft
 from mailorder.agent.workflow.state import State, decision_of
 from mailorder.mail.render import NoticeKind
+from mailorder.store import autopost as plans
 from mailorder.store import repo
+from mailorder.store.autopost import PlanStatus
 from mailorder.store.models import DraftRecord, DraftStatus
 from mailorder.tools.erp_client import ErpRejected, ErpUnavailable, build_order_request
 
@@ -52,15 +55,21 @@ async def post_node(state: State, runtime: Runtime[Services]) -> dict:
         repo.set_draft_status(
             session, now, repo.draft_record(session, record.id), DraftStatus.APPROVED, decided_by=decision.rep
         )
+        automatic = decision.rep == AUTOPOST_ACTOR
+        plan = plans.plan_for(session, record.id, record.version)
         repo.audit(
             session,
             now,
             decision.rep,
-            "approved",
+            "auto_posted" if automatic else "approved",
             email_id=state["email_id"],
             draft_id=record.id,
             version=record.version,
             reply_email_id=decision.reply_email_id,
+            **({"reasons": plan.reasons, "policy": plan.policy} if automatic and plan is not None else {}),
+        )
+        plans.settle_plan(
+            session, record.id, naive(now), PlanStatus.POSTED if automatic else PlanStatus.CANCELLED
         )
         repo.audit(session, now, "agent", "erp_post_started", draft_id=record.id, idempotency_key=key)
     crash_point("before_erp_post")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
+from mailorder.agent.review.autopost import naive
 from mailorder.agent.workflow.context import Services
 from mailorder.agent.workflow.state import State, decision_of
+from mailorder.store import autopost as plans
 from mailorder.store import repo
+from mailorder.store.autopost import PlanStatus
 from mailorder.store.models import DraftStatus
 
 
@@ -30,4 +33,5 @@ async def reject_node(state: State, runtime: Runtime[Services]) -> dict:
             reason=decision.reason,
             reply_email_id=decision.reply_email_id,
         )
+        plans.settle_plan(session, draft.id, naive(now), PlanStatus.CANCELLED)
     return {"outcome": "rejected"}
