@@ -20,6 +20,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AliasChoices,
@@ -39,6 +40,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     SettingsError,
 )
+
+from mailorder.agent.workhours import WorkingHours, parse_days
 
 ENV_PREFIX = "MAILORDER_"
 DEV_SECRET = "dev-secret-change-me"
@@ -212,10 +215,14 @@ class Settings(BaseSettings):
     # --- follow-ups -------------------------------------------------------------------------------
     reminder_hours: float = Field(4.0, description="working hours before one reminder about a draft")
     timezone: str = Field(
-        "Europe/Amsterdam", description="working hours (Mon–Fri) for reminders, and the digest"
+        "Europe/Amsterdam",
+        description="time zone of the working hours (reminders, the digest, the autopost window)",
     )
-    work_start_hour: int = Field(8, description="working hours start (Mon–Fri)")
-    work_end_hour: int = Field(17, description="working hours end")
+    work_days: str = Field(
+        "mon-fri", description="working days: a range or list of mon..sun (mon-fri, mon-sat, mon,wed,fri)"
+    )
+    work_start_hour: int = Field(8, ge=0, le=23, description="working hours start (local hour, 0..23)")
+    work_end_hour: int = Field(17, ge=1, le=24, description="working hours end (local hour, up to 24)")
     digest_hour: int = Field(8, description="local hour of the morning digest")
     # --- running as a service ---------------------------------------------------------------------
     drain_seconds: float = Field(30.0, description="on SIGTERM/SIGINT, how long emails in flight may finish")
@@ -299,6 +306,33 @@ class Settings(BaseSettings):
     def rep_language(self, rep: str) -> str:
         """The language a rep reads (their own, else MAILORDER_LANGUAGE)."""
         return self._languages.get(rep.strip().lower(), self.language)
+
+    @field_validator("work_days")
+    @classmethod
+    def _days(cls, value: str) -> str:
+        parse_days(value)
+        return value.strip().lower()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone (e.g. Europe/Amsterdam)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _hours_in_order(self) -> Settings:
+        if self.work_end_hour <= self.work_start_hour:
+            raise ValueError("MAILORDER_WORK_END_HOUR must be after MAILORDER_WORK_START_HOUR")
+        return self
+
+    @property
+    def working_hours(self) -> WorkingHours:
+        return WorkingHours(
+            ZoneInfo(self.timezone), self.work_start_hour, self.work_end_hour, parse_days(self.work_days)
+        )
 
     @field_validator("from_address", "imap_user")
     @classmethod

@@ -32,8 +32,9 @@ from mailorder.domain import (
     ParsedEmail,
     TriageLabel,
 )
-from mailorder.mail import i18n
+from mailorder.mail import i18n, phrases
 from mailorder.mail.i18n import Language
+from mailorder.mail.phrases import N_
 
 TEMPLATES = Path(__file__).parent / "templates"
 UNKNOWN_CUSTOMER = "Unknown customer"
@@ -44,11 +45,6 @@ DECISION_WORDS: dict[str, tuple[str, str]] = {
     "de": ("GENEHMIGT", "ABGELEHNT"),
 }
 HOLD_WORDS = {"en": "HOLD", "nl": "WACHT", "de": "WARTEN"}
-
-
-def N_(message: str) -> str:
-    """Marks a message for the catalogs; it is translated where it is shown."""
-    return message
 
 
 NoticeKind = Literal[
@@ -197,6 +193,7 @@ def render_summary(ctx: SummaryContext) -> RenderedMail:
         "reject_link": mailto(ctx.reply_address, f"{reject} {tag}", f"{reject} {tr(lang, 'reason')}: "),
         "original_body": _original_body(ctx.original),
         "edit_block": ctx.edit_block,
+        "local": lambda text: phrases.localise(text, i18n.translations(lang).gettext),
     }
     env = _env(lang)
     return RenderedMail(

@@ -32,6 +32,7 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 SCHEMA_LOCK_KEY = 0x6D6F5F73  # pg advisory lock taken while migrating ("mo_s")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BASELINE = "0001"  # the schema that `create_all` made before migrations existed
+BUSY_TIMEOUT_S = 5.0  # SQLite: how long a statement waits for another connection's write lock
 MIGRATION_LOCK_TIMEOUT_S = 300.0  # SQLite: how long a worker waits for another one's migration
 
 
@@ -134,12 +135,13 @@ def engine_for(url: str) -> Engine:
     return engine
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
+def _sqlite_pragmas(dbapi_conn, _record, busy_timeout_s: float | None = None) -> None:
+    wait_ms = int((BUSY_TIMEOUT_S if busy_timeout_s is None else busy_timeout_s) * 1000)
     cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={wait_ms}")  # first: switching to WAL may have to wait
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")  # with WAL: consistent after a crash, fewer fsyncs
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=5000")
     cur.close()
 
 
@@ -260,7 +262,7 @@ def _migration_lock(engine: Engine) -> Iterator[Connection]:
 
         @event.listens_for(exclusive, "connect")
         def _connect(dbapi_conn, record) -> None:
-            _sqlite_pragmas(dbapi_conn, record)
+            _sqlite_pragmas(dbapi_conn, record, busy_timeout_s=MIGRATION_LOCK_TIMEOUT_S)
             dbapi_conn.isolation_level = None
 
         @event.listens_for(exclusive, "begin")

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailorder.agent.review.autopost import add_working_seconds
 from mailorder.store.models import DraftStatus
 from tests.loop_harness import Loop, catalog, known_contact, order_email
 
@@ -27,17 +26,6 @@ def line(n: int, qty: int) -> str:
     """An order line nobody can misread: quantity, the product's own unit, its article code."""
     product = products()[n]
     return f"{qty} {product['base_unit']} {product['sku']}"
-
-
-def test_the_window_counts_working_time_only():
-    friday_late = datetime(2026, 3, 6, 16, 55, tzinfo=AMS)
-    due = add_working_seconds(friday_late, 1800, AMS, 8, 17)
-    assert due == datetime(2026, 3, 9, 8, 25, tzinfo=AMS)  # Monday morning
-    assert add_working_seconds(datetime(2026, 3, 2, 10, 0, tzinfo=AMS), 15, AMS, 8, 17) == datetime(
-        2026, 3, 2, 10, 0, 15, tzinfo=AMS
-    )
-    night = datetime(2026, 3, 2, 22, 0, tzinfo=AMS)
-    assert add_working_seconds(night, 60, AMS, 8, 17) == datetime(2026, 3, 3, 8, 1, tzinfo=AMS)
 
 
 async def test_a_routine_order_posts_itself_when_the_window_passes(tmp_path, clock):
@@ -78,6 +66,27 @@ async def test_a_routine_order_posts_itself_when_the_window_passes(tmp_path, clo
         await send_digests(loop.runner.services)
         digest = loop.rep_mail("digest")[0].get_body(("plain",)).get_content()
         assert "Posted automatically since the last digest (1)" in digest and "[MO-1 v1]" in digest
+
+
+async def test_at_night_the_window_waits_for_working_hours_unless_they_are_round_the_clock(tmp_path, clock):
+    sender, _ = known_contact()
+    clock.now = datetime(2026, 3, 7, 3, 0, tzinfo=AMS).astimezone(UTC)  # Saturday night
+    (tmp_path / "office").mkdir(), (tmp_path / "always").mkdir()
+    async with Loop(tmp_path / "office", clock, **ON) as loop:
+        await loop.send(order_email(sender, "Bestelling", f"Graag {line(0, 2)}"))
+        await loop.poll_until(loop.rep_mail)
+        clock.advance(minutes=5)
+        await loop.runner.poll_once()
+        assert loop.erp_orders() == [], "nobody reads mail on Saturday night: the window waits"
+        [scheduled] = loop.audit("autopost_scheduled")
+        assert scheduled.details["due_at"].startswith("2026-03-09T07:00:15")  # Monday 08:00:15 local
+    always = dict(ON, work_days="mon-sun", work_start_hour=0, work_end_hour=24)
+    async with Loop(tmp_path / "always", clock, **always) as loop:
+        await loop.send(order_email(sender, "Bestelling", f"Graag {line(0, 2)}"))
+        await loop.poll_until(loop.rep_mail)
+        clock.advance(seconds=16)
+        await loop.poll_until(lambda: loop.drafts()[0].status == DraftStatus.CONFIRMED)
+        assert len(loop.erp_orders()) == 1
 
 
 async def test_hold_inside_the_window_stops_it_and_approve_still_posts(tmp_path, clock):

@@ -107,3 +107,15 @@ async def test_inventory_down_says_stock_unknown_and_the_draft_is_otherwise_the_
             return {**payload, "lines": lines, "issues": issues}
 
         assert without_stock(down) == without_stock(known)
+
+
+async def test_a_dutch_rep_reads_the_stock_note_in_dutch(tmp_path, clock):
+    sender, _ = known_contact()
+    sheet, _ = products()
+    async with Loop(tmp_path, clock, reps=["rep@example.com:nl"]) as loop:
+        set_stock(loop, sheet["sku"], 1)
+        await loop.send(order_email(sender, "Bestelling", body(sheet["sku"])))
+        plain, html = parts((await loop.poll_until(loop.rep_mail))[0])
+        assert re.search(r"regel 1: slechts 1 \w+ op voorraad \(besteld 5 \w+\)", plain), plain
+        assert "slechts 1" in html and "in stock" not in plain + html
+        assert "regels, geen AI-model ingesteld" in plain

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailorder.agent.outgoing.followups import send_digests, send_due_reminders, working_seconds_between
+from mailorder.agent.outgoing.followups import send_digests, send_due_reminders
 from tests.loop_harness import Loop, catalog, known_contact, order_email
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -15,15 +15,6 @@ AMS = ZoneInfo("Europe/Amsterdam")
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=AMS)
-
-
-def test_working_hours_skip_nights_and_weekends():
-    hours = lambda a, b: working_seconds_between(at(a), at(b), AMS, 8, 17) / 3600  # noqa: E731
-    assert hours("2026-03-02 10:00", "2026-03-02 14:00") == 4  # Monday
-    assert hours("2026-03-02 16:00", "2026-03-03 09:00") == 2  # overnight
-    assert hours("2026-03-06 15:00", "2026-03-09 10:00") == 4  # Friday to Monday
-    assert hours("2026-03-07 10:00", "2026-03-08 18:00") == 0  # weekend
-    assert hours("2026-03-02 18:00", "2026-03-02 10:00") == 0
 
 
 @pytest.mark.e2e

@@ -210,3 +210,37 @@ def test_serve_refuses_an_old_schema_when_auto_migrate_is_off(tmp_path):
 
     with pytest.raises(SchemaNotCurrent, match="MAILORDER_AUTO_MIGRATE"):
         asyncio.run(start())
+
+
+def test_a_worker_waits_for_a_long_migration_beyond_the_statement_timeout(tmp_path, monkeypatch):
+    """SQLite: a worker that finds another one migrating waits for the migration lock as long as
+    MIGRATION_LOCK_TIMEOUT_S, not just the few seconds an ordinary statement waits."""
+    from mailorder.store import db
+
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_S", 0.1)
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    holding, release = threading.Event(), threading.Event()
+
+    def migrating_worker() -> None:
+        engine = db.engine_for(url)
+        try:
+            with db._migration_lock(engine):
+                holding.set()
+                release.wait(timeout=30)
+        finally:
+            engine.dispose()
+
+    other = threading.Thread(target=migrating_worker)
+    other.start()
+    try:
+        assert holding.wait(timeout=30)
+        threading.Timer(1.0, release.set).start()  # ten times the statement timeout
+        make_engine(url).dispose()
+    finally:
+        release.set()
+        other.join(timeout=30)
+    engine = make_engine(url)
+    try:
+        assert schema_revision(engine) == head_revision()
+    finally:
+        engine.dispose()

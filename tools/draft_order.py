@@ -22,6 +22,7 @@ from mailorder.domain import (
     LineRequest,
     Product,
 )
+from mailorder.mail import phrases
 from mailorder.tools.catalog import CatalogIndex
 from mailorder.tools.units import canonical_unit, resolve_unit
 
@@ -33,7 +34,7 @@ UNIT_GUESS_FACTOR = 0.8
 MAX_ALTERNATIVES = 3
 PRICE_TOLERANCE = 0.005  # relative; a stated price within half a percent of the catalog's agrees
 STOCK_TOLERANCE = 1e-6  # base units; ordering exactly what is available fits
-STOCK_UNKNOWN = "stock unknown: the ERP did not answer the stock query; check availability if it matters"
+STOCK_UNKNOWN = phrases.STOCK_UNKNOWN
 
 
 class DraftOrderInput(BaseModel):
@@ -248,7 +249,7 @@ def apply_stock(draft: Draft, available: Mapping[str, float | None] | None, cata
             draft.issues.append(
                 Issue(
                     code=IssueCode.STOCK_UNKNOWN,
-                    message=f"stock unknown: the ERP has no stock figure for {line.sku}",
+                    message=phrases.STOCK_UNKNOWN_SKU % {"sku": line.sku},
                     line=number,
                     blocking=False,
                 )
@@ -289,17 +290,23 @@ def _short_message(product: Product, line: DraftLine, figure: float, numbers: li
     ordered = f"{_amount(qty)} {unit}" + (f" = {_amount(line.base_qty)} {base}" if unit != base else "")
     if (line.base_qty or 0.0) <= figure + STOCK_TOLERANCE:  # only together with other lines of it
         together = ", ".join(str(n) for n in numbers)
-        return (
-            f"only {_amount(figure, floor=True)} {base} in stock for lines {together} together "
-            f"(ordered {_amount(total)} {base})"
-        )
+        return phrases.STOCK_SHORT_TOGETHER % {
+            "available": f"{_amount(figure, floor=True)} {base}",
+            "lines": together,
+            "ordered": f"{_amount(total)} {base}",
+        }
     if figure <= STOCK_TOLERANCE:
-        return f"out of stock (ordered {ordered})"
+        return phrases.STOCK_OUT % {"ordered": ordered}
     sensible = per is not None and unit != base and (figure >= per or per < 1)  # a whole pack, or finer
     in_unit = _amount(figure / per, floor=True) if sensible and per is not None else None
+    available = f"{_amount(figure, floor=True)} {base}"
     if in_unit is None:
-        return f"only {_amount(figure, floor=True)} {base} in stock (ordered {ordered})"
-    return f"only {in_unit} {unit} in stock ({_amount(figure, floor=True)} {base}; ordered {ordered})"
+        return phrases.STOCK_SHORT % {"available": available, "ordered": ordered}
+    return phrases.STOCK_SHORT_BOTH % {
+        "in_unit": f"{in_unit} {unit}",
+        "available": available,
+        "ordered": ordered,
+    }
 
 
 def _amount(value: float | None, *, floor: bool = False) -> str:

@@ -26,6 +26,7 @@ from typing import Protocol
 
 from mailorder.agent.extract.thread import CHANGE_RX, apply_thread_context
 from mailorder.domain import Candidate, Extraction, LineRequest, ParsedEmail
+from mailorder.mail import phrases
 from mailorder.mail.clean import CleanBody, has_order_lines
 from mailorder.tools.catalog import (
     COLOUR_WORDS,
@@ -38,7 +39,7 @@ from mailorder.tools.catalog import (
 from mailorder.tools.history import PastOrder
 from mailorder.tools.units import UNIT_PATTERN, canonical_unit, convert_pack, pack_size, words_to_digits
 
-METHOD = "rules, no AI model configured"
+METHOD = phrases.METHOD_RULES
 MIN_SCORE = 45.0  # below this a catalog match is no match at all
 CERTAIN = 0.9
 UNSURE = 0.85  # a line read by inference (implied quantity, inherited product) is reviewed

@@ -1,6 +1,6 @@
 """Keeping reps in the loop: one reminder per unanswered draft version, a morning digest per rep.
 
-Time logic is pure (working hours between two moments); the jobs take the clock from Services,
+Time logic is pure (agent/workhours.py); the jobs take the clock from Services,
 send through the outbox with deterministic Message-IDs (a restart never sends one twice) and
 are registered on the serve scheduler.
 """
@@ -8,7 +8,7 @@ are registered on the serve scheduler.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 from mailorder.agent.outgoing import outbox
@@ -16,6 +16,7 @@ from mailorder.agent.outgoing.mailing import rep_language, send_notice
 from mailorder.agent.review.wire import format_tag
 from mailorder.agent.workflow.context import Services
 from mailorder.agent.workflow.loading import load_draft
+from mailorder.agent.workhours import WorkingHours
 from mailorder.mail import compose, render
 from mailorder.store import autopost as plans
 from mailorder.store import repo
@@ -23,27 +24,6 @@ from mailorder.store.autopost import PlanStatus
 from mailorder.store.models import DraftRecord, DraftStatus
 
 log = logging.getLogger(__name__)
-
-WORKDAYS = range(0, 5)  # Monday..Friday
-
-
-def working_seconds_between(
-    start: datetime, end: datetime, tz: ZoneInfo, day_start: int, day_end: int
-) -> float:
-    """Seconds of working time (Mon–Fri, day_start..day_end local) between two aware moments."""
-    if end <= start:
-        return 0.0
-    start_local, end_local = start.astimezone(tz), end.astimezone(tz)
-    total, day = 0.0, start_local.date()
-    while day <= end_local.date():
-        if day.weekday() in WORKDAYS:
-            open_at = datetime.combine(day, time(day_start), tz)
-            close_at = datetime.combine(day, time(day_end), tz)
-            lo, hi = max(open_at, start_local), min(close_at, end_local)
-            if hi > lo:
-                total += (hi - lo).total_seconds()
-        day += timedelta(days=1)
-    return total
 
 
 def _summary_sent_at(session, draft: DraftRecord) -> datetime | None:
@@ -62,16 +42,15 @@ def _aware(moment: datetime) -> datetime:
 async def send_due_reminders(services: Services) -> int:
     """One reminder per draft version left unanswered for the configured working hours."""
     settings = services.settings
-    tz, now = ZoneInfo(settings.timezone), services.clock()
+    hours, now = settings.working_hours, services.clock()
+    tz = hours.tz
     due: list[tuple[DraftRecord, datetime]] = []
     with services.sessions() as session:
         for draft in repo.list_drafts(session, DraftStatus.AWAITING_REVIEW, limit=10_000):
             sent_at = _summary_sent_at(session, draft)
             if sent_at is None:
                 continue
-            waited = working_seconds_between(
-                _aware(sent_at), now, tz, settings.work_start_hour, settings.work_end_hour
-            )
+            waited = hours.seconds_between(_aware(sent_at), now)
             if waited >= settings.reminder_hours * 3600:
                 due.append((draft, sent_at))
     for draft, sent_at in due:
@@ -103,11 +82,9 @@ async def send_due_reminders(services: Services) -> int:
     return len(due)
 
 
-def _previous_workday_start(local: datetime, digest_hour: int) -> datetime:
+def _previous_workday_start(local: datetime, digest_hour: int, hours: WorkingHours) -> datetime:
     """The digest hour of the previous working day (Monday's digest covers the weekend)."""
-    day = local.date() - timedelta(days=1)
-    while day.weekday() not in WORKDAYS:
-        day -= timedelta(days=1)
+    day = hours.previous_workday(local.date())
     return datetime.combine(day, time(digest_hour), tzinfo=local.tzinfo)
 
 
@@ -152,9 +129,9 @@ async def send_digests(services: Services) -> int:
     default rep's digest also lists the emails that failed since the previous working day (so no
     email fails silently), and gets sent for those alone."""
     settings = services.settings
-    tz, now = ZoneInfo(settings.timezone), services.clock()
-    local = now.astimezone(tz)
-    if local.weekday() not in WORKDAYS or local.hour < settings.digest_hour:
+    work, now = settings.working_hours, services.clock()
+    local = now.astimezone(work.tz)
+    if not work.is_workday(local.date()) or local.hour < settings.digest_hour:
         return 0
     per_rep: dict[str, list[render.DigestRow]] = {}
     with services.sessions() as session:
@@ -175,7 +152,7 @@ async def send_digests(services: Services) -> int:
                 hours_waiting=hours,
             )
         )
-    since = _previous_workday_start(local, settings.digest_hour)
+    since = _previous_workday_start(local, settings.digest_hour, work)
     failed = _failed_since(services, since)
     if failed:
         per_rep.setdefault(settings.default_rep, [])

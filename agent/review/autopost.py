@@ -12,8 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
 from mailorder.agent.review.autopost_policy import History, Policy, Verdict, evaluate
 from mailorder.agent.workflow.context import Services
@@ -27,7 +26,6 @@ from mailorder.store.models import DraftStatus
 log = logging.getLogger(__name__)
 
 AUTOPOST_ACTOR = "autopost"  # the "rep" of an automatic decision, in the audit trail
-WORKDAYS = range(0, 5)
 # lines of a customer's own text that carry no instruction: greetings, order phrases, closings
 _HARMLESS = re.compile(
     r"^(?:(?:goede(?:morgen|middag)|hallo|hoi|beste|dear|hello|hi|guten (?:morgen|tag)|sehr geehrte)\b.*"
@@ -131,14 +129,7 @@ def judge(services: Services, email: ParsedEmail, draft: Draft) -> tuple[Verdict
 
 def announce(services: Services, draft: Draft, verdict: Verdict, policy: Policy) -> Draft:
     """The draft with its automatic post announced (due at the end of the window, working time)."""
-    settings = services.settings
-    due = add_working_seconds(
-        services.clock(),
-        policy.window_seconds,
-        ZoneInfo(settings.timezone),
-        settings.work_start_hour,
-        settings.work_end_hour,
-    )
+    due = services.settings.working_hours.add(services.clock(), policy.window_seconds)
     return draft.model_copy(
         update={"autopost": AutopostNote(due_at=due.astimezone(UTC), reasons=verdict.reasons)}
     )
@@ -150,26 +141,6 @@ def policy_record(policy: Policy) -> dict[str, object]:
     record["customers"] = sorted(policy.customers)
     record["excluded"] = sorted(policy.excluded)
     return record
-
-
-def add_working_seconds(
-    start: datetime, seconds: float, tz: ZoneInfo, day_start: int, day_end: int
-) -> datetime:
-    """The moment `seconds` of working time (Mon–Fri, day_start..day_end local) after `start`."""
-    moment = start.astimezone(tz)
-    left = seconds
-    for _ in range(366 * 2):  # bounded: at most a couple of years of working days
-        day = moment.date()
-        open_at = datetime.combine(day, time(day_start), tz)
-        close_at = datetime.combine(day, time(day_end), tz)
-        if day.weekday() in WORKDAYS and moment < close_at:
-            begin = max(moment, open_at)
-            available = (close_at - begin).total_seconds()
-            if left <= available:
-                return begin + timedelta(seconds=left)
-            left -= available
-        moment = datetime.combine(day + timedelta(days=1), time(0), tz)
-    return moment
 
 
 def hold(services: Services, draft_id: int, rep: str, email_id: int) -> bool:

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from mailorder.domain import Draft, DraftLine
+from mailorder.mail import phrases
 
 HIGH_CONFIDENCE = 0.95
 QTY_FACTOR = 3.0  # a quantity above 3x the customer's largest earlier one is unusual
@@ -80,21 +81,21 @@ def evaluate(
         return Verdict(False, [], ["customer unknown"], ["customer"])
     if not policy.covers(customer.company_id):
         return Verdict(False, [], [f"automatic posting is off for {customer.company_id}"], ["off"])
-    check(True, f"known customer {customer.company_id} by sender address", "")
-    check(not draft.issues, "no open issue", f"{len(draft.issues)} open issue(s)", "issue")
-    check(bool(draft.lines), f"{len(draft.lines)} line(s)", "no lines", "lines")
+    check(True, phrases.REASON_CUSTOMER % {"customer": customer.company_id}, "")
+    check(not draft.issues, phrases.REASON_NO_ISSUE, f"{len(draft.issues)} open issue(s)", "issue")
+    check(bool(draft.lines), phrases.REASON_LINES % {"n": len(draft.lines)}, "no lines", "lines")
     learned = set((learned_skus or {}).values())
     unsure = [n for n, line in enumerate(draft.lines, 1) if not _certain(line, learned)]
     check(
         not unsure,
-        "every product by explicit article code or learned alias",
+        phrases.REASON_PRODUCTS,
         "not certain: line " + ", ".join(map(str, unsure)),
         "product",
     )
     unusual = [n for n, line in enumerate(draft.lines, 1) if not _usual_qty(line, history, policy)]
     check(
         not unusual,
-        f"quantities within {QTY_FACTOR:g}x of earlier orders",
+        phrases.REASON_QUANTITIES % {"factor": f"{QTY_FACTOR:g}"},
         "unusual quantity: line " + ", ".join(map(str, unusual)),
         "quantity",
     )
@@ -102,7 +103,7 @@ def evaluate(
     short = [n for n, line in enumerate(draft.lines, 1) if n not in unknown and not _in_stock(line)]
     check(
         not unknown and not short,
-        "stock confirmed by the ERP",
+        phrases.REASON_STOCK,
         "not enough stock: line " + ", ".join(map(str, short))
         if short
         else "stock unknown: line " + ", ".join(map(str, unknown)),
@@ -110,25 +111,25 @@ def evaluate(
     )
     check(
         draft.total <= policy.max_total,
-        f"total {draft.total:.2f} under the limit {policy.max_total:.2f}",
+        phrases.REASON_TOTAL % {"total": f"{draft.total:.2f}", "limit": f"{policy.max_total:.2f}"},
         f"total {draft.total:.2f} above the limit {policy.max_total:.2f}",
         "total",
     )
     check(
         not unread_text,
-        "no instruction the rules did not understand",
+        phrases.REASON_TEXT,
         "text not understood: " + "; ".join(line[:60] for line in unread_text[:3]),
         "text",
     )
     check(
         not unread_attachments,
-        "no attachment left unread",
+        phrases.REASON_ATTACHMENTS,
         "attachment not fully read: " + ", ".join(unread_attachments[:3]),
         "attachment",
     )
     check(
         history.clean_approvals >= policy.min_history and not history.corrected_recently,
-        f"{history.clean_approvals} earlier order(s) approved without edits",
+        phrases.REASON_HISTORY % {"n": history.clean_approvals},
         (
             "an earlier order was corrected or held"
             if history.corrected_recently

@@ -17,6 +17,62 @@ HERE = Path(__file__).parent
 
 # msgid: (Dutch, German)
 TEXTS: dict[str, tuple[str, str]] = {
+    "%(n)s earlier order(s) approved without edits": (
+        "%(n)s eerdere order(s) zonder wijzigingen goedgekeurd",
+        "%(n)s frühere Bestellung(en) ohne Änderungen genehmigt",
+    ),
+    "%(n)s line(s)": ("%(n)s regel(s)", "%(n)s Position(en)"),
+    "every product by explicit article code or learned alias": (
+        "elk product op artikelcode of geleerde alias",
+        "jedes Produkt über Artikelnummer oder gelernten Alias",
+    ),
+    "known customer %(customer)s by sender address": (
+        "bekende klant %(customer)s op afzenderadres",
+        "bekannter Kunde %(customer)s über die Absenderadresse",
+    ),
+    "no attachment left unread": ("geen bijlage ongelezen", "kein Anhang ungelesen"),
+    "no instruction the rules did not understand": (
+        "geen instructie die de regels niet begrepen",
+        "keine Anweisung, die die Regeln nicht verstanden haben",
+    ),
+    "no open issue": ("geen open aandachtspunt", "kein offener Hinweis"),
+    "only %(available)s in stock (ordered %(ordered)s)": (
+        "slechts %(available)s op voorraad (besteld %(ordered)s)",
+        "nur %(available)s auf Lager (bestellt %(ordered)s)",
+    ),
+    "only %(available)s in stock for lines %(lines)s together (ordered %(ordered)s)": (
+        "slechts %(available)s op voorraad voor regels %(lines)s samen (besteld %(ordered)s)",
+        "nur %(available)s auf Lager für die Positionen %(lines)s zusammen (bestellt %(ordered)s)",
+    ),
+    "only %(in_unit)s in stock (%(available)s; ordered %(ordered)s)": (
+        "slechts %(in_unit)s op voorraad (%(available)s; besteld %(ordered)s)",
+        "nur %(in_unit)s auf Lager (%(available)s; bestellt %(ordered)s)",
+    ),
+    "out of stock (ordered %(ordered)s)": (
+        "niet op voorraad (besteld %(ordered)s)",
+        "nicht auf Lager (bestellt %(ordered)s)",
+    ),
+    "quantities within %(factor)sx of earlier orders": (
+        "aantallen binnen %(factor)sx eerdere orders",
+        "Mengen innerhalb des %(factor)s-fachen früherer Bestellungen",
+    ),
+    "rules, no AI model configured": (
+        "regels, geen AI-model ingesteld",
+        "Regeln, kein KI-Modell eingerichtet",
+    ),
+    "stock confirmed by the ERP": ("voorraad bevestigd door het ERP", "Bestand vom ERP bestätigt"),
+    "stock unknown: the ERP did not answer the stock query; check availability if it matters": (
+        "voorraad onbekend: het ERP gaf geen antwoord; controleer de beschikbaarheid als het ertoe doet",
+        "Bestand unbekannt: das ERP hat nicht geantwortet; prüfen Sie die Verfügbarkeit, wenn es darauf ankommt",
+    ),
+    "stock unknown: the ERP has no stock figure for %(sku)s": (
+        "voorraad onbekend: het ERP heeft geen voorraadcijfer voor %(sku)s",
+        "Bestand unbekannt: das ERP hat keine Bestandszahl für %(sku)s",
+    ),
+    "total %(total)s under the limit %(limit)s": (
+        "totaal %(total)s onder de grens %(limit)s",
+        "Summe %(total)s unter der Grenze %(limit)s",
+    ),
     "(empty reply)": ("(leeg antwoord)", "(leere Antwort)"),
     "(no error text)": ("(geen fouttekst)", "(kein Fehlertext)"),
     "(no order lines found)": ("(geen orderregels gevonden)", "(keine Bestellpositionen gefunden)"),
