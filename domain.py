@@ -210,6 +210,24 @@ class Draft(BaseModel):
         return bool(self.issues) or self.confidence < 0.9
 
 
+class _CustomerDigest(BaseModel):
+    company_id: str
+
+
+class _LineDigest(BaseModel):
+    sku: str | None = None
+    base_qty: float | None = None
+
+
+class OrderDigest(BaseModel):
+    """What the duplicate-order check reads of an earlier draft: validated from the stored JSON
+    of a Draft (other fields ignored), several times cheaper than the whole Draft."""
+
+    customer: _CustomerDigest | None = None
+    reference: str | None = None
+    lines: list[_LineDigest] = Field(default_factory=list)
+
+
 class TriageLabel(StrEnum):
     ORDER = "order"
     QUOTE_REQUEST = "quote_request"

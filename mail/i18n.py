@@ -16,6 +16,7 @@ from gettext import NullTranslations
 from pathlib import Path
 from typing import Literal
 
+from babel.core import Locale
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -52,23 +53,29 @@ def translations(lang: str) -> NullTranslations:
     return Translations(fp=compiled, domain=DOMAIN)
 
 
+@cache
+def _locale(lang: str) -> Locale:
+    """The Babel locale of a language, parsed once (formatting with a name parses it every call)."""
+    return Locale.parse(LOCALES.get(lang, "en_GB"))
+
+
 def money(amount: float | None, lang: str) -> str:
     """€ 1.234,50 (nl), €1,234.50 (en), 1.234,50 € (de)."""
-    return str(format_currency(amount or 0.0, "EUR", locale=LOCALES.get(lang, "en_GB")))
+    return str(format_currency(amount or 0.0, "EUR", locale=_locale(lang)))
 
 
 def number(value: float | None, lang: str) -> str:
     """A quantity as a person reads it: 3, 2,5 (nl/de) or 2.5 (en); "?" when unknown."""
     if value is None:
         return "?"
-    return str(format_decimal(round(value, 4), locale=LOCALES.get(lang, "en_GB"), group_separator=False))
+    return str(format_decimal(round(value, 4), locale=_locale(lang), group_separator=False))
 
 
 def day(value: date | datetime | None, lang: str) -> str:
     """3 jun 2025 / 3 Jun 2025 / 03.06.2025; with the time for a moment."""
     if value is None:
         return "—"
-    locale = LOCALES.get(lang, "en_GB")
+    locale = _locale(lang)
     if isinstance(value, datetime):
         return str(format_datetime(value, format="medium", locale=locale))
     return str(format_date(value, format="medium", locale=locale))
@@ -78,11 +85,7 @@ def moment(value: datetime, lang: str, tz: str) -> str:
     """A moment in the reader's time zone: "di 3 jun 10:45" / "Tue 3 Jun 10:45"."""
     from zoneinfo import ZoneInfo
 
-    return str(
-        format_datetime(
-            value, format="EEE d MMM HH:mm", tzinfo=ZoneInfo(tz), locale=LOCALES.get(lang, "en_GB")
-        )
-    )
+    return str(format_datetime(value, format="EEE d MMM HH:mm", tzinfo=ZoneInfo(tz), locale=_locale(lang)))
 
 
 _DUTCH = {"de", "het", "een", "en", "van", "graag", "bestelling", "bestellen", "met", "vriendelijke",

@@ -118,6 +118,7 @@ def _env(lang: str) -> Environment:
     """The templates in one language: its gettext catalog and its number and date formats."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
+        auto_reload=False,  # packaged templates do not change while a process runs
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         trim_blocks=True,

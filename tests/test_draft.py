@@ -1,4 +1,4 @@
-from mailorder.domain import Customer, CustomerMatch, Extraction, IssueCode, LineRequest
+from mailorder.domain import Customer, CustomerMatch, Extraction, IssueCode, LineRequest, OrderDigest
 from mailorder.tools.draft_order import draft_order
 from tests.test_catalog import index
 
@@ -73,6 +73,10 @@ def test_no_lines_and_duplicates():
     earlier = draft_order(extraction, KNOWN, index())
     again = draft_order(extraction, KNOWN, index(), recent_orders=[earlier])
     assert IssueCode.DUPLICATE_ORDER in codes(again) and again.needs_review
+    stored = OrderDigest.model_validate_json(earlier.model_dump_json())  # as the draft node reads it
+    assert IssueCode.DUPLICATE_ORDER in codes(draft_order(extraction, KNOWN, index(), recent_orders=[stored]))
+    other = Extraction(lines=[LineRequest(sku="10-0003-0001", qty=3, unit="stuks")])
+    assert IssueCode.DUPLICATE_ORDER not in codes(draft_order(other, KNOWN, index(), recent_orders=[stored]))
 
 
 def test_unknown_customer_always_needs_review():

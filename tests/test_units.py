@@ -1,4 +1,10 @@
+import itertools
+import json
+import random
+from pathlib import Path
+
 from mailorder.domain import Product, UnitOption
+from mailorder.tools import units as unit_rules
 from mailorder.tools.units import canonical_unit, natural_unit, resolve_unit, to_base
 
 
@@ -97,3 +103,51 @@ def test_pack_descriptions_and_conversion_through_the_catalog_units():
     assert convert_pack(paper, 2, "doos", ("doos", 4.0, "riem"))[2] is False  # contradicts the catalog
     only_reams = product("vel", ("riem", 500.0))
     assert convert_pack(only_reams, 2, "doos", ("doos", 5.0, "riem")) == (10.0, "riem", True)
+
+
+def test_the_cheap_pack_checks_never_hide_a_pack():
+    """pack_size looks for a pack only where its cheap check finds the pattern's fixed part: on
+    generated pack phrases (and the sample emails' lines) every match of a pack pattern passes its check."""
+    rng = random.Random(5)
+    names = [
+        "rol",
+        "rollen",
+        "doos",
+        "dozen",
+        "ds",
+        "pak",
+        "pakken",
+        "riem",
+        "vel",
+        "pallet",
+        "stuks",
+        "box",
+        "Rolle",
+    ]
+    shapes = [
+        "{n} {a} per {b}", "1 {a} ({n} {b})", "{a} à {n} {b}", "{a} of {n}", "a {a} of {n} {b}",
+        "({n} {a} in een {b})", "{n} {a} / {b}", "{a}  ( {n}{b} )", "{a}\t{n} {b}", "{a} je {n}{b}",
+        "{n}{a} each {b}", "{a} mit {n} {b} drin",
+    ]  # fmt: skip
+    lines = [
+        shape.format(n=rng.randint(1, 120), a=rng.choice(names), b=rng.choice(names))
+        for shape, _ in itertools.product(shapes, range(150))
+    ]
+    for emails in Path(__file__).parent.parent.joinpath("data").rglob("emails.json"):
+        lines += [
+            ln
+            for e in json.loads(emails.read_text(encoding="utf-8"))
+            for ln in str(e.get("body_text") or "").splitlines()
+        ]
+    checks = [
+        (unit_rules._PACK_OF_RX, unit_rules._MAY_PACK_OF),
+        (unit_rules._PACK_PER_RX, unit_rules._MAY_PACK_PER),
+        (unit_rules._PACK_BRACKETED_RX, unit_rules._MAY_BRACKET),
+    ]
+    found = 0
+    for line in lines:
+        for pattern, check in checks:
+            if pattern.search(line):
+                found += 1
+                assert check.search(line), (line, pattern.pattern[:40])
+    assert found > 1000  # the corpus does hold packs of every shape

@@ -20,6 +20,7 @@ from mailorder.domain import (
     Issue,
     IssueCode,
     LineRequest,
+    OrderDigest,
     Product,
 )
 from mailorder.mail import phrases
@@ -52,7 +53,7 @@ def draft_order(
     customer: CustomerMatch,
     catalog: CatalogIndex,
     *,
-    recent_orders: Sequence[Draft] = (),
+    recent_orders: Sequence[Draft | OrderDigest] = (),
 ) -> Draft:
     """Price and validate the extracted lines; every problem is a named issue."""
     issues: list[Issue] = []
@@ -324,13 +325,13 @@ def _overall_confidence(lines: list[DraftLine], customer: CustomerMatch) -> floa
     )
 
 
-def _signature(draft: Draft) -> frozenset[tuple[str, float]] | None:
+def _signature(draft: Draft | OrderDigest) -> frozenset[tuple[str, float]] | None:
     if draft.customer is None or not draft.lines:
         return None
     return frozenset((ln.sku or "", round(ln.base_qty or 0.0, 6)) for ln in draft.lines)
 
 
-def _duplicate_of(draft: Draft, recent: Sequence[Draft]) -> str | None:
+def _duplicate_of(draft: Draft, recent: Sequence[Draft | OrderDigest]) -> str | None:
     mine = _signature(draft)
     if mine is None:
         return None

@@ -13,7 +13,7 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
-from mailorder.domain import Candidate, CustomerMatch, Draft, Extraction
+from mailorder.domain import Candidate, CustomerMatch, Draft, Extraction, OrderDigest
 from mailorder.tools.catalog import CatalogIndex
 from mailorder.tools.customers import CachedDirectory, CustomerLookupInput, customer_lookup
 from mailorder.tools.draft_order import DraftOrderInput, draft_order
@@ -98,7 +98,11 @@ class Toolbox:
         return await check_stock(draft, self.stock_cache, self.catalog)
 
     def draft_order(
-        self, extraction: Extraction, customer: CustomerMatch, *, recent_orders: Sequence[Draft] = ()
+        self,
+        extraction: Extraction,
+        customer: CustomerMatch,
+        *,
+        recent_orders: Sequence[Draft | OrderDigest] = (),
     ) -> Draft:
         return draft_order(extraction, customer, self.catalog, recent_orders=recent_orders)
 

@@ -202,6 +202,14 @@ _PACK_OF_RX = re.compile(
     rf"(?P<outer>{UNIT_PATTERN})\s+(?:of|à|a|van|met|mit|zu|je|per)\s+(?P<n>\d+)\s*(?P<inner>{UNIT_PATTERN})?(?![\w²])",
     re.I,
 )
+_PACK_BRACKETED_RX = re.compile(  # "1 doos (5 pakken)"
+    rf"(?P<outer>{UNIT_PATTERN})\s*\(\s*(?P<n>\d+)\s*(?P<inner>{UNIT_PATTERN})\s*\)", re.I
+)
+# what each pack pattern cannot match without (cheap to look for; the patterns try every unit
+# name at every position of the text)
+_MAY_PACK_OF = re.compile(r"\s(?:of|à|a|van|met|mit|zu|je|per)\s+\d", re.I)
+_MAY_PACK_PER = re.compile(r"\s(?:per|pro|in|each|/)", re.I)
+_MAY_BRACKET = re.compile(r"\(\s*\d")
 _PACK_PER_RX = re.compile(
     rf"\(?\s*(?P<n>\d+)\s*(?P<inner>{UNIT_PATTERN})\s+(?:per|pro|in|each|in each|in een|in 1|/)\s*"
     rf"(?P<outer>{UNIT_PATTERN})(?![\w²])[^)]*\)?",
@@ -232,19 +240,17 @@ def pack_size(text: str) -> tuple[str, float, str | None] | None:
 
     'a box of 12' -> ('doos', 12, None); '(36 rol per doos)' -> ('doos', 36, 'rol');
     '2 ds à 5 riem' -> ('doos', 5, 'riem'); '1 doos (5 pakken)' -> ('doos', 5, 'riem')."""
-    m = _PACK_OF_RX.search(text)
+    m = _PACK_OF_RX.search(text) if _MAY_PACK_OF.search(text) else None
     if m:
         outer = canonical_unit(m.group("outer"))
         if outer and outer not in ("mtr", "m2"):
             return outer, float(m.group("n")), canonical_unit(m.group("inner"))
-    m = _PACK_PER_RX.search(text)
+    m = _PACK_PER_RX.search(text) if _MAY_PACK_PER.search(text) else None
     if m:
         outer, inner = canonical_unit(m.group("outer")), canonical_unit(m.group("inner"))
         if outer and inner and outer != inner:
             return outer, float(m.group("n")), inner
-    m = re.search(
-        rf"(?P<outer>{UNIT_PATTERN})\s*\(\s*(?P<n>\d+)\s*(?P<inner>{UNIT_PATTERN})\s*\)", text, re.I
-    )
+    m = _PACK_BRACKETED_RX.search(text) if _MAY_BRACKET.search(text) else None
     if m:
         outer, inner = canonical_unit(m.group("outer")), canonical_unit(m.group("inner"))
         if outer and inner and outer != inner:

@@ -46,6 +46,11 @@ UNSURE = 0.85  # a line read by inference (implied quantity, inherited product) 
 
 _NUM = r"\d+(?:[.,]\d+)?"
 _UNIT = rf"(?:{UNIT_PATTERN})(?![\w²])"
+_BRACKETED_AMOUNT_RX = re.compile(rf"\(\s*\d+\s*(?P<u>{UNIT_PATTERN})(?![\w²])[^)]*\)", re.I)
+_PACK_PHRASE_RX = re.compile(
+    rf"(?:^|\s)(?:of|à|á|van|zu|je|met|mit)\s+\d+\s*(?:{UNIT_PATTERN})?(?![\w²])", re.I
+)
+_CELL_AMOUNT_RX = re.compile(rf"({_NUM})\s*({_UNIT})?\.?", re.I)  # a table cell holding an amount
 _METRE_UNITS = {"mtr"}
 _REFERENCE = re.compile(
     r"(?:uw |onze |order ?|project ?)?(?:referentie|ref|kenmerk|ordernummer|ordernr|order nr|"
@@ -1054,10 +1059,8 @@ def _strip_packs(text: str) -> str:
         unit = canonical_unit(m.group("u"))
         return m.group(0) if unit in ("mtr", "m2") and pack_size(m.group(0)) is None else " "
 
-    text = re.sub(rf"\(\s*\d+\s*(?P<u>{UNIT_PATTERN})(?![\w²])[^)]*\)", pack, text, flags=re.I)
-    text = re.sub(
-        rf"(?:^|\s)(?:of|à|á|van|zu|je|met|mit)\s+\d+\s*(?:{UNIT_PATTERN})?(?![\w²])", " ", text, flags=re.I
-    )
+    text = _BRACKETED_AMOUNT_RX.sub(pack, text)
+    text = _PACK_PHRASE_RX.sub(" ", text)
     return re.sub(r"\s+", " ", text)
 
 
@@ -1264,7 +1267,7 @@ def _table_row(cells: list[str], header: list[str] | None, vocabulary: _Vocabula
             described.append(cell)  # the code is looked up with the description
             continue
         cell = words_to_digits(cell)
-        number = re.fullmatch(rf"({_NUM})\s*({_UNIT})?\.?", cell, re.I)
+        number = _CELL_AMOUNT_RX.fullmatch(cell)
         if number and not name and len(number.group(1)) > 6:
             number = None  # "063054181": an article code, not a quantity
         if number and qty is None and (name in _HEADER_QTY or not name):

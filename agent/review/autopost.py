@@ -108,6 +108,8 @@ def unread_attachments(email: ParsedEmail, draft: Draft) -> list[str]:
 
 def judge(services: Services, email: ParsedEmail, draft: Draft) -> tuple[Verdict, Policy] | None:
     """The policy's verdict on a new draft; None when automatic posting is off for its customer."""
+    if services.settings.autopost != "on":
+        return None  # off for everyone: no need to read the per-customer switches
     policy = policy_of(services)
     customer = draft.customer
     if customer is None or not policy.covers(customer.company_id):

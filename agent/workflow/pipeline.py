@@ -20,6 +20,7 @@ from mailorder.domain import (
     Extraction,
     Issue,
     IssueCode,
+    OrderDigest,
     ParsedEmail,
     Triage,
     TriageLabel,
@@ -146,7 +147,7 @@ async def build_draft(
     toolbox: Toolbox,
     *,
     customer: CustomerMatch | None = None,
-    recent_orders: Sequence[Draft] = (),
+    recent_orders: Sequence[Draft | OrderDigest] = (),
 ) -> Draft:
     if customer is None:
         customer = await toolbox.customer_lookup(email.sender, email.body)

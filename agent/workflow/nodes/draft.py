@@ -16,7 +16,7 @@ from mailorder.agent.workflow.context import Services
 from mailorder.agent.workflow.loading import parsed_email
 from mailorder.agent.workflow.pipeline import build_draft
 from mailorder.agent.workflow.state import State
-from mailorder.domain import Draft, Extraction, Issue, IssueCode, ParsedEmail
+from mailorder.domain import Draft, Extraction, Issue, IssueCode, OrderDigest, ParsedEmail
 from mailorder.store import autopost as plans
 from mailorder.store import repo
 from mailorder.store.models import EmailStatus
@@ -29,12 +29,12 @@ def pick_rep(services: Services, customer_rep: str | None) -> str:
     return services.settings.default_rep
 
 
-def recent_drafts(services: Services, company_id: str, days: int = 14, limit: int = 50) -> list[Draft]:
+def recent_drafts(services: Services, company_id: str, days: int = 14, limit: int = 50) -> list[OrderDigest]:
     """The customer's latest drafts of the last days (for the duplicate-order check), one query."""
     since = services.clock() - timedelta(days=days)
     with services.sessions() as session:
         payloads = repo.recent_draft_payloads(session, company_id, since, limit)
-    return [Draft.model_validate_json(p) for p in payloads]
+    return [OrderDigest.model_validate_json(p) for p in payloads]
 
 
 def reply_to_warnings(email: ParsedEmail, draft: Draft) -> list[Issue]:

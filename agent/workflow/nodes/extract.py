@@ -6,15 +6,16 @@ from langgraph.runtime import Runtime
 
 from mailorder.agent.workflow.context import Services
 from mailorder.agent.workflow.loading import parsed_email
-from mailorder.agent.workflow.pipeline import extract_order, triage_email
+from mailorder.agent.workflow.pipeline import bounded, extract_order
 from mailorder.agent.workflow.state import State
+from mailorder.mail.clean import clean_order_body
 from mailorder.store import repo
 
 
 async def extract_node(state: State, runtime: Runtime[Services]) -> dict:
     services = runtime.context
     email = parsed_email(services, state["email_id"])
-    _, body = triage_email(email)
+    body = clean_order_body(bounded(email))  # as triage read it
     extraction = await extract_order(
         email, body, services.toolbox, now=services.clock(), llm_extractor=services.llm_extractor
     )
