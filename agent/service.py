@@ -8,7 +8,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +37,7 @@ from mailorder.store.db import (
     safe_url,
     schema_revision,
 )
-from mailorder.tools.erp_client import ErpClient
+from mailorder.tools.erp_client import ErpClient, ErpUnavailable
 from mailorder.tools.toolbox import Toolbox
 
 if TYPE_CHECKING:  # the model path and monitoring are imported only when configured
@@ -126,8 +126,6 @@ async def open_runner(
     """Everything `serve` needs, opened and closed together; tests use the same entry point.
     With `metrics`, ERP requests, model calls, claims and store figures are counted into it;
     with `gate`, a shutdown can stop new work while the work in flight finishes."""
-    if settings.secret.get_secret_value() == DEV_SECRET:
-        log.warning("MAILORDER_SECRET is the development default; set a real secret in production")
     use_prompts_dir(settings.prompts_dir)
     use_attachment_settings(settings)
     engine = make_engine(settings.database_url, migrate=settings.auto_migrate)
@@ -301,6 +299,8 @@ def describe_start(settings: Settings) -> None:
         prompts["edit"].version,
         "pinned" if settings.edit_prompt_version else "newest",
     )
+    if settings.secret.get_secret_value() == DEV_SECRET:
+        log.warning("MAILORDER_SECRET is the development default; set a real secret in production")
     for name in unknown_environment():
         log.warning("environment variable %s is not a mailorder setting (a typo?); ignored", name)
 
@@ -312,69 +312,112 @@ async def _serve(settings: Settings, stop: asyncio.Event) -> None:
     liveness = Liveness()
     metrics = _metrics(settings) if settings.http_port is not None else None
     gate = DrainGate()
-    async with (
-        open_runner(settings, metrics=metrics, gate=gate) as runner,
-        open_endpoints(settings, runner, liveness, metrics),
-    ):
-        jobs = Jobs()
-
-        async def poll() -> None:
-            liveness.poll_start()
-            report = await runner.poll_once()
-            liveness.poll_end()
-            if metrics is not None:
-                metrics.polls.inc()
-                metrics.poll_errors.inc(len(report.errors))
-                metrics.emails_stored.inc(report.stored)
-                metrics.emails_run.inc(report.processed)
-
-        scheduler = AsyncIOScheduler()
-        scheduler.add_job(
-            jobs.tracked(poll, "poll"),
-            "interval",
-            seconds=settings.poll_seconds,
-            max_instances=1,
-            coalesce=True,
-            next_run_time=datetime.now(),
-        )
-        scheduler.add_job(
-            jobs.tracked(runner.services.toolbox.refresh, "catalog refresh"),
-            "interval",
-            minutes=10,
-            max_instances=1,
-            coalesce=True,
-        )
-        for job, name in ((send_due_reminders, "reminders"), (send_digests, "digests")):
-            scheduler.add_job(
-                jobs.tracked(job, name),
-                "interval",
-                args=[runner.services],
-                minutes=5,
-                max_instances=1,
-                coalesce=True,
-            )
-        scheduler.start()
-        liveness.state = "running"
-        log.info(
-            "serving: inbox %s@%s:%s every %ss, ERP %s, reps %s, extraction %s",
-            settings.imap_user,
-            settings.imap_host,
-            settings.imap_port,
-            settings.poll_seconds,
-            settings.erp_url,
-            ",".join(settings.reps),
-            settings.model if settings.llm_enabled else "rules",
-        )
-        try:
-            await stop.wait()
-        finally:
-            liveness.state = "draining"
-            if metrics is not None:
-                metrics.draining.set(1)
-            scheduler.shutdown(wait=False)
-            await drain(runner, gate, jobs, settings.drain_seconds)
-            liveness.state = "stopped"
+    async with open_runner_when_erp_answers(settings, stop, metrics=metrics, gate=gate) as runner:
+        if runner is None:
+            log.info("stopped before the ERP answered; nothing was started")
+            return
+        async with open_endpoints(settings, runner, liveness, metrics):
+            await _run_until_stopped(settings, runner, stop, liveness, metrics, gate)
     log.info("stopped")
+
+
+START_RETRY_FIRST_S = 1.0  # serve retries a start the ERP did not answer after this, doubling
+START_RETRY_MAX_S = 60.0
+
+
+@asynccontextmanager
+async def open_runner_when_erp_answers(
+    settings: Settings, stop: asyncio.Event, **options: Any
+) -> AsyncIterator[Runner | None]:
+    """open_runner, tried again (1 s, 2 s, 4 s … at most a minute apart) while the ERP does not
+    answer at start (the catalog comes from it); None when `stop` is set meanwhile."""
+    delay = START_RETRY_FIRST_S
+    while True:
+        stack = AsyncExitStack()
+        try:
+            runner = await stack.enter_async_context(open_runner(settings, **options))
+        except ErpUnavailable as exc:
+            await stack.aclose()
+            log.warning("cannot start yet, the ERP does not answer (%s); trying again in %.0f s", exc, delay)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            except TimeoutError:
+                delay = min(delay * 2, START_RETRY_MAX_S)
+                continue
+            yield None
+            return
+        async with stack:
+            yield runner
+        return
+
+
+async def _run_until_stopped(
+    settings: Settings,
+    runner: Runner,
+    stop: asyncio.Event,
+    liveness: Any,
+    metrics: Metrics | None,
+    gate: DrainGate,
+) -> None:
+    """The scheduled jobs (poll, catalog refresh, reminders, digests) until `stop`; then drain."""
+    jobs = Jobs()
+
+    async def poll() -> None:
+        liveness.poll_start()
+        report = await runner.poll_once()
+        liveness.poll_end()
+        if metrics is not None:
+            metrics.polls.inc()
+            metrics.poll_errors.inc(len(report.errors))
+            metrics.emails_stored.inc(report.stored)
+            metrics.emails_run.inc(report.processed)
+
+    scheduler = AsyncIOScheduler()
+    scheduler.add_job(
+        jobs.tracked(poll, "poll"),
+        "interval",
+        seconds=settings.poll_seconds,
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(),
+    )
+    scheduler.add_job(
+        jobs.tracked(runner.services.toolbox.refresh, "catalog refresh"),
+        "interval",
+        minutes=10,
+        max_instances=1,
+        coalesce=True,
+    )
+    for job, name in ((send_due_reminders, "reminders"), (send_digests, "digests")):
+        scheduler.add_job(
+            jobs.tracked(job, name),
+            "interval",
+            args=[runner.services],
+            minutes=5,
+            max_instances=1,
+            coalesce=True,
+        )
+    scheduler.start()
+    liveness.state = "running"
+    log.info(
+        "serving: inbox %s@%s:%s every %ss, ERP %s, reps %s, extraction %s",
+        settings.imap_user,
+        settings.imap_host,
+        settings.imap_port,
+        settings.poll_seconds,
+        settings.erp_url,
+        ",".join(settings.reps),
+        settings.model if settings.llm_enabled else "rules",
+    )
+    try:
+        await stop.wait()
+    finally:
+        liveness.state = "draining"
+        if metrics is not None:
+            metrics.draining.set(1)
+        scheduler.shutdown(wait=False)
+        await drain(runner, gate, jobs, settings.drain_seconds)
+        liveness.state = "stopped"
 
 
 def _metrics(settings: Settings) -> Metrics:

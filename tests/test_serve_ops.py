@@ -161,6 +161,51 @@ async def test_health_readiness_and_metrics_over_http(tmp_path):
         assert f"HTTP endpoints on http://127.0.0.1:{http_port}" in output
 
 
+async def test_serve_waits_for_an_erp_that_is_down_at_start_and_a_stop_meanwhile_is_clean(tmp_path):
+    """The catalog comes from the ERP: started before it, serve says so in one line and tries
+    again (1 s, 2 s, 4 s …) instead of dying with a traceback; once the ERP answers it runs."""
+    smtp_port, imap_port, erp_port = free_port(), free_port(), free_port()
+    erp_db = f"sqlite:///{tmp_path / 'erp.db'}"
+    with DevMailServer(
+        tmp_path / "mail", smtp_port=smtp_port, imap_port=imap_port, accounts=[ORDERS, REP], password=PASSWORD
+    ):
+        env = serve_env(
+            imap_port=imap_port,
+            smtp_port=smtp_port,
+            erp_url=f"http://127.0.0.1:{erp_port}",
+            database=tmp_path / "mo.db",
+            reps=REP,
+            imap_user=ORDERS,
+            imap_password=PASSWORD,
+            MAILORDER_ERP_ATTEMPTS="1",
+        )
+        waiting = "cannot start yet, the ERP does not answer"
+        serve = Serve(env, tmp_path / "first.log").start()
+        try:
+            wait_for(lambda: waiting in serve.output(), timeout=START_S, what="serve waiting for the ERP")
+        finally:
+            output = serve.stop()
+        assert serve.returncode == 0 and "nothing was started" in output, output
+        assert "Traceback" not in output, output
+
+        helper = _helper(tmp_path, imap_port, smtp_port)
+        serve = Serve(env, tmp_path / "second.log").start()
+        erp = None
+        try:
+            wait_for(lambda: waiting in serve.output(), timeout=START_S, what="serve waiting for the ERP")
+            erp = ErpServer(ROOT / "data", erp_db, port=erp_port).start()
+            wait_for(lambda: "serving:" in serve.output(), timeout=START_S, what="serve started")
+            for message in _orders(1, "late erp"):
+                await helper.send(message)
+            wait_for(lambda: helper.rep_mail("summary"), timeout=60, what="a summary")
+        finally:
+            output = serve.stop()
+            if erp is not None:
+                erp.stop()
+        assert serve.returncode == 0, output
+        assert "Traceback" not in output, output
+
+
 async def test_sigterm_drains_then_a_restart_sends_every_email_exactly_one_summary(tmp_path):
     smtp_port, imap_port = free_port(), free_port()
     n = 25
