@@ -84,6 +84,7 @@ async def test_pages_show_eval_stats_and_prompts(tmp_path):
             draft_id=draft_id,
         )
         repo.audit(session, NOW.replace(tzinfo=None), "erp", "erp_unavailable", draft_id=draft_id)
+        repo.audit(session, NOW.replace(tzinfo=None), "autopost", "autopost_held", draft_id=draft_id)
     app = app_for(settings, sessions)
     async with signed_in(app, "lead@example.com") as http:
         page = (await http.get("/eval")).text
@@ -94,6 +95,8 @@ async def test_pages_show_eval_stats_and_prompts(tmp_path):
         assert "100.0 %" in stats  # one draft approved without edits
         assert "ERP erp_unavailable" in stats
         assert "1796.0 s" in stats  # summary → decision
+        assert "posted automatically<b>0 <small>(0.0 %)</small>" in stats
+        assert "held or edited in the window<b>1</b>" in stats
         prompts = (await http.get("/prompts")).text
         assert "extract-v1" in prompts and "live (newest)" in prompts
         assert (await http.get("/stats?days=999")).status_code == 200  # falls back to 7 days

@@ -120,3 +120,36 @@ async def test_a_damaged_pdf_is_named_on_the_draft_and_the_agent_goes_on(tmp_pat
         assert products[0]["sku"] in normal.get_body(("plain",)).get_content()
         assert list(normal.iter_attachments()) == []
         assert loop.drafts()[0].status == DraftStatus.AWAITING_REVIEW
+
+
+async def test_a_product_corrected_on_a_pdf_line_is_learned_for_the_next_order_file(tmp_path, clock):
+    """The alias is keyed by the row's words, not by the file and place ("PO-7781.pdf p1 r1: "),
+    so the customer's next purchase order, in a file of another name, gets the taught product."""
+    from sqlalchemy import select
+
+    from mailorder.store.aliases import Alias
+
+    sender, _ = known_contact()
+    taught = next(p["sku"] for p in catalog() if p.get("active", True) and p["sku"] not in dict(PO_7781))
+    async with Loop(tmp_path, clock) as loop:
+        first = with_file(order_email(sender, "PO", "see attached PO\n"), "PO-7781.pdf", "application", "pdf")
+        await loop.send(first)
+        [summary] = await loop.poll_until(loop.rep_mail)
+        await loop.reply(summary, f"sku 1 {taught}")
+        await loop.poll_until(lambda: loop.drafts()[0].version == 2)
+        with loop.sessions() as session:
+            [alias] = session.scalars(select(Alias)).all()
+        assert alias.sku == taught and "pdf" not in alias.source_key and "p1 r1" not in alias.source_key
+
+        second = order_email(sender, "PO", "see attached PO\n")
+        second.add_attachment(
+            (DOCUMENTS / "PO-7781.pdf").read_bytes(),
+            maintype="application",
+            subtype="pdf",
+            filename="PO-7790.pdf",
+        )
+        await loop.send(second)
+        await loop.poll_until(lambda: len(loop.drafts()) == 2)
+        lines = loop.payload(1)["lines"]
+        assert lines[0]["sku"] == taught, lines
+        assert lines[1]["sku"] == PO_7781[1][0]

@@ -122,7 +122,10 @@ async def test_summary_waits_in_the_outbox_while_smtp_hangs_and_is_sent_when_it_
             await loop.poll_until(loop.rep_mail)
             [row] = loop.outbox("summary")
             assert row.status == OutboxStatus.SENT and row.attempts >= 4
-            assert len(loop.rep_mail()) == 1 and len(loop.audit("summary_sent")) == 1
+            # at least once, recognisable: on a loaded machine the server's answer to DATA can come
+            # after the 0.3 s timeout, and the retry then delivers the same message again
+            assert len({str(m["Message-ID"]) for m in loop.rep_mail()}) == 1
+            assert len(loop.audit("summary_sent")) == 1
 
 
 async def test_smtp_refusing_for_good_marks_the_message_failed_after_bounded_attempts(tmp_path, clock):

@@ -49,6 +49,13 @@ OCR_CONFIDENCE = 0.8  # a line read by OCR is checked by the rep, however well i
 _CACHE_SIZE = 64  # documents kept after reading (the nodes of one email each need them)
 _TRUNCATED = re.compile(r"only the first \d+")
 _NOT_READABLE = re.compile(r"not a readable [\w ]+? \((?P<why>.+)\)")
+# the place _sourced puts before a line read from a file: "PO-7781.pdf p1 r2: ", "order.xlsx Blad1
+# r4: ", "scan.png l3: " or, when the line's place is unknown, the file's name ("order.csv: ")
+_FILE_SOURCE = re.compile(
+    r"^[^\n:]*\.(?:pdf|xlsx|xlsm|xls|csv|tsv|txt|docx|doc|png|jpe?g|tiff?|gif|bmp|webp|heic)"
+    r"(?: [^\n:]*)?: ",
+    re.I,
+)
 _MACRO_EXTENSIONS = (".xlsm", ".xltm", ".docm", ".dotm")
 _SENT_AS = {  # what a file really is (sniffed) -> the content type a summary declares for it
     "pdf": "application/pdf",
@@ -225,6 +232,12 @@ def extract_attachments(
         extraction.notes = [_file_note(reading.name, note) for note in extraction.notes]
         found.append((reading, extraction))
     return found
+
+
+def without_file_source(source_text: str) -> str:
+    """A line's own words without the file and place _sourced put before them (what a learned
+    alias must be keyed by: the next order file has another name, the row its words)."""
+    return _FILE_SOURCE.sub("", source_text, count=1)
 
 
 def _sourced(request: LineRequest, sources: dict[str, str], name: str, by_ocr: bool) -> None:

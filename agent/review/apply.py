@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mailorder.agent.extract.attachments import without_file_source
 from mailorder.domain import PICK_LETTERS, Candidate, CustomerMatch, Draft, EditOp, Extraction, LineRequest
 from mailorder.mail.render import plain_qty
 from mailorder.tools.toolbox import Toolbox
@@ -124,7 +125,7 @@ def _apply_to_line(
         line.unit = canonical_unit(op.unit) or op.unit
         _confirmed(line)
         result.changes.append(f"line {number}: unit {unit_before or '?'} → {line.unit}")
-        result.corrections.append((line.source_text, line.sku or "", line.unit))
+        result.corrections.append((without_file_source(line.source_text), line.sku or "", line.unit))
     elif op.op in ("sku", "pick"):
         if op.op == "pick":
             index = PICK_LETTERS.find((op.value or "?").lower())
@@ -138,7 +139,7 @@ def _apply_to_line(
         line.sku = op.sku
         _confirmed(line)
         result.changes.append(f"line {number}: SKU {sku_before or '?'} → {op.sku}")
-        result.corrections.append((line.source_text, op.sku, line.unit))
+        result.corrections.append((without_file_source(line.source_text), op.sku, line.unit))
     else:  # remove
         removed.add(number)
         result.changes.append(f"line {number} removed ({_describe(line)})")
