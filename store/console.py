@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, Integer, String, delete, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mailorder.store import repo
@@ -85,17 +84,6 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
-def _insert_once(session: Session, row: Base) -> bool:
-    """Insert a row; False (and nothing written) when a unique constraint says it exists."""
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
-
-
 # --- users -----------------------------------------------------------------------------------------
 def add_user(
     session: Session, now: datetime, email: str, role: str, password_hash: str
@@ -110,7 +98,7 @@ def add_user(
         created_at=utc(now),
         password_changed_at=utc(now),
     )
-    return user if _insert_once(session, user) else None
+    return user if repo.insert_once(session, user) else None
 
 
 def user_by_email(session: Session, email: str) -> ConsoleUser | None:
@@ -215,7 +203,7 @@ def add_api_token(
 ) -> ApiToken | None:
     """A new token; None when the name is taken."""
     row = ApiToken(name=name, token_hash=token_hash, prefix=prefix, created_at=utc(now))
-    return row if _insert_once(session, row) else None
+    return row if repo.insert_once(session, row) else None
 
 
 def live_api_token(session: Session, token_hash: str) -> ApiToken | None:

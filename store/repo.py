@@ -151,7 +151,7 @@ def find_email(
     return None
 
 
-def _insert_once(session: Session, row) -> bool:
+def insert_once(session: Session, row: object) -> bool:
     """Insert a row; False (and nothing written) when a unique constraint says it exists."""
     try:
         with session.begin_nested():
@@ -164,7 +164,7 @@ def _insert_once(session: Session, row) -> bool:
 
 def insert_email(session: Session, record: EmailRecord) -> EmailRecord | None:
     """Insert unless the Message-ID or (mailbox, UIDVALIDITY, UID) is already stored."""
-    return record if _insert_once(session, record) else None
+    return record if insert_once(session, record) else None
 
 
 def count_emails(
@@ -468,7 +468,7 @@ def mark_reply_applied(session: Session, email_id: int) -> None:
 
 def claim_reply(session: Session, reply: ReplyRecord) -> bool:
     """Record a reply; False when this email or this (single-use) token was already claimed."""
-    return _insert_once(session, reply)
+    return insert_once(session, reply)
 
 
 # --- outbox ------------------------------------------------------------------------------------

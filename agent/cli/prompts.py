@@ -127,7 +127,7 @@ def compare_versions(
 
 def format_comparison(a: EvalReport, b: EvalReport) -> str:
     """The metrics of two eval runs in two columns, with the difference."""
-    from mailorder.agent.evaluation.harness import METRIC_ROWS
+    from mailorder.agent.evaluation.scoring import METRIC_ROWS
 
     name_a, name_b = a.prompt_version or "a", b.prompt_version or "b"
     rows = [

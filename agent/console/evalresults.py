@@ -13,23 +13,6 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 MAX_FILES = 500  # newest result files read
-# the rows `mailorder eval` prints (agent.evaluation.harness.METRIC_ROWS), best read as percentages
-METRIC_ROWS = [
-    ("triage accuracy", "triage_accuracy"),
-    ("triage precision", "triage_precision"),
-    ("triage recall", "triage_recall"),
-    ("customer accuracy", "customer_accuracy"),
-    ("line precision", "line_precision"),
-    ("line recall", "line_recall"),
-    ("line F1", "line_f1"),
-    ("SKU-only recall", "sku_recall"),
-    ("top-3 SKU recall", "top3_sku_recall"),
-    ("perfect-order rate", "perfect_order_rate"),
-    ("safe automation", "safe_automation_rate"),
-    ("unsafe automation", "unsafe_automation_rate"),
-    ("review rate", "review_rate"),
-    ("safe-automation ceiling", "safe_automation_ceiling"),
-]
 
 
 @dataclass

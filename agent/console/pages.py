@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from mailorder.agent.console import charts, evalresults, views
 from mailorder.agent.console.auth import CurrentUser
 from mailorder.agent.console.deps import now, redirect, render, require_user, state
+from mailorder.agent.evaluation.scoring import METRIC_ROWS
 from mailorder.agent.extract.prompts import PromptNotFound, list_prompts, load_prompt, use_prompts_dir
 from mailorder.store import console as console_store
 from mailorder.store.aliases import list_aliases
@@ -141,7 +142,7 @@ def eval_runs(request: Request) -> Response:
         folder=str(folder),
         datasets=evalresults.by_dataset(runs),
         runs=runs[:50],
-        rows=evalresults.METRIC_ROWS,
+        rows=METRIC_ROWS,
     )
 
 

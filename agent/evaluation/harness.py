@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from mailorder.agent.evaluation.autopost_replay import AutopostReplay
 from mailorder.agent.evaluation.dataset import record_to_message
 from mailorder.agent.evaluation.scoring import (
+    METRIC_ROWS,
     Truth,
     TruthEmail,
     load_truth,
@@ -40,22 +41,6 @@ log = logging.getLogger(__name__)
 
 # non-orders recognised from headers are safe to leave alone; everything else gets a human look
 _SELF_EVIDENT = {TriageLabel.AUTO_REPLY, TriageLabel.MARKETING}
-METRIC_ROWS = [
-    ("triage accuracy", "triage_accuracy"),
-    ("triage precision", "triage_precision"),
-    ("triage recall", "triage_recall"),
-    ("customer accuracy", "customer_accuracy"),
-    ("line precision", "line_precision"),
-    ("line recall", "line_recall"),
-    ("line F1", "line_f1"),
-    ("SKU-only recall", "sku_recall"),
-    ("top-3 SKU recall", "top3_sku_recall"),
-    ("perfect-order rate", "perfect_order_rate"),
-    ("safe automation", "safe_automation_rate"),
-    ("unsafe automation", "unsafe_automation_rate"),
-    ("review rate", "review_rate"),
-    ("safe-automation ceiling", "safe_automation_ceiling"),
-]
 
 
 class EvalReport(BaseModel):

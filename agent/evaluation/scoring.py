@@ -16,6 +16,25 @@ from mailorder.tools.units import canonical_unit
 log = logging.getLogger(__name__)
 
 
+# the figures `mailorder eval` prints and the console shows, in order (all read as percentages)
+METRIC_ROWS = [
+    ("triage accuracy", "triage_accuracy"),
+    ("triage precision", "triage_precision"),
+    ("triage recall", "triage_recall"),
+    ("customer accuracy", "customer_accuracy"),
+    ("line precision", "line_precision"),
+    ("line recall", "line_recall"),
+    ("line F1", "line_f1"),
+    ("SKU-only recall", "sku_recall"),
+    ("top-3 SKU recall", "top3_sku_recall"),
+    ("perfect-order rate", "perfect_order_rate"),
+    ("safe automation", "safe_automation_rate"),
+    ("unsafe automation", "unsafe_automation_rate"),
+    ("review rate", "review_rate"),
+    ("safe-automation ceiling", "safe_automation_ceiling"),
+]
+
+
 @dataclass
 class TruthEmail:
     is_order: bool
